@@ -1,0 +1,150 @@
+"""``gwbot``: the command-line face of the bot (a thin layer over the library)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from . import formatting as fmt
+from .coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
+from .gwalert import AlertError
+from .skymap.io import SkymapError
+
+EXIT_USAGE = 2
+
+
+def _json_value(value):
+    """NaN and inf become null, numpy scalars plain numbers."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def cmd_skymap(args: argparse.Namespace) -> int:
+    from .skymap.prepared import prepare
+    from .skymap.render import labels_for, render_png
+    from .skymap.summary import summarize
+    from .sources import load
+
+    source = load(args.file)
+    prepared = prepare(source.skymap)
+    summary = summarize(prepared)
+    alert = source.alert
+    event_id = alert.superevent_id if alert else summary.objid
+    alert_type = alert.alert_type if alert else None
+    if args.png:
+        Path(args.png).write_bytes(render_png(prepared, labels_for(summary, event_id, alert_type)))
+    if args.json:
+        out = {k: _json_value(v) if not isinstance(v, list) else v for k, v in summary.to_dict().items()}
+        out.update(superevent_id=event_id, alert_type=alert_type, png=args.png)
+        print(json.dumps(out))
+        return 0
+    print(f"{event_id or 'sky map'}" + (f" ({alert_type})" if alert_type else ""))
+    print(f"  90% area: {fmt.area(summary.area_90_deg2)}   50% area: {fmt.area(summary.area_50_deg2)}")
+    print(f"  most probable position: RA {summary.ra_deg:.3f}° Dec {summary.dec_deg:+.3f}°"
+          f" ({fmt.ra_hms(summary.ra_deg)} {fmt.dec_dms(summary.dec_deg)})")
+    if summary.distance_mean_mpc is not None:
+        print(f"  distance: {fmt.distance(summary.distance_mean_mpc, summary.distance_std_mpc)}"
+              f" (distance modulus {summary.distance_modulus:.2f})")
+    else:
+        print("  distance: not in this map")
+    details = [f"{summary.npix} pixels"]
+    if summary.instruments:
+        details.append("detectors " + " ".join(summary.instruments))
+    if summary.event_time:
+        details.append(f"event time {summary.event_time} UTC")
+    print("  " + ", ".join(details))
+    if args.png:
+        print(f"  picture: {args.png}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .skymap.crossmatch import crossmatch, verdict, verdict_text
+    from .skymap.prepared import prepare
+    from .sources import load
+
+    ra, dec = parse_ra(args.ra), parse_dec(args.dec)
+    dist = parse_distance(args.distance) if args.distance is not None else None
+    when = parse_time(args.time) if args.time else None
+    source = load(args.file)
+    prepared = prepare(source.skymap)
+    result = crossmatch(prepared, ra, dec, dist)
+    event_time_text = source.alert.event.time if source.alert else source.skymap.meta.get("date_obs")
+    event_time = fmt.parse_utc(event_time_text) if event_time_text else None
+    row = {name: _json_value(getattr(result, name)[0]) for name in (
+        "credible_level", "searched_area_deg2", "offset_deg", "distance_mean_mpc",
+        "distance_std_mpc", "distance_credible_level", "probdensity_vol_per_mpc3")}
+    row["probdensity_per_deg2"] = _json_value(result.probdensity_per_deg2[0])
+    label, reasons = verdict(
+        result.credible_level[0],
+        row["distance_credible_level"],
+        when,
+        event_time,
+    )
+    if when is not None and event_time is not None:
+        row["days_since_merger"] = (when - event_time).total_seconds() / 86400
+    row.update(ra_deg=ra, dec_deg=dec, distance_mpc=dist, verdict=verdict_text(label, reasons),
+               plausibility=label)
+    if args.json:
+        print(json.dumps(row))
+        return 0
+    print(row["verdict"])
+    print(f"  position RA {ra:.4f}° Dec {dec:+.4f}°: credible level {row['credible_level']:.3f},"
+          f" searched area {fmt.area(row['searched_area_deg2'])},"
+          f" {row['probdensity_per_deg2']:.3g} per deg², {row['offset_deg']:.2f}° from the most probable position")
+    if row["distance_mean_mpc"] is not None:
+        line = f"  distance along this line of sight: {fmt.distance(row['distance_mean_mpc'], row['distance_std_mpc'])}"
+        if dist is not None:
+            line += (f"; candidate at {dist:g} Mpc: two-sided credible level {row['distance_credible_level']:.3f},"
+                     f" 3D density {row['probdensity_vol_per_mpc3']:.3g} per Mpc³")
+        print(line)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gwbot", description="Slack bot for gravitational-wave follow-up.")
+    p.add_argument("--version", action="version", version=f"gwbot {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("skymap", help="summarize (and draw) a sky map from an alert or FITS file")
+    s.add_argument("file", help="alert (.avro, .json) or FITS sky map (multi-order or flat, .gz ok)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--png", metavar="OUT.png", help="write the picture here")
+    s.set_defaults(func=cmd_skymap)
+
+    c = sub.add_parser("check", help="how plausible is a transient at RA, Dec as the counterpart")
+    c.add_argument("file", help="alert (.avro, .json) or FITS sky map")
+    c.add_argument("ra", help="degrees (197.45) or hours (13:09:48.1)")
+    c.add_argument("dec", help="degrees (-23.38) or -23:22:53")
+    c.add_argument("--distance", metavar="MPC", help="candidate luminosity distance in Mpc")
+    c.add_argument("--time", metavar="ISO8601", help="when the candidate was seen (UTC)")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.set_defaults(func=cmd_check)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # negative declinations look like options to argparse: keep them positional
+    if argv[:1] == ["check"]:
+        argv = [f" {a}" if a[:1] == "-" and a[1:2].isdigit() else a for a in argv]
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (SkymapError, AlertError, CoordinateError) as exc:
+        print(f"gwbot {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
