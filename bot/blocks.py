@@ -1,0 +1,209 @@
+"""Block Kit builders: pure functions from our data to Slack message JSON.
+
+Every builder returns ``(text, blocks)``: ``text`` is the notification and
+fallback text, ``blocks`` the rich layout. Slack's limits (50 blocks, 150
+characters per header, 3,000 per section text, 2,000 per field, 10 fields)
+are enforced here, so a long circular can never make a post fail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from . import formatting as fmt
+from .gcn import Circular, Notice
+from .gwalert import GWAlert
+from .skymap.summary import Summary
+
+HEADER_MAX = 150
+SECTION_MAX = 3000
+FIELD_MAX = 2000
+FIELDS_MAX = 10
+BLOCKS_MAX = 50
+TOPIC_MAX = 250
+
+Blocks = list[dict[str, Any]]
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_MAX), "emoji": True}}
+
+
+def section(text: str, fields: list[str] | None = None) -> dict:
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_MAX)}}
+    if fields:
+        block["fields"] = [{"type": "mrkdwn", "text": clip(f, FIELD_MAX)} for f in fields[:FIELDS_MAX]]
+    return block
+
+
+def fields_section(fields: list[str]) -> dict:
+    return {"type": "section", "fields": [{"type": "mrkdwn", "text": clip(f, FIELD_MAX)} for f in fields[:FIELDS_MAX]]}
+
+
+def context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_MAX)}]}
+
+
+def _limit(blocks: Blocks) -> Blocks:
+    return blocks[:BLOCKS_MAX]
+
+
+def channel_link(channel_id: str | None, channel_name: str | None) -> str | None:
+    if channel_id:
+        return f"<#{channel_id}>"
+    return f"#{channel_name}" if channel_name else None
+
+
+def _percent_list(values: dict[str, float]) -> str:
+    ordered = sorted(values.items(), key=lambda kv: kv[1], reverse=True)
+    return " · ".join(f"{name} {100 * p:.0f}%" if p >= 0.005 or p == 0 else f"{name} <1%" for name, p in ordered)
+
+
+def most_likely_class(classification: dict[str, float]) -> str | None:
+    if not classification:
+        return None
+    name, p = max(classification.items(), key=lambda kv: kv[1])
+    return f"{name} {100 * p:.0f}%"
+
+
+def gw_title(alert: GWAlert, retracted: bool = False) -> str:
+    parts = [alert.superevent_id, alert.alert_type]
+    if alert.is_mock:
+        parts.append("MOCK")
+    title = " · ".join(parts)
+    return f"RETRACTED — {title}" if retracted else title
+
+
+def gw_summary(
+    alert: GWAlert,
+    summary: Summary | None,
+    now: datetime,
+    event_channel: str | None = None,
+    retracted: bool = False,
+) -> tuple[str, Blocks]:
+    """The summary of one igwn.gwalert (not a retraction)."""
+    ev = alert.event
+    assert ev is not None, "retractions use gw_retraction"
+    when = fmt.parse_utc(ev.time)
+    significance = "significant" if ev.significant else "low significance"
+    facts = [
+        f"*Event time*\n{when:%Y-%m-%d %H:%M:%S} UTC ({fmt.time_since(when, now)})",
+        f"*False alarm rate*\n{fmt.far_per_year(ev.far)} ({significance})",
+        f"*Search*\n{ev.group} · {ev.pipeline}" + (f" · {ev.search}" if ev.search else ""),
+        f"*Detectors*\n{' '.join(ev.instruments) or 'unknown'}",
+    ]
+    if ev.classification:
+        facts.append(f"*Classification*\n{_percent_list(ev.classification)}")
+    if ev.properties:
+        facts.append(f"*Properties*\n{_percent_list(ev.properties)}")
+    if ev.duration is not None or ev.central_frequency is not None:
+        burst = []
+        if ev.duration is not None:
+            burst.append(f"duration {ev.duration * 1e3:.1f} ms" if ev.duration < 1 else f"duration {ev.duration:.2f} s")
+        if ev.central_frequency is not None:
+            burst.append(f"central frequency {ev.central_frequency:.0f} Hz")
+        facts.append("*Burst*\n" + ", ".join(burst))
+    blocks: Blocks = [header(gw_title(alert, retracted))]
+    if retracted:
+        blocks.append(section(":no_entry: *This event was retracted* — it is not astrophysical."))
+    blocks.append(fields_section(facts))
+    loc_text = "*Localization*: sky map could not be read"
+    if summary is not None:
+        loc = [f"90% area *{fmt.area(summary.area_90_deg2)}*, 50% area {fmt.area(summary.area_50_deg2)}",
+               f"most probable position RA {summary.ra_deg:.2f}° Dec {summary.dec_deg:+.2f}°"
+               f" ({fmt.ra_hms(summary.ra_deg)} {fmt.dec_dms(summary.dec_deg)})"]
+        if summary.distance_mean_mpc is not None:
+            loc.append(f"distance *{fmt.distance(summary.distance_mean_mpc, summary.distance_std_mpc)}*"
+                       f" (distance modulus {summary.distance_modulus:.1f})")
+        else:
+            loc.append("no distance in this sky map")
+        loc_text = "*Localization*\n" + "\n".join(loc)
+    blocks.append(section(loc_text))
+    if alert.external_coinc is not None:
+        ext = alert.external_coinc
+        lines = [f"*External coincidence*: {ext.observatory} {ext.search}, Δt = {ext.time_difference:+.2f} s"]
+        if ext.time_coincidence_far is not None:
+            lines.append(f"joint FAR (time) {fmt.far_per_year(ext.time_coincidence_far)}")
+        if ext.time_sky_position_coincidence_far is not None:
+            lines.append(f"joint FAR (time + sky) {fmt.far_per_year(ext.time_sky_position_coincidence_far)}")
+        blocks.append(section("\n".join(lines)))
+    links = []
+    if alert.urls.get("gracedb"):
+        links.append(f"<{alert.urls['gracedb']}|GraceDB>")
+    if event_channel:
+        links.append(f"channel {event_channel}")
+    links.append(f"alert issued {alert.time_created.replace('T', ' ').replace('Z', ' UTC')}")
+    blocks.append(context(" · ".join(links)))
+    area = f", 90% area {fmt.area(summary.area_90_deg2)}" if summary else ""
+    dist = (f", {fmt.distance(summary.distance_mean_mpc, summary.distance_std_mpc)}"
+            if summary and summary.distance_mean_mpc is not None else "")
+    cls = most_likely_class(ev.classification)
+    text = (f"{'RETRACTED: ' if retracted else ''}{alert.superevent_id} {alert.alert_type}"
+            f"{' (mock)' if alert.is_mock else ''}: {cls + ', ' if cls else ''}{significance}{area}{dist}")
+    return text, _limit(blocks)
+
+
+def gw_retraction(alert: GWAlert) -> tuple[str, Blocks]:
+    text = f"{alert.superevent_id} was RETRACTED: it is not an astrophysical event."
+    blocks = [header(f"RETRACTED — {alert.superevent_id}" + (" · MOCK" if alert.is_mock else "")),
+              section(f":no_entry: *{alert.superevent_id} was retracted* by LIGO/Virgo/KAGRA: it is not an"
+                      " astrophysical event. Stop follow-up observations."),
+              context(" · ".join(filter(None, [
+                  f"<{alert.urls['gracedb']}|GraceDB>" if alert.urls.get("gracedb") else None,
+                  f"retraction issued {alert.time_created.replace('T', ' ').replace('Z', ' UTC')}"])))]
+    return text, blocks
+
+
+def event_topic(alert_type: str, facts: dict[str, Any], retracted: bool) -> str:
+    """The event channel's topic: type, classification, area, distance."""
+    parts = ["RETRACTED" if retracted else alert_type]
+    for key in ("class", "area", "distance"):
+        if facts.get(key):
+            parts.append(str(facts[key]))
+    return clip(" · ".join(parts), TOPIC_MAX)
+
+
+def circular(message: Circular) -> tuple[str, Blocks]:
+    title = f"GCN Circular {message.number}" if message.number is not None else "GCN Circular"
+    link = f"https://gcn.nasa.gov/circulars/{message.number}" if message.number is not None else None
+    body = message.body.strip()
+    blocks = [header(title), section(f"*{message.subject}*"), section(body or "(empty body)")]
+    tail = [f"<{link}|full circular>"] if link else []
+    if message.submitter:
+        tail.append(f"from {message.submitter.split('<')[0].strip()}")
+    if tail:
+        blocks.append(context(" · ".join(tail)))
+    return f"{title}: {message.subject}", blocks
+
+
+def notice(message: Notice) -> tuple[str, Blocks]:
+    title = message.kind + (" (TEST)" if message.test else "")
+    facts = []
+    if message.trigger_time:
+        facts.append(f"*Trigger time*\n{message.trigger_time}")
+    if message.ra is not None and message.dec is not None:
+        err = f" ± {message.error_deg:g}°" if message.error_deg is not None else ""
+        facts.append(f"*Position*\nRA {message.ra:.2f}° Dec {message.dec:+.2f}°{err}")
+    if message.far is not None:
+        facts.append(f"*False alarm rate*\n{fmt.far_per_year(message.far)}")
+    if message.event_ids:
+        facts.append(f"*About*\n{', '.join(message.event_ids)}")
+    facts += [f"*{label}*\n{value}" for label, value in message.facts]
+    blocks = [header(title)]
+    for i in range(0, len(facts), FIELDS_MAX):
+        blocks.append(fields_section(facts[i:i + FIELDS_MAX]))
+    blocks.append(context(f"GCN notice on `{message.topic}`"))
+    about = f" about {', '.join(message.event_ids)}" if message.event_ids else ""
+    return f"{title}{about}", _limit(blocks)
+
+
+def ops_error(topic: str, partition: int | None, offset: int | None, reason: str) -> tuple[str, Blocks]:
+    where = f"{topic} [{partition}] @ {offset}"
+    text = f"Could not understand a message on {where}: {reason}"
+    return text, [section(f":warning: *Could not understand a message* on `{where}`\n{clip(reason, 2500)}"),
+                  context("It was logged and skipped; the stream goes on.")]

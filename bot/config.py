@@ -1,0 +1,188 @@
+"""All settings in one place: the environment, an optional TOML file (GWBOT_CONFIG), defaults that work.
+
+Secrets (tokens, passwords) are kept in :class:`Settings` but never appear in
+its ``repr`` or in :meth:`Settings.describe`, so they cannot reach a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOP_URL = "kafka://kafka.scimma.org/igwn.gwalert,gcn.circular"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+SECRET_FIELDS = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "hop_password"}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Which alerts a channel wants. Unset criteria match everything."""
+
+    significant: bool | None = None
+    groups: tuple[str, ...] = ()
+    max_far_per_year: float | None = None
+    min_bns: float | None = None
+    min_nsbh: float | None = None
+    min_hasns: float | None = None
+    min_hasremnant: float | None = None
+    alert_types: tuple[str, ...] = ()
+    mock: bool = False
+
+    @classmethod
+    def from_toml(cls, table: Mapping[str, Any], where: str) -> Rule:
+        known = {f.name for f in fields(cls)}
+        unknown = set(table) - known - {"channel"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown routing keys {sorted(unknown)}; known: {sorted(known)}")
+        values = dict(table)
+        values.pop("channel", None)
+        for key in ("groups", "alert_types"):
+            if key in values:
+                values[key] = tuple(str(v).upper() if key == "alert_types" else str(v) for v in values[key])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: str
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The alerts channel's rule, which events get a channel, and extra channels."""
+
+    alerts: Rule = field(default_factory=Rule)
+    event_channels: Rule = field(default_factory=lambda: Rule(significant=True))
+    routes: tuple[Route, ...] = ()
+
+    @classmethod
+    def from_toml(cls, doc: Mapping[str, Any]) -> Routing:
+        alerts = Rule.from_toml(doc.get("alerts", {}), "[alerts]")
+        event_channels = Rule.from_toml(doc.get("event_channels", {"significant": True}), "[event_channels]")
+        routes = []
+        for i, table in enumerate(doc.get("routes", [])):
+            if "channel" not in table:
+                raise ConfigError(f"[[routes]] entry {i + 1} has no channel")
+            routes.append(Route(str(table["channel"]), Rule.from_toml(table, f"[[routes]] {table['channel']}")))
+        return cls(alerts, event_channels, tuple(routes))
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    hop_url: str = DEFAULT_HOP_URL
+    hop_username: str | None = None
+    hop_password: str | None = field(default=None, repr=False)
+    hop_auth: bool = True
+    group_id: str = "gwbot"
+    database_url: str = "sqlite:///gwbot.sqlite"
+    alerts_channel: str | None = None
+    mock_channel: str | None = None
+    ops_channel: str | None = None
+    invite_users: tuple[str, ...] = ()
+    channel_prefix: str = ""
+    mock_channel_prefix: str = "mock-"
+    config_file: str | None = None
+    output_dir: str = "gwbot-out"
+    dry_run: bool = False
+    routing: Routing = field(default_factory=Routing)
+
+    @property
+    def posts_to_slack(self) -> bool:
+        return bool(self.slack_bot_token) and not self.dry_run
+
+    def describe(self) -> dict[str, Any]:
+        """Settings for a log line: secrets only say whether they are set."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS:
+                value = "set" if value else "unset"
+            elif f.name == "routing":
+                value = f"{len(value.routes)} extra routes"
+            out[f.name] = value
+        return out
+
+
+_ENV = {
+    "SLACK_BOT_TOKEN": "slack_bot_token",
+    "SLACK_APP_TOKEN": "slack_app_token",
+    "SLACK_SIGNING_SECRET": "slack_signing_secret",
+    "SLACK_API_URL": "slack_api_url",
+    "HOP_URL": "hop_url",
+    "HOP_USERNAME": "hop_username",
+    "HOP_PASSWORD": "hop_password",
+    "HOP_AUTH": "hop_auth",
+    "GWBOT_GROUP_ID": "group_id",
+    "GWBOT_DATABASE_URL": "database_url",
+    "GWBOT_ALERTS_CHANNEL": "alerts_channel",
+    "GWBOT_MOCK_CHANNEL": "mock_channel",
+    "GWBOT_OPS_CHANNEL": "ops_channel",
+    "GWBOT_INVITE_USERS": "invite_users",
+    "GWBOT_CHANNEL_PREFIX": "channel_prefix",
+    "GWBOT_CONFIG": "config_file",
+    "GWBOT_OUTPUT_DIR": "output_dir",
+}
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={value!r} is not true/false")
+
+
+def _as_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return tuple(v.strip() for v in str(value).split(",") if v.strip())
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from the TOML file named by GWBOT_CONFIG, then the environment, then ``overrides``."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = overrides.get("config_file") or env.get("GWBOT_CONFIG")
+    routing = Routing()
+    if config_file:
+        try:
+            doc = tomllib.loads(Path(config_file).read_text())
+        except OSError as exc:
+            raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc}") from exc
+        known = {f.name for f in fields(Settings)} - {"routing"}
+        for key, value in doc.get("settings", {}).items():
+            if key not in known:
+                raise ConfigError(f"GWBOT_CONFIG [settings]: unknown key {key!r}")
+            values[key] = value
+        routing = Routing.from_toml(doc)
+    for env_name, key in _ENV.items():
+        if env.get(env_name, "") != "":
+            values[key] = env[env_name]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "hop_auth" in values:
+        values["hop_auth"] = _as_bool("HOP_AUTH", values["hop_auth"])
+    if "dry_run" in values:
+        values["dry_run"] = _as_bool("dry_run", values["dry_run"])
+    if "invite_users" in values:
+        values["invite_users"] = _as_list(values["invite_users"])
+    if not str(values.get("slack_api_url", DEFAULT_SLACK_API_URL)).endswith("/"):
+        values["slack_api_url"] = values["slack_api_url"] + "/"
+    return Settings(routing=routing, **values)
