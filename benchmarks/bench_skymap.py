@@ -35,6 +35,11 @@ from bot.skymap.summary import summarize  # noqa: E402
 ALERTS = ["MS181101ab-preliminary.avro", "S230518h_initial.json", "S250910b-earlywarning.json"]
 
 
+def data_path(name: str) -> Path:
+    path = ROOT / "tests" / "data" / name
+    return path if path.exists() else ROOT / "bot" / "samples" / name
+
+
 def timed(fn, repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
@@ -64,7 +69,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     maps = {}
     for name in ALERTS:
-        data = parse_bytes((ROOT / "tests" / "data" / name).read_bytes()).skymap
+        data = parse_bytes(data_path(name).read_bytes()).skymap
         path = tmp / (name.split(".")[0] + ".multiorder.fits")
         path.write_bytes(data)
         maps[name] = (data, path)
@@ -74,24 +79,26 @@ def main() -> None:
         ours = timed(lambda data=data: summarize(prepare(read_skymap(data))), args.repeat * 4)
         ref = timed(lambda path=path: ligo_skymap_stats.process(str(path), None, [50, 90], False, [], False),
                     max(2, args.repeat // 2))
-        print(f"{name:32s} ours {1e3 * statistics.median(ours):7.1f} ms   ligo-skymap-stats "
-              f"{1e3 * statistics.median(ref):8.1f} ms   speed-up x{statistics.median(ref) / statistics.median(ours):.0f}")
+        o, r = statistics.median(ours), statistics.median(ref)
+        print(f"{name:32s} ours {1e3 * o:7.1f} ms   ligo-skymap-stats {1e3 * r:8.1f} ms   speed-up x{r / o:.0f}")
 
     print("== picture (PNG), from bytes")
     ours_all, ref_all = [], []
     for name, (data, path) in maps.items():
-        def ours_png(data=data):
+        event_id = name.split("-")[0]
+
+        def ours_png(data=data, event_id=event_id):
             prepared = prepare(read_skymap(data))
-            return render_png(prepared, labels_for(summarize(prepared), name.split("-")[0], None))
+            return render_png(prepared, labels_for(summarize(prepared), event_id, None))
         ours_all += timed(ours_png, args.repeat)
         out = tmp / "ref.png"
         ref_all += timed(lambda path=path, out=out: ligo_skymap_plot.main(
             [str(path), "-o", str(out), "--annotate", "--contour", "50", "90"]), max(2, args.repeat // 2))
-    print(f"in-process: median ours {statistics.median(ours_all):.3f} s   ligo-skymap-plot "
-          f"{statistics.median(ref_all):.3f} s   ratio ours/ref {statistics.median(ours_all) / statistics.median(ref_all):.3f}")
+    o, r = statistics.median(ours_all), statistics.median(ref_all)
+    print(f"in-process: median ours {o:.3f} s   ligo-skymap-plot {r:.3f} s   ratio ours/ref {o / r:.3f}")
     # whole commands, as a person runs them (start-up and imports included)
     bindir = Path(sys.executable).parent
-    alert = ROOT / "tests" / "data" / ALERTS[0]
+    alert = data_path(ALERTS[0])
     cmd_ours = timed(lambda: subprocess.run([str(bindir / "gwbot"), "skymap", str(alert), "--png", str(tmp / "o.png")],
                                             check=True, capture_output=True), args.repeat)
     cmd_ref = timed(lambda: subprocess.run([str(bindir / "ligo-skymap-plot"), str(maps[ALERTS[0]][1]), "-o",

@@ -207,3 +207,18 @@ def ops_error(topic: str, partition: int | None, offset: int | None, reason: str
     text = f"Could not understand a message on {where}: {reason}"
     return text, [section(f":warning: *Could not understand a message* on `{where}`\n{clip(reason, 2500)}"),
                   context("It was logged and skipped; the stream goes on.")]
+
+
+def mark_retracted(text: str, blocks: Blocks) -> tuple[str, Blocks]:
+    """An earlier summary, edited to say RETRACTED (idempotent)."""
+    if text.startswith("RETRACTED"):
+        return text, blocks
+    edited: Blocks = []
+    for block in blocks:
+        if block.get("type") == "header":
+            title = block["text"]["text"]
+            edited.append(header(title if title.startswith("RETRACTED") else f"RETRACTED — {title}"))
+            edited.append(section(":no_entry: *This event was retracted* — it is not astrophysical."))
+        else:
+            edited.append(block)
+    return f"RETRACTED: {text}", _limit(edited)

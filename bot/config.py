@@ -34,7 +34,7 @@ class Rule:
     min_hasns: float | None = None
     min_hasremnant: float | None = None
     alert_types: tuple[str, ...] = ()
-    mock: bool = False
+    mock: bool | None = None  # routes: None = real events only; True = mock only
 
     @classmethod
     def from_toml(cls, table: Mapping[str, Any], where: str) -> Rule:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 SECONDS_PER_YEAR = 365.25 * 86400
 
@@ -55,7 +55,7 @@ def dec_dms(dec_deg: float) -> str:
 def parse_utc(text: str) -> datetime:
     """An ISO 8601 time as an aware UTC datetime ('Z' allowed; naive means UTC)."""
     when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def time_since(then: datetime, now: datetime) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,3 +30,24 @@ def load(path: str | Path) -> Source:
             raise AlertError(f"{alert.superevent_id} {alert.alert_type} alert carries no sky map")
         return Source(read_skymap(alert.skymap), alert)
     return Source(read_skymap(data), None)
+
+
+def topic_for(data: bytes) -> str:
+    """The stream topic a saved message came from, judged by its content (for replay)."""
+    if data[:4] == b"Obj\x01":
+        return "igwn.gwalert"
+    try:
+        record = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return "unknown"
+    if not isinstance(record, dict):
+        return "unknown"
+    if "superevent_id" in record:
+        return "igwn.gwalert"
+    if "circularId" in record or ("header" in record and "body" in record):
+        return "gcn.circular"
+    schema = str(record.get("$schema", ""))
+    if "/notices/" in schema:
+        path = schema.split("/notices/", 1)[1].replace(".schema.json", "")
+        return "gcn.notices." + path.replace("/", ".").replace("single_neutrino_alerts.", "")
+    return "unknown"

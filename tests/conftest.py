@@ -10,6 +10,13 @@ import pytest
 from bot.gwalert import parse_bytes
 
 DATA = Path(__file__).parent / "data"
+SAMPLES = Path(__file__).parents[1] / "bot" / "samples"
+
+
+def data_file(name: str) -> Path:
+    """A test file: tests/data, or the demo samples in bot/samples (stored once)."""
+    path = DATA / name
+    return path if path.exists() else SAMPLES / name
 
 #: Real alerts whose sky maps the tests compare against ligo.skymap.
 MAP_ALERTS = ["MS181101ab-preliminary.avro", "S230518h_initial.json", "S250910b-earlywarning.json"]
@@ -21,7 +28,7 @@ def data_dir() -> Path:
 
 
 def skymap_bytes(name: str) -> bytes:
-    return parse_bytes((DATA / name).read_bytes()).skymap
+    return parse_bytes(data_file(name).read_bytes()).skymap
 
 
 @pytest.fixture(scope="session", params=MAP_ALERTS)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import data_file
 
 from bot.cli import main
 
@@ -23,7 +24,7 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 def test_skymap_json_and_png(capsys, data_dir, tmp_path):
     png = tmp_path / "map.png"
-    code, out, _ = run(capsys, "skymap", data_dir / "MS181101ab-preliminary.avro", "--json", "--png", png)
+    code, out, _ = run(capsys, "skymap", data_file("MS181101ab-preliminary.avro"), "--json", "--png", png)
     assert code == 0
     summary = json.loads(out)
     assert SKYMAP_KEYS <= summary.keys()
@@ -33,13 +34,13 @@ def test_skymap_json_and_png(capsys, data_dir, tmp_path):
 
 
 def test_skymap_text_from_json_alert(capsys, data_dir):
-    code, out, _ = run(capsys, "skymap", data_dir / "S230518h_initial.json")
+    code, out, _ = run(capsys, "skymap", data_file("S230518h_initial.json"))
     assert code == 0
     assert out.startswith("S230518h (INITIAL)") and "90% area" in out and "Mpc" in out
 
 
 def test_check_sexagesimal_equals_degrees(capsys, data_dir):
-    alert = data_dir / "MS181101ab-update.json"
+    alert = data_file("MS181101ab-update.json")
     _, out1, _ = run(capsys, "check", alert, "12:57:13.0", "-17:51:25", "--json")
     _, out2, _ = run(capsys, "check", alert, 194.304167, -17.856944, "--json")
     a, b = json.loads(out1), json.loads(out2)
@@ -49,7 +50,7 @@ def test_check_sexagesimal_equals_degrees(capsys, data_dir):
 
 
 def test_check_with_distance_and_time(capsys, data_dir):
-    code, out, _ = run(capsys, "check", data_dir / "MS181101ab-preliminary.avro", 194.3, -17.8,
+    code, out, _ = run(capsys, "check", data_file("MS181101ab-preliminary.avro"), 194.3, -17.8,
                        "--distance", 40, "--time", "2018-11-03T12:00:00Z", "--json")
     result = json.loads(out)
     assert code == 0
@@ -67,7 +68,7 @@ def test_check_with_distance_and_time(capsys, data_dir):
     (["skymap", "no-such-file.fits"], "cannot read"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, data_dir, argv, message):
-    argv = [str(data_dir / a) if a.endswith((".avro", ".json", ".md", ".fits")) else a for a in argv]
+    argv = [str(data_file(a)) if a.endswith((".avro", ".json", ".md", ".fits")) else a for a in argv]
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert out == ""
@@ -75,6 +76,6 @@ def test_bad_input_is_one_line_and_exit_2(capsys, data_dir, argv, message):
 
 
 def test_console_entry_point_runs(data_dir):
-    proc = subprocess.run([sys.executable, "-m", "bot.cli", "skymap", str(data_dir / "S230518h_initial.json"),
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "skymap", str(data_file("S230518h_initial.json")),
                            "--json"], capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout)["superevent_id"] == "S230518h"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import astropy.units as u
 import numpy as np
@@ -142,7 +142,7 @@ def test_one_and_many_positions_agree(map_file):
 
 
 def test_verdict_explains_itself():
-    merger = datetime(2023, 5, 18, 12, 59, tzinfo=timezone.utc)
+    merger = datetime(2023, 5, 18, 12, 59, tzinfo=UTC)
     label, reasons = verdict(0.72, 0.6, merger + timedelta(days=2.3), merger)
     assert label == "plausible"
     assert verdict_text(label, reasons) == (

@@ -1,0 +1,285 @@
+"""Stream in, parse, store, render, deliver: what happens to each message.
+
+``Pipeline.handle`` is idempotent: a message handled before (same
+de-duplication key) does nothing, and one whose handling was cut short
+resumes where it stopped. The caller commits the Kafka offset only after
+``handle`` returns, so every alert is posted exactly once across crashes.
+The summary text is enqueued (and so starts going out) before the picture is
+rendered.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from . import blocks as bk
+from . import formatting as fmt
+from . import routing
+from .config import Settings
+from .delivery import EVENT_LINK, Outbox, enqueue
+from .gcn import Circular, Notice
+from .gwalert import AlertError, GWAlert
+from .messages import decode, dedup_key
+from .skymap.io import SkymapError, read_skymap
+from .skymap.prepared import PreparedMap, prepare
+from .skymap.render import labels_for, render_png
+from .skymap.summary import Summary, summarize
+from .slack import channel_name_for
+from .store import Event, Handled, SkymapVersion, Store, TopicProgress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    topic: str
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] | None = None
+    partition: int | None = None
+    offset: int | None = None
+
+
+def _lane(channel: str) -> str:
+    return f"channel:{channel}"
+
+
+def _event_lane(event_id: str) -> str:
+    return f"event:{event_id}"
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, store: Store, outbox: Outbox,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.settings = settings
+        self.store = store
+        self.outbox = outbox
+        self.now = now
+
+    # --- entry point ----------------------------------------------------------------------------
+
+    def handle(self, raw: RawMessage) -> str:
+        """Handle one message; returns what happened: posted, duplicate, ignored or malformed."""
+        where = {"topic": raw.topic, "partition": raw.partition, "offset": raw.offset}
+        self._progress(raw)
+        try:
+            message = decode(raw.topic, raw.value, raw.headers)
+        except AlertError as exc:
+            return self._malformed(raw, str(exc))
+        key = dedup_key(message, raw.value or b"")
+        with self.store.session() as s:
+            handled = s.get(Handled, key)
+            stage = handled.stage if handled else None
+        if stage == "done":
+            log.info("duplicate message %s skipped", key, extra=where)
+            return "duplicate"
+        if isinstance(message, GWAlert):
+            return self._gw(message, key, raw, stage)
+        return self._gcn(message, key, raw)
+
+    # --- GW alerts ------------------------------------------------------------------------------
+
+    def _summary_channel(self, alert: GWAlert) -> str | None:
+        return self.settings.mock_channel if alert.is_mock else self.settings.alerts_channel
+
+    def _gw(self, alert: GWAlert, key: str, raw: RawMessage, stage: str | None) -> str:
+        ctx = {"event_id": alert.superevent_id, "alert_type": alert.alert_type, "offset": raw.offset}
+        if alert.is_mock and not self.settings.mock_channel:
+            self._mark(key, "gw", alert.superevent_id, raw, "done")
+            log.info("mock alert %s %s ignored (no GWBOT_MOCK_CHANNEL)", alert.superevent_id, alert.alert_type,
+                     extra=ctx)
+            return "ignored"
+        if alert.alert_type == "RETRACTION":
+            return self._retraction(alert, key, raw)
+        prepared, summary = self._read_map(alert, raw)
+        summary_channel = self._summary_channel(alert)
+        to_summary = summary_channel is not None and routing.matches(self.settings.routing.alerts, alert)
+        if stage is None:
+            self._enqueue_text(alert, key, raw, summary, to_summary, summary_channel)
+            log.info("alert %s %s: summary queued", alert.superevent_id, alert.alert_type, extra=ctx)
+        with self.store.session() as s:
+            wants_channel = bool(s.get(Event, alert.superevent_id).wants_channel)
+        png = None
+        if prepared is not None and (to_summary or wants_channel):
+            t0 = time.perf_counter()
+            png = render_png(prepared, labels_for(summary, alert.superevent_id, alert.alert_type))
+            log.info("alert %s %s: picture rendered in %.2f s", alert.superevent_id, alert.alert_type,
+                     time.perf_counter() - t0, extra=ctx)
+        sid = alert.superevent_id
+        with self.store.session() as s:
+            if png is not None:
+                spec = {"filename": f"{sid}-{alert.alert_type.lower()}.png",
+                        "title": f"{sid} {alert.alert_type} sky map"}
+                if wants_channel:
+                    enqueue(s, _event_lane(sid), "upload", {**spec, "channel": {"event": sid}}, event_id=sid, file=png)
+                if to_summary:
+                    enqueue(s, _lane(summary_channel), "upload",
+                            {**spec, "channel": {"name": summary_channel}, "thread": "event"}, event_id=sid, file=png)
+            s.get(Handled, key).stage = "done"
+        self.outbox.wake()
+        return "posted"
+
+    def _read_map(self, alert: GWAlert, raw: RawMessage) -> tuple[PreparedMap | None, Summary | None]:
+        if alert.skymap is None:
+            return None, None
+        try:
+            prepared = prepare(read_skymap(alert.skymap))
+        except SkymapError as exc:
+            self._report(raw, f"{alert.superevent_id} {alert.alert_type}: sky map unreadable: {exc}")
+            return None, None
+        return prepared, summarize(prepared)
+
+    def _enqueue_text(self, alert: GWAlert, key: str, raw: RawMessage, summary: Summary | None,
+                      to_summary: bool, summary_channel: str | None) -> None:
+        sid = alert.superevent_id
+        with self.store.session() as s:
+            event = s.get(Event, sid)
+            if event is None:
+                prefix = self.settings.mock_channel_prefix if alert.is_mock else self.settings.channel_prefix
+                event = Event(event_id=sid, is_mock=alert.is_mock, channel_name=channel_name_for(sid, prefix),
+                              wants_channel=False, facts={})
+                s.add(event)
+            ensure = None
+            if not event.wants_channel and routing.matches(self.settings.routing.event_channels, alert):
+                event.wants_channel = True
+                ensure = enqueue(s, _event_lane(sid), "ensure_channel",
+                                 {"name": event.channel_name, "invite": list(self.settings.invite_users)}, event_id=sid)
+            text, blocks = bk.gw_summary(alert, summary, self.now(), EVENT_LINK if event.wants_channel else None,
+                                         retracted=event.retracted)
+            if to_summary:
+                enqueue(s, _lane(summary_channel), "post",
+                        {"channel": {"name": summary_channel}, "text": text, "blocks": blocks, "thread": "event",
+                         "root": True, "record": True},
+                        event_id=sid, depends_on=ensure.id if ensure else None)
+            if event.wants_channel:
+                event_text, event_blocks = bk.gw_summary(alert, summary, self.now(), None, retracted=event.retracted)
+                enqueue(s, _event_lane(sid), "post", {"channel": {"event": sid}, "text": event_text,
+                                                      "blocks": event_blocks, "record": True}, event_id=sid)
+            for route in self.settings.routing.routes:
+                if routing.matches(route.rule, alert, route=True):
+                    enqueue(s, _lane(route.channel), "post",
+                            {"channel": {"name": route.channel}, "text": text, "blocks": blocks, "record": True},
+                            event_id=sid, depends_on=ensure.id if ensure else None)
+            event.facts = self._facts(alert, summary)
+            event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
+            event.summary_channel = summary_channel
+            event.updated = time.time()
+            if event.wants_channel:
+                enqueue(s, _event_lane(sid), "topic",
+                        {"topic": bk.event_topic(alert.alert_type, event.facts, event.retracted)}, event_id=sid)
+            if alert.skymap is not None:
+                s.add(SkymapVersion(event_id=sid, alert_key=key, alert_type=alert.alert_type, fits=alert.skymap))
+            s.add(Handled(key=key, kind="gw", event_id=sid, topic=raw.topic, partition=raw.partition,
+                          offset=raw.offset, stage="text"))
+        self.outbox.wake()
+
+    @staticmethod
+    def _facts(alert: GWAlert, summary: Summary | None) -> dict:
+        """What the channel topic and /gw list show."""
+        ev = alert.event
+        facts = {"class": bk.most_likely_class(ev.classification) if ev else None,
+                 "significant": bool(ev and ev.significant), "far": ev.far if ev else None,
+                 "group": ev.group if ev else None, "event_time": ev.time if ev else None}
+        if summary is not None:
+            facts.update(area=f"90% {fmt.area(summary.area_90_deg2)}", area_90_deg2=summary.area_90_deg2,
+                         distance=fmt.distance(summary.distance_mean_mpc, summary.distance_std_mpc)
+                         if summary.distance_mean_mpc is not None else None,
+                         distance_mean_mpc=summary.distance_mean_mpc)
+        return facts
+
+    def _retraction(self, alert: GWAlert, key: str, raw: RawMessage) -> str:
+        sid = alert.superevent_id
+        summary_channel = self._summary_channel(alert)
+        text, blocks = bk.gw_retraction(alert)
+        with self.store.session() as s:
+            event = s.get(Event, sid)
+            if event is None:
+                prefix = self.settings.mock_channel_prefix if alert.is_mock else self.settings.channel_prefix
+                event = Event(event_id=sid, is_mock=alert.is_mock, channel_name=channel_name_for(sid, prefix),
+                              wants_channel=False, facts={})
+                s.add(event)
+            event.retracted = True
+            event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
+            event.updated = time.time()
+            last = None
+            if summary_channel:
+                last = enqueue(s, _lane(summary_channel), "post",
+                               {"channel": {"name": summary_channel}, "text": text, "blocks": blocks,
+                                "thread": "event", "broadcast": True, "root": True}, event_id=sid)
+            lane = _lane(summary_channel) if summary_channel else None
+            if event.wants_channel:
+                enqueue(s, _event_lane(sid), "post", {"channel": {"event": sid}, "text": text, "blocks": blocks},
+                        event_id=sid)
+                enqueue(s, _event_lane(sid), "topic", {"topic": bk.event_topic("RETRACTION", event.facts, True)},
+                        event_id=sid)
+                lane = _event_lane(sid)
+            if lane:
+                enqueue(s, lane, "mark_retracted", {}, event_id=sid, depends_on=last.id if last else None)
+            s.add(Handled(key=key, kind="gw", event_id=sid, topic=raw.topic, partition=raw.partition,
+                          offset=raw.offset, stage="done"))
+        self.outbox.wake()
+        log.info("alert %s RETRACTION queued", sid, extra={"event_id": sid, "offset": raw.offset})
+        return "posted"
+
+    # --- circulars and notices ------------------------------------------------------------------
+
+    def _gcn(self, message: Circular | Notice, key: str, raw: RawMessage) -> str:
+        text, blocks = bk.circular(message) if isinstance(message, Circular) else bk.notice(message)
+        posted = False
+        with self.store.session() as s:
+            for sid in message.event_ids:
+                event = s.get(Event, sid)
+                if event is None:
+                    continue
+                if event.wants_channel:
+                    enqueue(s, _event_lane(sid), "post", {"channel": {"event": sid}, "text": text, "blocks": blocks},
+                            event_id=sid)
+                    posted = True
+                if event.summary_channel:
+                    enqueue(s, _lane(event.summary_channel), "post",
+                            {"channel": {"name": event.summary_channel}, "text": text, "blocks": blocks,
+                             "thread": "event"}, event_id=sid)
+                    posted = True
+            s.add(Handled(key=key, kind=type(message).__name__.lower(), event_id=",".join(message.event_ids) or None,
+                          topic=raw.topic, partition=raw.partition, offset=raw.offset, stage="done"))
+        self.outbox.wake()
+        about = ", ".join(message.event_ids) or "no known event"
+        log.info("%s about %s: %s", type(message).__name__, about, "queued" if posted else "not posted",
+                 extra={"topic": raw.topic, "offset": raw.offset})
+        return "posted" if posted else "ignored"
+
+    # --- bad input --------------------------------------------------------------------------------
+
+    def _malformed(self, raw: RawMessage, reason: str) -> str:
+        key = f"bad:{raw.topic}:{raw.partition}:{raw.offset}"
+        with self.store.session() as s:
+            if s.get(Handled, key) is not None:
+                return "duplicate"
+        log.error("malformed message on %s [%s] @ %s: %s", raw.topic, raw.partition, raw.offset, reason,
+                  extra={"topic": raw.topic, "partition": raw.partition, "offset": raw.offset})
+        self._report(raw, reason, key=key)
+        return "malformed"
+
+    def _report(self, raw: RawMessage, reason: str, key: str | None = None) -> None:
+        """Tell the ops channel once (and remember that we did)."""
+        with self.store.session() as s:
+            if self.settings.ops_channel:
+                text, blocks = bk.ops_error(raw.topic, raw.partition, raw.offset, reason)
+                enqueue(s, _lane(self.settings.ops_channel), "post",
+                        {"channel": {"name": self.settings.ops_channel}, "text": text, "blocks": blocks})
+            if key:
+                s.add(Handled(key=key, kind="malformed", topic=raw.topic, partition=raw.partition,
+                              offset=raw.offset, stage="done"))
+        self.outbox.wake()
+
+    def _mark(self, key: str, kind: str, event_id: str | None, raw: RawMessage, stage: str) -> None:
+        with self.store.session() as s:
+            s.merge(Handled(key=key, kind=kind, event_id=event_id, topic=raw.topic, partition=raw.partition,
+                            offset=raw.offset, stage=stage))
+
+    def _progress(self, raw: RawMessage) -> None:
+        with self.store.session() as s:
+            s.merge(TopicProgress(topic=raw.topic, last_received=time.time(), last_offset=raw.offset))
