@@ -54,6 +54,8 @@ def _limit(blocks: Blocks) -> Blocks:
 
 
 def channel_link(channel_id: str | None, channel_name: str | None) -> str | None:
+    if channel_id and channel_id.startswith("#"):  # dry run: no workspace, no IDs
+        return channel_id
     if channel_id:
         return f"<#{channel_id}>"
     return f"#{channel_name}" if channel_name else None
@@ -113,6 +115,8 @@ def gw_summary(
         blocks.append(section(":no_entry: *This event was retracted* — it is not astrophysical."))
     blocks.append(fields_section(facts))
     loc_text = "*Localization*: sky map could not be read"
+    combined = alert.external_coinc is not None and alert.external_coinc.combined_skymap is not None
+    source = f" (combined GW + {alert.external_coinc.observatory} sky map)" if combined else ""
     if summary is not None:
         loc = [f"90% area *{fmt.area(summary.area_90_deg2)}*, 50% area {fmt.area(summary.area_50_deg2)}",
                f"most probable position RA {summary.ra_deg:.2f}° Dec {summary.dec_deg:+.2f}°"
@@ -122,7 +126,7 @@ def gw_summary(
                        f" (distance modulus {summary.distance_modulus:.1f})")
         else:
             loc.append("no distance in this sky map")
-        loc_text = "*Localization*\n" + "\n".join(loc)
+        loc_text = f"*Localization*{source}\n" + "\n".join(loc)
     blocks.append(section(loc_text))
     if alert.external_coinc is not None:
         ext = alert.external_coinc

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from . import formatting as fmt
+from .config import ConfigError
 from .coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
 from .gwalert import AlertError
 from .skymap.io import SkymapError
@@ -111,6 +112,67 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace):
+    from . import config, logs
+
+    logs.setup(getattr(args, "log_level", "INFO"))
+    overrides = {"dry_run": True} if getattr(args, "dry_run", False) else {}
+    if getattr(args, "output_dir", None):
+        overrides["output_dir"] = args.output_dir
+    return config.load(**overrides)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .app import Bot
+
+    bot = Bot(_settings(args))
+    try:
+        bot.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bot.shutdown()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .app import Bot
+    from .pipeline import RawMessage
+    from .sources import topic_for
+
+    bot = Bot(_settings(args))
+    outcomes = []
+    for offset, path in enumerate(args.files):
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            print(f"gwbot replay: error: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        outcomes.append(bot.pipeline.handle(RawMessage(topic_for(data), data, None, 0, offset)))
+    bot.outbox.drain(args.timeout)
+    bot.store.close()
+    print(f"gwbot replay: {len(outcomes)} files: " + ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes))))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    settings = _settings(args)
+    out = run_demo(settings)
+    where = "your Slack workspace" if settings.posts_to_slack else f"{out.resolve()} (Block Kit JSON and PNG)"
+    print(f"gwbot demo: done. Messages went to {where}.")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from .app import healthy
+
+    ok, why = healthy()
+    print(why)
+    return 0 if ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gwbot", description="Slack bot for gravitational-wave follow-up.")
     p.add_argument("--version", action="version", version=f"gwbot {__version__}")
@@ -130,6 +192,22 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--time", metavar="ISO8601", help="when the candidate was seen (UTC)")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(func=cmd_check)
+
+    for name, func, text in (
+        ("run", cmd_run, "run the bot: read HOP_URL and post to Slack (or to files without SLACK_BOT_TOKEN)"),
+        ("demo", cmd_demo, "start a local broker, publish the bundled sample alerts and run the bot on them"),
+        ("replay", cmd_replay, "run alert files through the same pipeline"),
+    ):
+        r = sub.add_parser(name, help=text)
+        r.add_argument("--dry-run", action="store_true", help="write messages to GWBOT_OUTPUT_DIR, not Slack")
+        r.add_argument("--output-dir", help="where dry-run output goes (GWBOT_OUTPUT_DIR)")
+        r.add_argument("--log-level", default="INFO")
+        r.set_defaults(func=func)
+        if name == "replay":
+            r.add_argument("files", nargs="+", help="alert, circular or notice files (.avro, .json)")
+            r.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for Slack deliveries")
+    h = sub.add_parser("health", help="exit 0 when a running bot's heartbeat is fresh (container HEALTHCHECK)")
+    h.set_defaults(func=cmd_health)
     return p
 
 
@@ -141,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SkymapError, AlertError, CoordinateError) as exc:
+    except (SkymapError, AlertError, CoordinateError, ConfigError) as exc:
         print(f"gwbot {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -88,7 +88,7 @@ class Settings:
     hop_auth: bool = True
     group_id: str = "gwbot"
     database_url: str = "sqlite:///gwbot.sqlite"
-    alerts_channel: str | None = None
+    alerts_channel: str | None = "gw-alerts"
     mock_channel: str | None = None
     ops_channel: str | None = None
     invite_users: tuple[str, ...] = ()

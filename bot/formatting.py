@@ -28,11 +28,12 @@ def far_per_year(far_hz: float) -> str:
         return "0 per year"
     per_year = far_hz * SECONDS_PER_YEAR
     if per_year >= 1:
-        return f"{per_year:.3g} per year"
+        return f"{per_year:.3g} per year" if per_year < 1000 else f"{per_year:,.0f} per year"
     years = 1.0 / per_year
-    if years < 1e4:
-        return f"1 per {years:,.0f} years"
-    return f"1 per {years:.2g} years".replace("e+", "e")
+    if years < 1e6:
+        return f"1 per {years:,.3g} years" if years < 1000 else f"1 per {years:,.0f} years"
+    mantissa, exponent = f"{years:.1e}".split("e")
+    return f"1 per {mantissa}e{int(exponent)} years"
 
 
 def ra_hms(ra_deg: float) -> str:
@@ -69,7 +70,9 @@ def time_since(then: datetime, now: datetime) -> str:
         return f"{seconds / 60:.0f} min ago"
     if seconds < 2 * 86400:
         return f"{seconds / 3600:.1f} h ago"
-    return f"{seconds / 86400:.1f} d ago"
+    if seconds < 365.25 * 86400:
+        return f"{seconds / 86400:.1f} d ago"
+    return f"{seconds / SECONDS_PER_YEAR:.1f} yr ago"
 
 
 def is_finite(value: float | None) -> bool:

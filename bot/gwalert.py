@@ -67,6 +67,9 @@ class GWAlert:
 
     @property
     def skymap(self) -> bytes | None:
+        """The best sky map: the combined GW + external one when there is a coincidence."""
+        if self.external_coinc is not None and self.external_coinc.combined_skymap is not None:
+            return self.external_coinc.combined_skymap
         return self.event.skymap if self.event else None
 
 
