@@ -1,0 +1,402 @@
+"""A local Slack Web API server for the tests, following Slack's documented contract.
+
+It checks what real Slack checks and answers as Slack does (HTTP 200 with
+``{"ok": false, "error": ...}`` for API errors, 429 with Retry-After for rate
+limits): the bot token, required arguments, channel-name rules, Block Kit
+limits, the three-step external file upload, and about one message per
+second per channel. Faults can be injected (``outage``) and everything the
+bot did is recorded for assertions. It also serves response URLs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    is_archived: bool = False
+    members: set[str] = field(default_factory=set)
+    topic: str = ""
+    messages: list[dict] = field(default_factory=list)
+
+
+class SlackError(Exception):
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+def _check_blocks(blocks: Any) -> None:
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if not isinstance(blocks, list) or len(blocks) > 50:
+        raise SlackError("invalid_blocks")
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            text = block.get("text", {})
+            if text.get("type") != "plain_text" or not 0 < len(text.get("text", "")) <= 150:
+                raise SlackError("invalid_blocks")
+        elif kind == "section":
+            text = block.get("text")
+            fields = block.get("fields")
+            if text is None and not fields:
+                raise SlackError("invalid_blocks")
+            if text is not None and not 0 < len(text.get("text", "")) <= 3000:
+                raise SlackError("invalid_blocks")
+            if fields and (len(fields) > 10 or any(len(f.get("text", "")) > 2000 for f in fields)):
+                raise SlackError("invalid_blocks")
+        elif kind == "context":
+            if not 0 < len(block.get("elements", [])) <= 10:
+                raise SlackError("invalid_blocks")
+        elif kind in ("actions", "divider", "image", "input"):
+            if kind == "actions" and not 0 < len(block.get("elements", [])) <= 25:
+                raise SlackError("invalid_blocks")
+        else:
+            raise SlackError("invalid_blocks")
+
+
+class FakeSlack:
+    """``with FakeSlack(token) as slack:`` then point SLACK_API_URL at ``slack.api_url``."""
+
+    BOT_USER = "UBOT0001"
+
+    def __init__(self, token: str = "xoxb-test-token", rate_per_second: float = 1.0, burst: int = 3,
+                 users: tuple[str, ...] = ("U0000ALICE", "U0000BOB01")) -> None:
+        self.token = token
+        self.rate = rate_per_second
+        self.burst = burst
+        self.users = set(users)
+        self.lock = threading.RLock()
+        self.channels: dict[str, Channel] = {}
+        self.files: dict[str, dict] = {}
+        self.calls: list[tuple[str, dict]] = []
+        self.responses: list[tuple[str, dict]] = []  # what was posted to response URLs
+        self.rate_limited = 0
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._ids = itertools.count(1)
+        self._ts = itertools.count(1)
+        self._outage_until = 0.0
+        self._outage_status = 503
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/"
+        self.api_url = self.url + "api/"
+        self._thread: threading.Thread | None = None
+
+    # --- test controls ----------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeSlack:
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add_channel(self, name: str, archived: bool = False, bot_member: bool = True) -> Channel:
+        with self.lock:
+            channel = Channel(id=f"C{next(self._ids):08d}", name=name, is_archived=archived)
+            if bot_member:
+                channel.members.add(self.BOT_USER)
+            self.channels[channel.id] = channel
+            return channel
+
+    def outage(self, seconds: float, status: int = 503) -> None:
+        """Every API call fails with ``status`` for the next ``seconds``."""
+        self._outage_until = time.monotonic() + seconds
+        self._outage_status = status
+
+    def channel(self, name: str) -> Channel | None:
+        with self.lock:
+            return next((c for c in self.channels.values() if c.name == name), None)
+
+    def messages(self, name: str) -> list[dict]:
+        channel = self.channel(name)
+        return list(channel.messages) if channel else []
+
+    def count(self, method: str) -> int:
+        with self.lock:
+            return sum(1 for m, _ in self.calls if m == method)
+
+    # --- the API --------------------------------------------------------------------------------
+
+    def _channel(self, ref: str | None) -> Channel:
+        if not ref:
+            raise SlackError("channel_not_found")
+        channel = self.channels.get(ref)
+        if channel is None:
+            raise SlackError("channel_not_found")
+        return channel
+
+    def _rate_limit(self, channel_id: str) -> float | None:
+        now = time.monotonic()
+        tokens, last = self._buckets.get(channel_id, (float(self.burst), now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens < 1:
+            self._buckets[channel_id] = (tokens, now)
+            return (1 - tokens) / self.rate
+        self._buckets[channel_id] = (tokens - 1, now)
+        return None
+
+    def _message(self, channel: Channel, args: dict, **extra) -> dict:
+        ts = f"{1700000000 + next(self._ts)}.{next(self._ids):06d}"
+        message = {"ts": ts, "user": self.BOT_USER, "text": args.get("text", ""), "blocks": args.get("blocks"),
+                   "thread_ts": args.get("thread_ts"), "metadata": args.get("metadata"), "received": time.time(),
+                   "reply_broadcast": args.get("reply_broadcast"), **extra}
+        if isinstance(message["blocks"], str):
+            message["blocks"] = json.loads(message["blocks"])
+        if isinstance(message["metadata"], str):
+            message["metadata"] = json.loads(message["metadata"])
+        channel.messages.append(message)
+        return message
+
+    def call(self, method: str, args: dict) -> dict:
+        with self.lock:
+            self.calls.append((method, args))
+            handler = getattr(self, "api_" + method.replace(".", "_"), None)
+            if handler is None:
+                raise SlackError("unknown_method")
+            return handler(args)
+
+    def api_auth_test(self, args):
+        return {"user_id": self.BOT_USER, "bot_id": "B0001", "team_id": "T0001", "user": "gwbot"}
+
+    def api_chat_postMessage(self, args):
+        channel = self._channel(args.get("channel"))
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        if self.BOT_USER not in channel.members:
+            raise SlackError("not_in_channel")
+        if not args.get("text") and not args.get("blocks"):
+            raise SlackError("no_text")
+        if args.get("blocks"):
+            _check_blocks(args["blocks"])
+        wait = self._rate_limit(channel.id)
+        if wait is not None:
+            self.rate_limited += 1
+            raise RateLimited(wait)
+        if args.get("thread_ts") and not any(m["ts"] == args["thread_ts"] for m in channel.messages):
+            raise SlackError("thread_not_found")
+        message = self._message(channel, args)
+        return {"channel": channel.id, "ts": message["ts"], "message": message}
+
+    def api_chat_update(self, args):
+        channel = self._channel(args.get("channel"))
+        message = next((m for m in channel.messages if m["ts"] == args.get("ts")), None)
+        if message is None:
+            raise SlackError("message_not_found")
+        if args.get("blocks"):
+            _check_blocks(args["blocks"])
+            message["blocks"] = json.loads(args["blocks"]) if isinstance(args["blocks"], str) else args["blocks"]
+        message["text"] = args.get("text", message["text"])
+        message["edited"] = True
+        return {"channel": channel.id, "ts": message["ts"]}
+
+    def api_chat_postEphemeral(self, args):
+        channel = self._channel(args.get("channel"))
+        if not args.get("user"):
+            raise SlackError("user_not_found")
+        message = self._message(channel, args, ephemeral_to=args["user"])
+        return {"message_ts": message["ts"]}
+
+    def api_conversations_create(self, args):
+        name = args.get("name", "")
+        if not name:
+            raise SlackError("invalid_name_required")
+        if len(name) > 80:
+            raise SlackError("invalid_name_maxlength")
+        if not NAME_RE.match(name):
+            raise SlackError("invalid_name_specials")
+        if self.channel(name) is not None:
+            raise SlackError("name_taken")
+        channel = self.add_channel(name)
+        return {"channel": self._info(channel)}
+
+    def _info(self, channel: Channel) -> dict:
+        return {"id": channel.id, "name": channel.name, "is_archived": channel.is_archived,
+                "is_member": self.BOT_USER in channel.members, "topic": {"value": channel.topic}}
+
+    def api_conversations_list(self, args):
+        limit = int(args.get("limit") or 100)
+        start = int(args.get("cursor") or 0)
+        exclude = str(args.get("exclude_archived", "false")).lower() in ("true", "1")
+        everything = [c for c in self.channels.values() if not (exclude and c.is_archived)]
+        page = everything[start:start + min(limit, 200)]  # Slack pages at most a few hundred
+        nxt = start + len(page)
+        return {"channels": [self._info(c) for c in page],
+                "response_metadata": {"next_cursor": str(nxt) if nxt < len(everything) else ""}}
+
+    def api_conversations_unarchive(self, args):
+        channel = self._channel(args.get("channel"))
+        if not channel.is_archived:
+            raise SlackError("not_archived")
+        channel.is_archived = False
+        return {}
+
+    def api_conversations_join(self, args):
+        channel = self._channel(args.get("channel"))
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        channel.members.add(self.BOT_USER)
+        return {"channel": self._info(channel)}
+
+    def api_conversations_invite(self, args):
+        channel = self._channel(args.get("channel"))
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if not users:
+            raise SlackError("no_user")
+        if self.BOT_USER not in channel.members:
+            raise SlackError("not_in_channel")
+        for user in users:
+            if user not in self.users:
+                raise SlackError("user_not_found")
+        if all(u in channel.members for u in users):
+            raise SlackError("already_in_channel")
+        channel.members.update(users)
+        return {"channel": self._info(channel)}
+
+    def api_conversations_setTopic(self, args):
+        channel = self._channel(args.get("channel"))
+        topic = str(args.get("topic", ""))
+        if len(topic) > 250:
+            raise SlackError("too_long")
+        channel.topic = topic
+        return {"channel": self._info(channel)}
+
+    def api_conversations_history(self, args):
+        channel = self._channel(args.get("channel"))
+        oldest = float(args.get("oldest") or 0)
+        metadata = str(args.get("include_all_metadata", "false")).lower() in ("true", "1")
+        found = [dict(m) for m in channel.messages if float(m["ts"]) >= oldest or m["received"] >= oldest]
+        if not metadata:
+            for m in found:
+                m.pop("metadata", None)
+        return {"messages": list(reversed(found)), "has_more": False}
+
+    def api_files_getUploadURLExternal(self, args):
+        if not args.get("filename"):
+            raise SlackError("invalid_arguments")
+        try:
+            length = int(args.get("length"))
+        except (TypeError, ValueError):
+            raise SlackError("invalid_arguments") from None
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"length": length, "filename": args["filename"], "data": None, "shared": []}
+        return {"upload_url": f"{self.url}upload/{file_id}", "file_id": file_id}
+
+    def api_files_completeUploadExternal(self, args):
+        files = args.get("files")
+        files = json.loads(files) if isinstance(files, str) else files
+        if not files:
+            raise SlackError("invalid_arguments")
+        channel = self._channel(args.get("channel_id")) if args.get("channel_id") else None
+        for item in files:
+            record = self.files.get(item.get("id"))
+            if record is None or record["data"] is None:
+                raise SlackError("file_not_found")
+            if len(record["data"]) != record["length"]:
+                raise SlackError("file_upload_size_mismatch")
+        if channel is not None:
+            if args.get("thread_ts") and not any(m["ts"] == args["thread_ts"] for m in channel.messages):
+                raise SlackError("thread_not_found")
+            for item in files:
+                self.files[item["id"]]["shared"].append((channel.id, args.get("thread_ts")))
+                self._message(channel, {"text": args.get("initial_comment", ""), "thread_ts": args.get("thread_ts")},
+                              files=[{"id": item["id"], "title": item.get("title"),
+                                      "name": self.files[item["id"]]["filename"]}])
+        return {"files": [{"id": item["id"], "title": item.get("title")} for item in files]}
+
+    def upload(self, file_id: str, data: bytes) -> None:
+        with self.lock:
+            if file_id not in self.files:
+                raise SlackError("file_not_found")
+            self.files[file_id]["data"] = data
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                return
+
+            def _reply(self, status: int, body: dict | str, headers: dict | None = None) -> None:
+                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                path = urllib.parse.urlparse(self.path).path
+                if time.monotonic() < fake._outage_until:
+                    self._reply(fake._outage_status, "<html>Service Unavailable</html>")
+                    return
+                if path.startswith("/upload/"):
+                    try:
+                        fake.upload(path.rsplit("/", 1)[1], raw)
+                    except SlackError:
+                        self._reply(404, "not found")
+                        return
+                    self._reply(200, f"OK - {len(raw)}")
+                    return
+                if path.startswith("/response/"):
+                    with fake.lock:
+                        fake.responses.append((path.rsplit("/", 1)[1], json.loads(raw or b"{}")))
+                    self._reply(200, "ok")
+                    return
+                if not path.startswith("/api/"):
+                    self._reply(404, {"ok": False, "error": "unknown_method"})
+                    return
+                method = path[len("/api/"):]
+                auth = self.headers.get("Authorization", "")
+                content_type = self.headers.get("Content-Type", "")
+                if "json" in content_type:
+                    args = json.loads(raw or b"{}")
+                else:
+                    args = {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode(), keep_blank_values=True).items()}
+                    args.update({k: v[-1] for k, v in urllib.parse.parse_qs(
+                        urllib.parse.urlparse(self.path).query).items()})
+                if not auth:
+                    self._reply(200, {"ok": False, "error": "not_authed"})
+                    return
+                if auth != f"Bearer {fake.token}":
+                    self._reply(200, {"ok": False, "error": "invalid_auth"})
+                    return
+                try:
+                    result = fake.call(method, args)
+                except RateLimited as exc:
+                    self._reply(429, {"ok": False, "error": "ratelimited"},
+                                {"Retry-After": str(max(1, int(exc.wait + 0.999)))})
+                    return
+                except SlackError as exc:
+                    self._reply(200, {"ok": False, "error": exc.error})
+                    return
+                self._reply(200, {"ok": True, **result})
+
+        return Handler
+
+
+class RateLimited(Exception):
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
