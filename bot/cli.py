@@ -151,7 +151,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         outcomes.append(bot.pipeline.handle(RawMessage(topic_for(data), data, None, 0, offset)))
     bot.outbox.drain(args.timeout)
     bot.store.close()
-    print(f"gwbot replay: {len(outcomes)} files: " + ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes))))
+    counts = ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes)))
+    print(f"gwbot replay: {len(outcomes)} files: {counts}")
     return 0
 
 
