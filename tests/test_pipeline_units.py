@@ -18,9 +18,9 @@ from bot import config, routing
 from bot.gcn import Circular, parse_notice
 from bot.gwalert import from_record
 from bot.messages import decode
+from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
 from bot.skymap.summary import summarize
-from bot.skymap.io import read_skymap
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
