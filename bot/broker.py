@@ -26,17 +26,17 @@ def tansu_binary() -> str:
 class LocalBroker:
     """``with LocalBroker() as broker:`` starts tansu on a free loopback port; ``broker.address``."""
 
-    def __init__(self, port: int | None = None, log_file: str | Path | None = None) -> None:
+    def __init__(self, port: int | None = None, log_file: str | Path | None = None,
+                 advertised_port: int | None = None) -> None:
         self.port = port or free_port()
-        self.address = f"127.0.0.1:{self.port}"
+        self.address = f"127.0.0.1:{advertised_port or self.port}"  # what clients are told to use
         self.log_file = log_file
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20.0) -> LocalBroker:
-        url = f"tcp://{self.address}"
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen([tansu_binary(), "broker", "--listener-url", url,
-                                         "--advertised-listener-url", url], stdout=out, stderr=out)
+        self.process = subprocess.Popen([tansu_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{self.port}",
+                                         "--advertised-listener-url", f"tcp://{self.address}"], stdout=out, stderr=out)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -54,7 +54,7 @@ class LocalBroker:
         """Single-partition topics keep the demo's messages in order."""
         from confluent_kafka.admin import AdminClient, NewTopic
 
-        admin = AdminClient({"bootstrap.servers": self.address})
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{self.port}"})
         futures = admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics])
         for topic, future in futures.items():
             try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import socket
+import threading
 import time
 from collections.abc import Callable
 
@@ -54,3 +56,59 @@ def variant(name: str, superevent_id: str, alert_type: str | None = None, signif
 def json_bytes(record: dict) -> bytes:
     record = json.loads(json.dumps(record, default=lambda b: base64.b64encode(b).decode()))
     return json.dumps(record).encode()
+
+
+class TcpProxy:
+    """A loopback TCP relay that can be cut and restored: a network outage between the bot and its broker."""
+
+    def __init__(self, target_port: int, port: int) -> None:
+        self.target_port, self.port = target_port, port
+        self._server: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+
+    def start(self) -> TcpProxy:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(64)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+        return self
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        """Refuse new connections and drop the open ones."""
+        if self._server:
+            self._server.close()
+            self._server = None
+        for conn in self._conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            except OSError:
+                pass
+        self._conns = []

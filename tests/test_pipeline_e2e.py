@@ -12,12 +12,12 @@ from dataclasses import replace
 
 import pytest
 from conftest import data_file
-from helpers import json_bytes, variant, wait_for
+from helpers import TcpProxy, json_bytes, variant, wait_for
 from slack_server import FakeSlack
 
 from bot import config
 from bot.app import Bot
-from bot.broker import LocalBroker, publish
+from bot.broker import LocalBroker, free_port, publish
 
 TOPICS = ["igwn.gwalert", "gcn.circular", "gcn.notices.icecube.lvk_nu_track_search"]
 AVRO = [("_format", b"avro")]
@@ -228,3 +228,34 @@ def test_crash_and_restart_posts_every_alert_exactly_once(broker, slack, tmp_pat
     posted = [m["text"].split()[0] for m in summaries(slack, "gw-alerts")]
     assert sorted(posted) == sorted(ids)
     assert len(posted) == len(set(posted))
+
+
+def test_broker_outage_does_not_stop_the_bot(slack, tmp_path, caplog):
+    """The network to the broker fails for a while (every connection refused), then comes back."""
+    proxy_port = free_port()
+    with LocalBroker(log_file=tmp_path / "tansu.log", advertised_port=proxy_port) as broker:
+        proxy = TcpProxy(broker.port, proxy_port).start()
+        broker.create_topics(["igwn.gwalert"])
+        settings = settings_for(broker, slack, tmp_path, group="outage",
+                                HOP_URL=f"kafka://{broker.address}/igwn.gwalert")
+        bot = Bot(settings)
+        bot.start_background()
+        reader = bot.start_reader_thread()
+        try:
+            wait_for(lambda: bot.reader.connected, 30, "first connection")
+            first = variant("S241102br-preliminary.json", "S250601a", significant=False)
+            publish(broker.address, [("igwn.gwalert", json_bytes(first), JSON)])
+            wait_for(lambda: len(summaries(slack, "gw-alerts")) == 1, 30, "first alert")
+            proxy.cut()
+            time.sleep(5)
+            assert reader.is_alive()  # still running, not crashed
+            proxy.start()
+            second = variant("S241102br-preliminary.json", "S250602a", significant=False)
+            publish(broker.address, [("igwn.gwalert", json_bytes(second), JSON)])
+            wait_for(lambda: len(summaries(slack, "gw-alerts")) == 2, 90, "an alert after the network came back")
+        finally:
+            proxy.cut()
+            bot.shutdown()
+    assert [m["text"].split()[0] for m in summaries(slack, "gw-alerts")] == ["S250601a", "S250602a"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.stream"]
+    assert any("Connection refused" in m or "brokers are down" in m or "interrupted" in m for m in logged)
