@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .answers import Answers
 from .config import Settings
 from .delivery import Outbox
 from .pipeline import Pipeline
@@ -38,7 +39,19 @@ class Bot:
         self.reader = StreamReader(settings, self.pipeline)
         self.stop = threading.Event()
         self.started = time.time()
+        self.answers = Answers(self.store, stream_status=self.stream_status, started=self.started)
         self._threads: list[threading.Thread] = []
+        self._stop_commands = None
+
+    def stream_status(self) -> dict:
+        url = self.settings.hop_url.split("@")[-1]  # never show credentials embedded in the URL
+        return {"connected": self.reader.connected, "url": url if "://" in url else f"kafka://{url}"}
+
+    def start_commands(self) -> None:
+        """The /gw command in Socket Mode or HTTP mode, when the bot talks to a real workspace."""
+        from .slack_app import start
+
+        self._stop_commands = start(self.settings, self.answers)
 
     def start_background(self) -> None:
         """Delivery and heartbeat threads; the stream reader runs in the caller's thread (see run)."""
@@ -49,6 +62,8 @@ class Bot:
 
     def run(self) -> None:
         log.info("gwbot %s starting", __version__, extra={"settings": self.settings.describe()})
+        if self.settings.posts_to_slack:
+            self.start_commands()
         self.start_background()
         self.reader.run(self.stop)
 
@@ -60,6 +75,8 @@ class Bot:
 
     def shutdown(self) -> None:
         self.stop.set()
+        if self._stop_commands is not None:
+            self._stop_commands()
         self.outbox.wake()
         for thread in self._threads:
             thread.join(timeout=10)

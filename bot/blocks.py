@@ -143,6 +143,8 @@ def gw_summary(
         links.append(f"channel {event_channel}")
     links.append(f"alert issued {alert.time_created.replace('T', ' ').replace('Z', ' UTC')}")
     blocks.append(context(" · ".join(links)))
+    if not retracted:
+        blocks.append(check_button(alert.superevent_id))
     area = f", 90% area {fmt.area(summary.area_90_deg2)}" if summary else ""
     dist = (f", {fmt.distance(summary.distance_mean_mpc, summary.distance_std_mpc)}"
             if summary and summary.distance_mean_mpc is not None else "")
@@ -150,6 +152,15 @@ def gw_summary(
     text = (f"{'RETRACTED: ' if retracted else ''}{alert.superevent_id} {alert.alert_type}"
             f"{' (mock)' if alert.is_mock else ''}: {cls + ', ' if cls else ''}{significance}{area}{dist}")
     return text, _limit(blocks)
+
+
+CHECK_ACTION = "check_candidate"
+
+
+def check_button(event_id: str) -> dict:
+    return {"type": "actions", "block_id": f"check:{event_id}",
+            "elements": [{"type": "button", "action_id": CHECK_ACTION, "value": event_id,
+                          "text": {"type": "plain_text", "text": "Check a candidate"}}]}
 
 
 def gw_retraction(alert: GWAlert) -> tuple[str, Blocks]:
@@ -219,6 +230,8 @@ def mark_retracted(text: str, blocks: Blocks) -> tuple[str, Blocks]:
         return text, blocks
     edited: Blocks = []
     for block in blocks:
+        if block.get("type") == "actions":
+            continue  # no candidate checks on a retracted event
         if block.get("type") == "header":
             title = block["text"]["text"]
             edited.append(header(title if title.startswith("RETRACTED") else f"RETRACTED — {title}"))

@@ -97,6 +97,7 @@ class Settings:
     config_file: str | None = None
     output_dir: str = "gwbot-out"
     dry_run: bool = False
+    port: int = 3000
     routing: Routing = field(default_factory=Routing)
 
     @property
@@ -134,6 +135,7 @@ _ENV = {
     "GWBOT_CHANNEL_PREFIX": "channel_prefix",
     "GWBOT_CONFIG": "config_file",
     "GWBOT_OUTPUT_DIR": "output_dir",
+    "PORT": "port",
 }
 
 
@@ -181,6 +183,11 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         values["hop_auth"] = _as_bool("HOP_AUTH", values["hop_auth"])
     if "dry_run" in values:
         values["dry_run"] = _as_bool("dry_run", values["dry_run"])
+    if "port" in values:
+        try:
+            values["port"] = int(values["port"])
+        except ValueError:
+            raise ConfigError(f"PORT={values['port']!r} is not a port number") from None
     if "invite_users" in values:
         values["invite_users"] = _as_list(values["invite_users"])
     if not str(values.get("slack_api_url", DEFAULT_SLACK_API_URL)).endswith("/"):

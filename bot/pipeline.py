@@ -164,6 +164,7 @@ class Pipeline:
                             {"channel": {"name": route.channel}, "text": text, "blocks": blocks, "record": True},
                             event_id=sid, depends_on=ensure.id if ensure else None)
             event.facts = self._facts(alert, summary)
+            event.summary = {"text": text, "blocks": blocks}
             event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
             event.summary_channel = summary_channel
             event.updated = time.time()

@@ -46,6 +46,7 @@ class Event(Base):
     last_alert_type: Mapped[str | None] = mapped_column(String(16))
     last_alert_time: Mapped[str | None] = mapped_column(String(40))
     facts: Mapped[dict] = mapped_column(JSON, default=dict)  # latest summary numbers
+    summary: Mapped[dict | None] = mapped_column(JSON)  # latest summary message: {"text", "blocks"}
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen: Mapped[float] = mapped_column(Float, default=time.time)
     updated: Mapped[float] = mapped_column(Float, default=time.time)

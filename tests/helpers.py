@@ -112,3 +112,18 @@ class TcpProxy:
             except OSError:
                 pass
         self._conns = []
+
+
+def without_distance(fits_bytes: bytes) -> bytes:
+    """A Burst-like sky map made from a real one: only UNIQ and PROBDENSITY, no DISTMEAN/DISTSTD."""
+    from astropy.io import fits
+
+    with fits.open(io.BytesIO(fits_bytes)) as hdul:
+        table = hdul[1]
+        new = fits.BinTableHDU.from_columns([c for c in table.columns if c.name in ("UNIQ", "PROBDENSITY")])
+        for key in ("ORDERING", "COORDSYS", "OBJECT", "DATE-OBS", "INSTRUME"):
+            if key in table.header:
+                new.header[key] = table.header[key]
+        out = io.BytesIO()
+        fits.HDUList([fits.PrimaryHDU(), new]).writeto(out)
+        return out.getvalue()

@@ -74,8 +74,14 @@ class FakeSlack:
     BOT_USER = "UBOT0001"
 
     def __init__(self, token: str = "xoxb-test-token", rate_per_second: float = 1.0, burst: int = 3,
-                 users: tuple[str, ...] = ("U0000ALICE", "U0000BOB01")) -> None:
+                 users: tuple[str, ...] = ("U0000ALICE", "U0000BOB01"), app_token: str = "xapp-test-token") -> None:
         self.token = token
+        self.app_token = app_token
+        self.views: list[dict] = []
+        self._triggers: dict[str, float] = {}
+        self._ws_server = None
+        self._sockets: list = []
+        self._acks: dict[str, tuple[float, dict]] = {}
         self.rate = rate_per_second
         self.burst = burst
         self.users = set(users)
@@ -106,6 +112,57 @@ class FakeSlack:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+        if self._ws_server is not None:
+            self._ws_server.shutdown()
+
+    def new_trigger(self) -> str:
+        """A trigger_id as Slack puts in interactive payloads (valid for 3 seconds)."""
+        trigger = f"trig-{next(self._ids)}"
+        self._triggers[trigger] = time.monotonic() + 3.0
+        return trigger
+
+    def add_file(self, name: str, data: bytes) -> dict:
+        """A file a person shared: what a message event's ``files`` entry looks like."""
+        with self.lock:
+            file_id = f"F{next(self._ids):08d}"
+            self.files[file_id] = {"length": len(data), "filename": name, "data": data, "shared": []}
+            return {"id": file_id, "name": name, "size": len(data), "filetype": "csv",
+                    "url_private": f"{self.url}files/{file_id}", "url_private_download": f"{self.url}files/{file_id}"}
+
+    # --- Socket Mode ------------------------------------------------------------------------------
+
+    def start_socket_mode(self) -> None:
+        from websockets.sync.server import serve
+
+        def session(ws) -> None:
+            self._sockets.append(ws)
+            ws.send(json.dumps({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}}))
+            try:
+                for raw in ws:
+                    ack = json.loads(raw)
+                    if "envelope_id" in ack:
+                        self._acks[ack["envelope_id"]] = (time.monotonic(), ack.get("payload") or {})
+            except Exception:
+                pass
+
+        self._ws_server = serve(session, "127.0.0.1", 0)
+        threading.Thread(target=self._ws_server.serve_forever, daemon=True).start()
+
+    def send_envelope(self, kind: str, payload: dict, timeout: float = 3.0) -> tuple[float, dict]:
+        """Deliver an envelope over the socket; returns (seconds until the bot acked, ack payload)."""
+        deadline = time.monotonic() + 10
+        while not self._sockets and time.monotonic() < deadline:
+            time.sleep(0.05)
+        envelope_id = f"env-{next(self._ids)}"
+        sent = time.monotonic()
+        self._sockets[-1].send(json.dumps({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                           "accepts_response_payload": kind != "events_api"}))
+        while time.monotonic() < sent + timeout:
+            if envelope_id in self._acks:
+                acked, ack = self._acks[envelope_id]
+                return acked - sent, ack
+            time.sleep(0.01)
+        raise AssertionError(f"no ack for {kind} envelope within {timeout} s")
 
     def add_channel(self, name: str, archived: bool = False, bot_member: bool = True) -> Channel:
         with self.lock:
@@ -287,6 +344,31 @@ class FakeSlack:
                 m.pop("metadata", None)
         return {"messages": list(reversed(found)), "has_more": False}
 
+    def api_apps_connections_open(self, args):
+        if self._ws_server is None:
+            raise SlackError("not_allowed_token_type")
+        port = self._ws_server.socket.getsockname()[1]
+        return {"url": f"ws://127.0.0.1:{port}/link/?ticket=t{next(self._ids)}"}
+
+    def api_views_open(self, args):
+        trigger = args.get("trigger_id")
+        if not trigger or trigger not in self._triggers:
+            raise SlackError("invalid_trigger_id")
+        if time.monotonic() > self._triggers.pop(trigger):
+            raise SlackError("expired_trigger_id")
+        view = args.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            raise SlackError("invalid_arguments")
+        title = (view.get("title") or {}).get("text", "")
+        blocks = view.get("blocks") or []
+        if not 0 < len(title) <= 24 or len(blocks) > 100 or len(view.get("private_metadata", "")) > 3000:
+            raise SlackError("invalid_arguments")
+        if any(b.get("type") == "input" for b in blocks) and not view.get("submit"):
+            raise SlackError("invalid_arguments")
+        self.views.append(view)
+        return {"view": {"id": f"V{next(self._ids):08d}", **view}}
+
     def api_files_getUploadURLExternal(self, args):
         if not args.get("filename"):
             raise SlackError("invalid_arguments")
@@ -345,6 +427,21 @@ class FakeSlack:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self) -> None:
+                path = urllib.parse.urlparse(self.path).path
+                record = fake.files.get(path.rsplit("/", 1)[-1]) if path.startswith("/files/") else None
+                if record is None:
+                    self._reply(404, "not found")
+                elif self.headers.get("Authorization") != f"Bearer {fake.token}":
+                    self._reply(302, "", {"Location": f"{fake.url}login"})  # Slack redirects to a login page
+                else:
+                    data = record["data"]
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/csv")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -380,7 +477,8 @@ class FakeSlack:
                 if not auth:
                     self._reply(200, {"ok": False, "error": "not_authed"})
                     return
-                if auth != f"Bearer {fake.token}":
+                expected = fake.app_token if method == "apps.connections.open" else fake.token
+                if auth != f"Bearer {expected}":
                     self._reply(200, {"ok": False, "error": "invalid_auth"})
                     return
                 try:

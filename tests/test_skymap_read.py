@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import io
 import warnings
 
 import numpy as np
 import pytest
-from astropy.io import fits
 from astropy.table import Table
 from conftest import ligo_read, skymap_bytes
+from helpers import without_distance
 
 from bot.skymap.io import SkymapError, read_skymap
 
@@ -33,25 +32,9 @@ def test_reads_bytes_and_gzip_the_same(map_file):
     np.testing.assert_array_equal(a.probdensity, b.probdensity)
 
 
-def write_without_distance(src_bytes: bytes, path) -> None:
-    """A Burst-like map: only UNIQ and PROBDENSITY, no DISTMEAN/DISTSTD in the header."""
-    with fits.open(io.BytesIO(src_bytes)) as hdul:
-        table = hdul[1]
-        cols = [c for c in table.columns if c.name in ("UNIQ", "PROBDENSITY")]
-        header = table.header.copy()
-        for key in ("DISTMEAN", "DISTSTD"):
-            header.remove(key, ignore_missing=True)
-        new = fits.BinTableHDU.from_columns(cols, header=fits.Header([c for c in header.cards
-                                                                      if not c.keyword.startswith("T")]))
-        for key in ("ORDERING", "COORDSYS", "OBJECT", "DATE-OBS", "INSTRUME"):
-            if key in header:
-                new.header[key] = header[key]
-        fits.HDUList([fits.PrimaryHDU(), new]).writeto(path)
-
-
 def test_map_without_distance_is_normal(tmp_path):
     path = tmp_path / "burst.multiorder.fits"
-    write_without_distance(skymap_bytes("MS181101ab-preliminary.avro"), path)
+    path.write_bytes(without_distance(skymap_bytes("MS181101ab-preliminary.avro")))
     skymap = read_skymap(path)
     assert not skymap.has_distance
     assert skymap.distmu is None and "distmean" not in skymap.meta

@@ -1,0 +1,273 @@
+"""The /gw slash command, the "Check a candidate" button and modal, and CSV checks, as a Bolt app.
+
+Every listener acknowledges first (Slack wants an answer within 3 seconds)
+and does the work after, in Bolt's lazy listeners, answering through
+``respond()`` (the response URL) or the Web API. Errors become an ephemeral
+message that says what happened and how to type it right; never a stack
+trace, never silence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Callable
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from . import blocks as bk
+from .answers import Answers, Reply
+from .commands import USAGE, Command, UsageError, parse, parse_candidate, parse_csv
+from .config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+MODAL_ID = "check_modal"
+FIELDS = ("ra", "dec", "distance", "time")
+MAX_CSV_BYTES = 5 * 2**20
+
+
+def _input(block_id: str, label: str, hint: str, optional: bool = False) -> dict:
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": {"type": "plain_text", "text": label},
+            "element": {"type": "plain_text_input", "action_id": "value",
+                        "placeholder": {"type": "plain_text", "text": hint}}}
+
+
+def check_modal(event_id: str, channel: str | None, thread_ts: str | None) -> dict:
+    """The "Check a candidate" form (a pure Block Kit builder)."""
+    return {
+        "type": "modal", "callback_id": MODAL_ID,
+        "private_metadata": json.dumps({"event_id": event_id, "channel": channel, "thread_ts": thread_ts}),
+        "title": {"type": "plain_text", "text": f"Check vs {event_id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Check"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _input("ra", "RA", "197.45 (degrees) or 13:09:48.1 (hours)"),
+            _input("dec", "Dec", "-23.38 or -23:22:53"),
+            _input("distance", "Distance (Mpc)", "e.g. 40", optional=True),
+            _input("time", "Time seen (UTC)", "e.g. 2023-09-19T03:00:00Z", optional=True),
+        ],
+    }
+
+
+def _modal_values(view: dict) -> dict[str, str]:
+    state = view.get("state", {}).get("values", {})
+    return {k: (state.get(k, {}).get("value", {}).get("value") or "").strip() for k in FIELDS}
+
+
+def _respond_reply(respond, reply: Reply) -> None:
+    respond(text=reply.text, blocks=reply.blocks or None,
+            response_type="in_channel" if reply.public else "ephemeral", replace_original=False)
+
+
+def _error(respond, message: str) -> None:
+    respond(text=message, blocks=[bk.section(f":warning: {message}")], response_type="ephemeral",
+            replace_original=False)
+
+
+class Commands:
+    """The listeners, with what they need: answers (compute) and a Web API client (deliver)."""
+
+    def __init__(self, settings: Settings, answers: Answers, client: WebClient) -> None:
+        self.settings = settings
+        self.answers = answers
+        self.client = client
+
+    # --- slash command ------------------------------------------------------------------------
+
+    def ack_command(self, ack) -> None:
+        ack()
+
+    def run_command(self, body: dict, respond, client: WebClient) -> None:
+        try:
+            self._run(parse(body.get("text", "")), body, respond, client)
+        except UsageError as exc:
+            _error(respond, str(exc))
+        except Exception:
+            log.exception("/gw %s failed", body.get("text", ""))
+            _error(respond, "Sorry, that failed on my side; it has been logged. Try again, or /gw status.")
+
+    def _run(self, cmd: Command, body: dict, respond, client: WebClient) -> None:
+        channel = body.get("channel_id")
+        if cmd.name == "help":
+            _respond_reply(respond, self.answers.help())
+        elif cmd.name == "list":
+            _respond_reply(respond, self.answers.list(cmd.count))
+        elif cmd.name == "status":
+            _respond_reply(respond, self.answers.status())
+        elif cmd.name == "plan":
+            _error(respond, "Observation plans (`/gw plan`) are not available in this version of gwbot yet.")
+        else:
+            event = self.answers.event(cmd.event_id, channel, USAGE[cmd.name])
+            if cmd.name == "info":
+                _respond_reply(respond, self.answers.info(event))
+            elif cmd.name == "check":
+                _respond_reply(respond, self._with_file(self.answers.check(event, list(cmd.candidates)), channel,
+                                                        None, client, respond))
+            elif cmd.name == "skymap":
+                reply = self.answers.skymap(event)
+                self._upload(client, channel, reply, None, respond)
+            elif cmd.name == "join":
+                self._join(client, event, body.get("user_id"), respond)
+
+    def _upload(self, client: WebClient, channel: str, reply: Reply, thread_ts: str | None, respond) -> bool:
+        filename, data, title = reply.file
+        kwargs = dict(channel=channel, file=data, filename=filename, title=title, request_file_info=False)
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        for attempt in range(2):
+            try:
+                client.files_upload_v2(**kwargs)
+                return True
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                if attempt == 0 and error in ("not_in_channel", "channel_not_found"):
+                    try:
+                        client.conversations_join(channel=channel)
+                        continue
+                    except SlackApiError:
+                        pass
+                _error(respond, f"I could not post the file here ({error}). Invite me with `/invite @gwbot`.")
+                return False
+        return False
+
+    def _with_file(self, reply: Reply, channel: str, thread_ts: str | None, client, respond) -> Reply:
+        if reply.file is not None:
+            self._upload(client, channel, reply, thread_ts, respond)
+        return reply
+
+    def _join(self, client: WebClient, event, user: str | None, respond) -> None:
+        if not event.channel_id or event.channel_id.startswith("#"):
+            raise UsageError(f"{event.event_id} has no channel (only events that pass the routing rules get one).")
+        try:
+            client.conversations_invite(channel=event.channel_id, users=user)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_in_channel":
+                raise UsageError(f"I could not invite you to <#{event.channel_id}>: {exc.response.get('error')}") \
+                    from None
+            respond(text=f"You are already in <#{event.channel_id}>.", response_type="ephemeral")
+            return
+        respond(text=f"Invited you to <#{event.channel_id}>.", response_type="ephemeral")
+
+    # --- the button and its modal ---------------------------------------------------------------
+
+    def open_modal(self, ack, body: dict, client: WebClient) -> None:
+        ack()
+        action = body["actions"][0]
+        message = body.get("message") or {}
+        thread = message.get("thread_ts") or message.get("ts")
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=check_modal(action["value"], (body.get("channel") or {}).get("id"), thread))
+
+    def ack_modal(self, ack, view: dict) -> None:
+        values = _modal_values(view)
+        tokens = [values["ra"], values["dec"]] + [values[k] for k in ("distance", "time") if values[k]]
+        try:
+            parse_candidate(tokens)
+        except UsageError as exc:
+            reason = str(exc).splitlines()[0]
+            field = "dec" if reason.startswith("Dec") else "distance" if "distance" in reason else \
+                "time" if reason.startswith("time") else "ra"
+            ack(response_action="errors", errors={field: reason})
+            return
+        ack()
+
+    def run_modal(self, view: dict, body: dict, client: WebClient) -> None:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = _modal_values(view)
+        tokens = [values["ra"], values["dec"]] + [values[k] for k in ("distance", "time") if values[k]]
+        user = (body.get("user") or {}).get("id")
+        channel, thread = meta.get("channel"), meta.get("thread_ts")
+        try:
+            candidate = parse_candidate(tokens, label=f"<@{user}>'s candidate" if user else "")
+            event = self.answers.event(meta.get("event_id"), None, USAGE["check"])
+            reply = self.answers.check(event, [candidate])
+            client.chat_postMessage(channel=channel, thread_ts=thread, text=reply.text, blocks=reply.blocks)
+        except UsageError as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=str(exc), thread_ts=thread)
+        except Exception:
+            log.exception("candidate check from the modal failed")
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread,
+                                      text="Sorry, that check failed on my side; it has been logged.")
+
+    # --- a CSV shared with "/gw check SID" as its comment ---------------------------------------------
+
+    def ack_event(self, ack) -> None:
+        ack()
+
+    def run_file_check(self, event: dict, client: WebClient) -> None:
+        text = (event.get("text") or "").strip()
+        files = event.get("files") or []
+        if event.get("subtype") != "file_share" or not text.lower().startswith("/gw check") or not files:
+            return
+        channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
+
+        def tell(message: str) -> None:
+            client.chat_postMessage(channel=channel, thread_ts=ts, text=message)
+
+        try:
+            cmd = parse(text[len("/gw"):])
+            target = self.answers.event(cmd.event_id, channel, USAGE["check"])
+            tell(f"working… checking the candidates in {files[0].get('name', 'the file')} against {target.event_id}")
+            candidates = list(cmd.candidates) + parse_csv(self._download(files[0]))
+            reply = self.answers.check(target, candidates)
+            client.chat_postMessage(channel=channel, thread_ts=ts, text=reply.text, blocks=reply.blocks)
+            if reply.file:
+                filename, data, title = reply.file
+                client.files_upload_v2(channel=channel, thread_ts=ts, file=data, filename=filename, title=title,
+                                       request_file_info=False)
+        except UsageError as exc:
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts, text=f":warning: {exc}")
+        except Exception:
+            log.exception("CSV check failed")
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts,
+                                      text="Sorry, that check failed on my side; it has been logged.")
+
+    def _download(self, file: dict) -> bytes:
+        url = file.get("url_private_download") or file.get("url_private")
+        if not url:
+            raise UsageError("I cannot see that file's contents (no download URL).")
+        if int(file.get("size") or 0) > MAX_CSV_BYTES:
+            raise UsageError(f"that file is larger than {MAX_CSV_BYTES // 2**20} MB")
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.settings.slack_bot_token}"})
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.read(MAX_CSV_BYTES + 1)
+
+
+def build_app(settings: Settings, answers: Answers, socket_mode: bool,
+              client: WebClient | None = None) -> App:
+    """The Bolt app with all listeners registered."""
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is needed for the /gw commands")
+    if not socket_mode and not settings.slack_signing_secret:
+        raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests (or set SLACK_APP_TOKEN for "
+                          "Socket Mode)")
+    client = client or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    app = App(client=client, signing_secret=settings.slack_signing_secret or "socket-mode",
+              request_verification_enabled=not socket_mode, process_before_response=False)
+    handlers = Commands(settings, answers, client)
+    app.command("/gw")(ack=handlers.ack_command, lazy=[handlers.run_command])
+    app.action(bk.CHECK_ACTION)(handlers.open_modal)
+    app.view(MODAL_ID)(ack=handlers.ack_modal, lazy=[handlers.run_modal])
+    app.event("message")(ack=handlers.ack_event, lazy=[handlers.run_file_check])
+    return app
+
+
+def start(settings: Settings, answers: Answers) -> Callable[[], None]:
+    """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on PORT; returns a function that stops it."""
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(build_app(settings, answers, socket_mode=True), settings.slack_app_token)
+        handler.connect()
+        log.info("slash commands: Socket Mode connected")
+        return handler.close
+    from .http_mode import serve
+
+    server = serve(build_app(settings, answers, socket_mode=False), settings.port)
+    log.info("slash commands: HTTP mode on port %s at /slack/events", settings.port)
+    return server.shutdown
