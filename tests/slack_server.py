@@ -90,6 +90,7 @@ class FakeSlack:
         self.files: dict[str, dict] = {}
         self.calls: list[tuple[str, dict]] = []
         self.responses: list[tuple[str, dict]] = []  # what was posted to response URLs
+        self.response_times: dict[str, float] = {}  # time.time() each response URL was first hit
         self.rate_limited = 0
         self._buckets: dict[str, tuple[float, float]] = {}
         self._ids = itertools.count(1)
@@ -459,7 +460,9 @@ class FakeSlack:
                     return
                 if path.startswith("/response/"):
                     with fake.lock:
-                        fake.responses.append((path.rsplit("/", 1)[1], json.loads(raw or b"{}")))
+                        rid = path.rsplit("/", 1)[1]
+                        fake.response_times.setdefault(rid, time.time())
+                        fake.responses.append((rid, json.loads(raw or b"{}")))
                     self._reply(200, "ok")
                     return
                 if not path.startswith("/api/"):
