@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .answers import Answers
-from .config import Settings
+from .config import ConfigError, Settings
 from .delivery import Outbox
 from .pipeline import Pipeline
 from .slack import DryRun, SlackTarget, WebAPI
@@ -63,7 +63,10 @@ class Bot:
     def run(self) -> None:
         log.info("gwbot %s starting", __version__, extra={"settings": self.settings.describe()})
         if self.settings.posts_to_slack:
-            self.start_commands()
+            try:
+                self.start_commands()
+            except ConfigError as exc:  # the alert pipeline is the main job: run it anyway
+                log.warning("/gw commands are off: %s", exc)
         self.start_background()
         self.reader.run(self.stop)
 

@@ -28,20 +28,22 @@ def _sexagesimal(text: str) -> tuple[float, bool] | None:
     return (-value if sign == "-" else value), "h" in text.lower()
 
 
+def _angle(text: str | float, name: str, hint: str, hours: bool) -> float:
+    """Degrees from a number or sexagesimal text (hours when ``hours``, else degrees)."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    try:
+        return float(text)
+    except ValueError:
+        parsed = _sexagesimal(text)
+    if parsed is None or (parsed[1] and not hours):
+        raise CoordinateError(f"{name} {text!r} is not understood: {hint}")
+    return parsed[0] * (15.0 if hours else 1.0)
+
+
 def parse_ra(text: str | float) -> float:
     """Right ascension in degrees from '197.45', '13:09:48.1' (hours) or '13h09m48.1s'."""
-    if isinstance(text, (int, float)):
-        value = float(text)
-    else:
-        try:
-            value = float(text)
-        except ValueError:
-            parsed = _sexagesimal(text)
-            if parsed is None:
-                raise CoordinateError(
-                    f"RA {text!r} is not understood: give degrees (197.45) or hours (13:09:48.1)"
-                ) from None
-            value = parsed[0] * 15.0
+    value = _angle(text, "RA", "give degrees (197.45) or hours (13:09:48.1)", hours=True)
     if not 0.0 <= value <= 360.0:
         raise CoordinateError(f"RA {value:g} is outside 0–360 degrees")
     return value % 360.0
@@ -49,18 +51,7 @@ def parse_ra(text: str | float) -> float:
 
 def parse_dec(text: str | float) -> float:
     """Declination in degrees from '-23.38' or '-23:22:53' / '-23d22m53s'."""
-    if isinstance(text, (int, float)):
-        value = float(text)
-    else:
-        try:
-            value = float(text)
-        except ValueError:
-            parsed = _sexagesimal(text)
-            if parsed is None or parsed[1]:
-                raise CoordinateError(
-                    f"Dec {text!r} is not understood: give degrees (-23.38) or -23:22:53"
-                ) from None
-            value = parsed[0]
+    value = _angle(text, "Dec", "give degrees (-23.38) or -23:22:53", hours=False)
     if not -90.0 <= value <= 90.0:
         raise CoordinateError(f"Dec {value:g} is outside -90..+90 degrees")
     return value

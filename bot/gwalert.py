@@ -131,9 +131,9 @@ def from_record(record: Any) -> GWAlert:
             ivorn=ext.get("ivorn"),
             combined_skymap=_skymap_bytes(ext.get("combined_skymap"), "external_coinc.combined_skymap"),
         )
+    except AlertError:
+        raise
     except (TypeError, ValueError, AttributeError) as exc:
-        if isinstance(exc, AlertError):
-            raise
         raise AlertError(f"alert {superevent_id} has a malformed field ({exc})") from exc
     return GWAlert(
         superevent_id=superevent_id,

@@ -128,7 +128,7 @@ class Pipeline:
         try:
             prepared = prepare(read_skymap(alert.skymap))
         except SkymapError as exc:
-            self._report(raw, f"{alert.superevent_id} {alert.alert_type}: sky map unreadable: {exc}")
+            self.report(raw, f"{alert.superevent_id} {alert.alert_type}: sky map unreadable: {exc}")
             return None, None
         return prepared, summarize(prepared)
 
@@ -136,12 +136,7 @@ class Pipeline:
                       to_summary: bool, summary_channel: str | None) -> None:
         sid = alert.superevent_id
         with self.store.session() as s:
-            event = s.get(Event, sid)
-            if event is None:
-                prefix = self.settings.mock_channel_prefix if alert.is_mock else self.settings.channel_prefix
-                event = Event(event_id=sid, is_mock=alert.is_mock, channel_name=channel_name_for(sid, prefix),
-                              wants_channel=False, facts={})
-                s.add(event)
+            event = self._event(s, alert)
             ensure = None
             if not event.wants_channel and routing.matches(self.settings.routing.event_channels, alert):
                 event.wants_channel = True
@@ -177,6 +172,16 @@ class Pipeline:
                           offset=raw.offset, stage="text"))
         self.outbox.wake()
 
+    def _event(self, s, alert: GWAlert) -> Event:
+        """The event's row, created (with its channel name) on its first alert."""
+        event = s.get(Event, alert.superevent_id)
+        if event is None:
+            prefix = self.settings.mock_channel_prefix if alert.is_mock else self.settings.channel_prefix
+            event = Event(event_id=alert.superevent_id, is_mock=alert.is_mock, wants_channel=False, facts={},
+                          channel_name=channel_name_for(alert.superevent_id, prefix))
+            s.add(event)
+        return event
+
     @staticmethod
     def _facts(alert: GWAlert, summary: Summary | None) -> dict:
         """What the channel topic and /gw list show."""
@@ -196,12 +201,7 @@ class Pipeline:
         summary_channel = self._summary_channel(alert)
         text, blocks = bk.gw_retraction(alert)
         with self.store.session() as s:
-            event = s.get(Event, sid)
-            if event is None:
-                prefix = self.settings.mock_channel_prefix if alert.is_mock else self.settings.channel_prefix
-                event = Event(event_id=sid, is_mock=alert.is_mock, channel_name=channel_name_for(sid, prefix),
-                              wants_channel=False, facts={})
-                s.add(event)
+            event = self._event(s, alert)
             event.retracted = True
             event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
             event.updated = time.time()
@@ -261,10 +261,10 @@ class Pipeline:
                 return "duplicate"
         log.error("malformed message on %s [%s] @ %s: %s", raw.topic, raw.partition, raw.offset, reason,
                   extra={"topic": raw.topic, "partition": raw.partition, "offset": raw.offset})
-        self._report(raw, reason, key=key)
+        self.report(raw, reason, key=key)
         return "malformed"
 
-    def _report(self, raw: RawMessage, reason: str, key: str | None = None) -> None:
+    def report(self, raw: RawMessage, reason: str, key: str | None = None) -> None:
         """Tell the ops channel once (and remember that we did)."""
         with self.store.session() as s:
             if self.settings.ops_channel:

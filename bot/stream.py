@@ -96,7 +96,7 @@ class StreamReader:
                 raise  # not committed: re-read after reconnecting
             log.exception("message keeps failing; reporting it and moving on",
                           extra={"topic": meta.topic, "partition": meta.partition, "offset": meta.offset})
-            self.pipeline._report(raw, f"handling failed {POISON_ATTEMPTS} times: {type(exc).__name__}: {exc}",
+            self.pipeline.report(raw, f"handling failed {POISON_ATTEMPTS} times: {type(exc).__name__}: {exc}",
                                   key=f"bad:{meta.topic}:{meta.partition}:{meta.offset}")
         consumer.mark_done(meta, asynchronous=False)
         self.handled += 1
