@@ -112,6 +112,37 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from . import config
+    from .plans import build, first_windows
+    from .skymap.prepared import prepare
+    from .sources import load
+
+    source = load(args.file)
+    event_id = source.alert.superevent_id if source.alert else (source.skymap.meta.get("objid") or "skymap")
+    start = parse_time(args.start) if args.start else None
+    filters = tuple(f.strip() for f in args.filters.split(",") if f.strip()) if args.filters else None
+    result = build(prepare(source.skymap), event_id, config.load(), args.facility, instrument=args.instrument,
+                   filters=filters, exposure_s=args.exposure, n_fields=args.fields, hours=args.hours, start=start)
+    if args.png:
+        Path(args.png).write_bytes(result.png)
+    if args.json:
+        print(json.dumps(result.to_dict(), default=str))
+        return 0
+    p = result.plan
+    print(f"{event_id}: {result.facility.title}, {p.instrument}, {len(p.fields)} fields, "
+          f"{p.covered_prob:.1%} of the probability")
+    print(f"  window {p.start:%Y-%m-%d %H:%M} – {p.end:%Y-%m-%d %H:%M} UTC; filters {', '.join(p.filters)}, "
+          f"{p.exposure_s:g} s each; total exposure {p.total_exposure_s / 3600:.1f} h")
+    for code, seconds in p.seconds_per_site.items():
+        print(f"  {code}: {seconds / 3600:.1f} h")
+    for code, when in first_windows(p).items():
+        print(f"  first window at {code}: {when:%Y-%m-%d %H:%M} UTC")
+    for note in [result.validation_note, *p.notes]:
+        print(f"  {note}")
+    return 0
+
+
 def _settings(args: argparse.Namespace):
     from . import config, logs
 
@@ -193,6 +224,19 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--time", metavar="ISO8601", help="when the candidate was seen (UTC)")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(func=cmd_check)
+
+    pl = sub.add_parser("plan", help="tile the localization for a facility (lco, ztf, or your own)")
+    pl.add_argument("file", help="alert (.avro, .json) or FITS sky map")
+    pl.add_argument("facility", help="facility name: lco, ztf, or one from GWBOT_CONFIG")
+    pl.add_argument("instrument", nargs="?", help="instrument name or alias (default: the facility's)")
+    pl.add_argument("--filters", help="comma-separated filters, e.g. gp,rp")
+    pl.add_argument("--exposure", type=float, default=300.0, help="seconds per exposure (default 300)")
+    pl.add_argument("--fields", type=int, help="at most this many fields")
+    pl.add_argument("--hours", type=float, default=24.0, help="length of the observing window (default 24)")
+    pl.add_argument("--start", metavar="ISO8601", help="window start (default now)")
+    pl.add_argument("--json", action="store_true", help="print one JSON object")
+    pl.add_argument("--png", metavar="OUT.png", help="write the plan's picture here")
+    pl.set_defaults(func=cmd_plan)
 
     for name, func, text in (
         ("run", cmd_run, "run the bot: read HOP_URL and post to Slack (or to files without SLACK_BOT_TOKEN)"),

@@ -15,7 +15,7 @@ from typing import Any
 
 DEFAULT_HOP_URL = "kafka://kafka.scimma.org/igwn.gwalert,gcn.circular"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-SECRET_FIELDS = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "hop_password"}
+SECRET_FIELDS = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "hop_password", "lco_api_token"}
 
 
 class ConfigError(ValueError):
@@ -98,6 +98,14 @@ class Settings:
     output_dir: str = "gwbot-out"
     dry_run: bool = False
     port: int = 3000
+    lco_api_url: str = "https://observe.lco.global/api/"
+    lco_api_token: str | None = field(default=None, repr=False)
+    lco_proposal_id: str | None = None
+    lco_ipp_value: float = 1.05
+    lco_observation_type: str = "NORMAL"
+    approvers: tuple[str, ...] = ()
+    plan_expiry_hours: float = 2.0
+    facility_tables: tuple[dict, ...] = ()
     routing: Routing = field(default_factory=Routing)
 
     @property
@@ -113,6 +121,8 @@ class Settings:
                 value = "set" if value else "unset"
             elif f.name == "routing":
                 value = f"{len(value.routes)} extra routes"
+            elif f.name == "facility_tables":
+                value = [t.get("name") for t in value]
             out[f.name] = value
         return out
 
@@ -136,6 +146,11 @@ _ENV = {
     "GWBOT_CONFIG": "config_file",
     "GWBOT_OUTPUT_DIR": "output_dir",
     "PORT": "port",
+    "LCO_API_URL": "lco_api_url",
+    "LCO_API_TOKEN": "lco_api_token",
+    "LCO_PROPOSAL_ID": "lco_proposal_id",
+    "GWBOT_APPROVERS": "approvers",
+    "GWBOT_PLAN_EXPIRY_HOURS": "plan_expiry_hours",
 }
 
 
@@ -169,12 +184,13 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
             raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc}") from exc
-        known = {f.name for f in fields(Settings)} - {"routing"}
+        known = {f.name for f in fields(Settings)} - {"routing", "facility_tables"}
         for key, value in doc.get("settings", {}).items():
             if key not in known:
                 raise ConfigError(f"GWBOT_CONFIG [settings]: unknown key {key!r}")
             values[key] = value
         routing = Routing.from_toml(doc)
+        values["facility_tables"] = tuple(doc.get("facilities", []))
     for env_name, key in _ENV.items():
         if env.get(env_name, "") != "":
             values[key] = env[env_name]
@@ -183,13 +199,15 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         values["hop_auth"] = _as_bool("HOP_AUTH", values["hop_auth"])
     if "dry_run" in values:
         values["dry_run"] = _as_bool("dry_run", values["dry_run"])
-    if "port" in values:
-        try:
-            values["port"] = int(values["port"])
-        except ValueError:
-            raise ConfigError(f"PORT={values['port']!r} is not a port number") from None
-    if "invite_users" in values:
-        values["invite_users"] = _as_list(values["invite_users"])
+    for key, kind in (("port", int), ("plan_expiry_hours", float), ("lco_ipp_value", float)):
+        if key in values:
+            try:
+                values[key] = kind(values[key])
+            except ValueError:
+                raise ConfigError(f"{key}={values[key]!r} is not a number") from None
+    for key in ("invite_users", "approvers"):
+        if key in values:
+            values[key] = _as_list(values[key])
     if not str(values.get("slack_api_url", DEFAULT_SLACK_API_URL)).endswith("/"):
         values["slack_api_url"] = values["slack_api_url"] + "/"
     return Settings(routing=routing, **values)

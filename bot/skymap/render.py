@@ -159,16 +159,42 @@ def _draw_allsky(ax, prepared: PreparedMap, box: tuple[float, float, float], wid
     ax.axis("off")
 
 
+def _plot_unwrapped(ax, x: np.ndarray, y: np.ndarray, **style) -> None:
+    """Plot a Mollweide curve, split where it wraps around the RA = 12h edge."""
+    jumps = np.flatnonzero(np.abs(np.diff(x)) > _SQRT2)
+    for seg_x, seg_y in zip(np.split(x, jumps + 1), np.split(y, jumps + 1), strict=True):
+        ax.plot(seg_x, seg_y, **style)
+
+
 def _draw_box(ax, ra0: float, dec0: float, radius: float) -> None:
     a = np.linspace(0, 2 * np.pi, 181)
     cra, cdec = _aeqd_inverse(radius * np.cos(a), radius * np.sin(a), ra0, dec0)
-    bx, by = _mollweide_forward(cra, cdec)
-    jumps = np.flatnonzero(np.abs(np.diff(bx)) > _SQRT2)  # split where the circle wraps the edge
-    for seg_x, seg_y in zip(np.split(bx, jumps + 1), np.split(by, jumps + 1), strict=True):
-        ax.plot(seg_x, seg_y, color="tab:blue", linewidth=1.6)
+    _plot_unwrapped(ax, *_mollweide_forward(cra, cdec), color="tab:blue", linewidth=1.6)
 
 
-def _draw_zoom(ax, prepared: PreparedMap, box: tuple[float, float, float], size: int) -> None:
+def field_outline(ra_deg: float, dec_deg: float, fov_deg: tuple[float, float], n: int = 8
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """A rectangular field's outline (RA, Dec in radians): its edges in the tangent plane, projected back."""
+    w, h = np.deg2rad(fov_deg[0]) / 2, np.deg2rad(fov_deg[1]) / 2
+    s = np.linspace(-1, 1, n)
+    x = np.concatenate([s * w, np.full(n, w), -s * w, np.full(n, -w)])
+    y = np.concatenate([np.full(n, -h), s * h, np.full(n, h), -s * h])
+    ra0, dec0 = np.deg2rad(ra_deg), np.deg2rad(dec_deg)
+    rho = np.hypot(x, y)
+    c = np.arctan(rho)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dec = np.arcsin(np.cos(c) * np.sin(dec0) + np.where(rho > 0, y * np.sin(c) * np.cos(dec0) / rho, 0))
+    ra = ra0 + np.arctan2(x * np.sin(c), rho * np.cos(dec0) * np.cos(c) - y * np.sin(dec0) * np.sin(c))
+    return np.append(ra, ra[0]), np.append(dec, dec[0])
+
+
+def _draw_fields(ax, outlines: list[tuple[np.ndarray, np.ndarray]], project, linewidth: float) -> None:
+    for ra, dec in outlines:
+        _plot_unwrapped(ax, *project(ra, dec), color="tab:blue", linewidth=linewidth, alpha=0.9)
+
+
+def _draw_zoom(ax, prepared: PreparedMap, box: tuple[float, float, float], size: int,
+               outlines: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
     ra0, dec0, radius = box
     x = np.linspace(-radius, radius, size)
     xx, yy = np.meshgrid(x, x)
@@ -197,8 +223,11 @@ def _draw_zoom(ax, prepared: PreparedMap, box: tuple[float, float, float], size:
         gx, gy = _aeqd_forward(s, np.full_like(s, np.deg2rad(dec_deg)), ra0, dec0)
         ax.plot(gx, gy, **_GRID)
         _edge_label(ax, gx, gy, radius, "left", f"{dec_deg:+g}°")
-    mx, my = _aeqd_forward(np.array([prepared.mode_ra]), np.array([prepared.mode_dec]), ra0, dec0)
-    ax.plot(mx, my, marker="+", color="tab:blue", markersize=14, markeredgewidth=2)
+    if outlines:
+        _draw_fields(ax, outlines, lambda r, d: _aeqd_forward(r, d, ra0, dec0), 1.0)
+    else:
+        mx, my = _aeqd_forward(np.array([prepared.mode_ra]), np.array([prepared.mode_dec]), ra0, dec0)
+        ax.plot(mx, my, marker="+", color="tab:blue", markersize=14, markeredgewidth=2)
     ax.set_xlim(-radius, radius)
     ax.set_ylim(-radius, radius)
     ax.set_aspect("equal")
@@ -223,19 +252,23 @@ def _edge_label(ax, gx: np.ndarray, gy: np.ndarray, radius: float, edge: str, te
         ax.text(-radius * 1.02, pos, text, ha="right", va="center", fontsize=10, color="0.3", clip_on=False)
 
 
-def render_png(prepared: PreparedMap, labels: Labels, dpi: int = 100) -> bytes:
-    """The two-panel picture as PNG bytes (1000 x 460 px at the default dpi)."""
+def render_png(prepared: PreparedMap, labels: Labels, dpi: int = 100,
+               fields: list[tuple[float, float]] | None = None, fov_deg: tuple[float, float] | None = None) -> bytes:
+    """The two-panel picture as PNG bytes (1000 x 460 px at the default dpi), with planned fields if given."""
     fig = Figure(figsize=(10, 4.6), dpi=dpi)
     FigureCanvasAgg(fig)
     box = zoom_region(prepared)
     allsky = fig.add_axes((0.0, 0.02, 0.64, 0.76))
     zoom = fig.add_axes((0.69, 0.09, 0.29, 0.69))
     _draw_allsky(allsky, prepared, box, width=640)
-    _draw_zoom(zoom, prepared, box, size=300)
+    outlines = [field_outline(ra, dec, fov_deg) for ra, dec in fields] if fields and fov_deg else None
+    _draw_zoom(zoom, prepared, box, size=300, outlines=outlines)
+    if outlines:
+        _draw_fields(allsky, outlines, _mollweide_forward, 0.6)
     fig.text(0.015, 0.955, labels.title, fontsize=24, fontweight="bold", va="top")
     if labels.subtitle:
         fig.text(0.015, 0.855, labels.subtitle, fontsize=16, va="top", color="0.15")
-    zoom.set_title("90% region", fontsize=11, color="tab:blue", loc="right")
+    zoom.set_title(f"{len(fields)} fields" if outlines else "90% region", fontsize=11, color="tab:blue", loc="right")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()

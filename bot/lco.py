@@ -1,0 +1,133 @@
+"""LCO's observation portal: build a request group from a plan, validate, submit, follow.
+
+The payload follows the portal's request-group contract: a name of at most
+50 characters, an ipp_value within 0.5-2.0, operator SINGLE for one request
+and MANY for more, an observation type, and requests with a location
+(telescope class), windows and configurations (ICRS target, instrument
+configs, constraints, acquisition and guiding). Authentication is
+``Authorization: Token <LCO_API_TOKEN>``; the token never leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import datetime
+from typing import Any
+
+from .facilities import Facility, Instrument
+from .planner import Plan
+
+IPP_RANGE = (0.5, 2.0)
+OBSERVATION_TYPES = ("NORMAL", "RAPID_RESPONSE", "TIME_CRITICAL")
+FINAL_STATES = {"COMPLETED": "completed", "WINDOW_EXPIRED": "expired", "FAILURE_LIMIT_REACHED": "failed",
+                "CANCELED": "canceled"}
+
+
+class LCOError(Exception):
+    """The portal refused or could not be reached; the message says why in words."""
+
+    def __init__(self, message: str, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def request_group(plan: Plan, event_id: str, facility: Facility, instrument: Instrument, proposal: str,
+                  ipp_value: float = 1.05, observation_type: str = "NORMAL") -> dict[str, Any]:
+    """The request group for a plan: one request per field, all sites allowed, LCO's scheduler picks."""
+    if not IPP_RANGE[0] <= ipp_value <= IPP_RANGE[1]:
+        raise LCOError(f"ipp_value {ipp_value} is outside {IPP_RANGE[0]}-{IPP_RANGE[1]}")
+    if observation_type not in OBSERVATION_TYPES:
+        raise LCOError(f"observation_type must be one of {', '.join(OBSERVATION_TYPES)}")
+    if not plan.fields:
+        raise LCOError("the plan has no fields")
+    limits = facility.limits
+    requests = []
+    for f in plan.fields:
+        requests.append({
+            "observation_note": f"gwbot {event_id} field {f.rank}: P={f.prob:.4f}",
+            "acceptability_threshold": 90,
+            "location": {"telescope_class": instrument.telescope_class},
+            "windows": [{"start": _iso(plan.start), "end": _iso(plan.end)}],
+            "configurations": [{
+                "type": "EXPOSE",
+                "instrument_type": instrument.name,
+                "priority": 1,
+                "target": {"type": "ICRS", "name": f"{event_id}-F{f.rank:03d}", "ra": round(f.ra, 6),
+                           "dec": round(f.dec, 6), "epoch": 2000},
+                "instrument_configs": [{"exposure_time": plan.exposure_s, "exposure_count": 1,
+                                        "optical_elements": {"filter": name}} for name in plan.filters],
+                "constraints": {"max_airmass": limits.airmass_max,
+                                "min_lunar_distance": limits.moon_separation_min_deg},
+                "acquisition_config": {"mode": "OFF"},
+                "guiding_config": {"mode": "ON", "optional": True},
+            }],
+        })
+    name = f"{event_id} gwbot {instrument.telescope_class} {plan.start:%m%d %H%M}"[:50]
+    return {"name": name, "proposal": proposal, "ipp_value": ipp_value,
+            "operator": "SINGLE" if len(requests) == 1 else "MANY",
+            "observation_type": observation_type, "requests": requests}
+
+
+def describe_errors(errors: Any, path: str = "") -> list[str]:
+    """DRF's nested error structure as readable lines: 'requests[2].configurations[0].target.dec: …'."""
+    if isinstance(errors, dict):
+        return [line for key, value in errors.items()
+                for line in describe_errors(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(errors, list):
+        if all(isinstance(e, str) for e in errors):
+            return [f"{path}: {e}" if path else e for e in errors]
+        return [line for i, value in enumerate(errors) if value for line in describe_errors(value, f"{path}[{i}]")]
+    return [f"{path}: {errors}" if path else str(errors)]
+
+
+class Portal:
+    """A thin client of the observation portal API at LCO_API_URL."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 20.0) -> None:
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._token = token
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers={
+            "Authorization": f"Token {self._token}", "Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            try:
+                detail = json.loads(exc.read() or b"{}")
+            except ValueError:
+                detail = {}
+            if exc.code in (401, 403):
+                raise LCOError(f"LCO refused the credentials ({exc.code}): check LCO_API_TOKEN and the proposal") \
+                    from None
+            if exc.code == 429 or exc.code >= 500:
+                raise LCOError(f"LCO is unavailable ({exc.code}); will retry", retry=True) from None
+            lines = describe_errors(detail) or [f"HTTP {exc.code}"]
+            raise LCOError("LCO rejected the request: " + "; ".join(lines[:10])) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise LCOError(f"cannot reach LCO ({exc})", retry=True) from None
+
+    def validate(self, group: dict) -> dict:
+        """{'request_durations': …, 'errors': …} from /api/requestgroups/validate/."""
+        return self._call("POST", "requestgroups/validate/", group)
+
+    def submit(self, group: dict) -> dict:
+        return self._call("POST", "requestgroups/", group)
+
+    def request_group(self, group_id: int) -> dict:
+        return self._call("GET", f"requestgroups/{group_id}/")
+
+    def observations(self, request_id: int) -> list:
+        return self._call("GET", f"requests/{request_id}/observations/") or []
+
+    def instruments(self) -> dict:
+        return self._call("GET", "instruments/")

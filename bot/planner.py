@@ -1,0 +1,226 @@
+"""Observation plans: tile the localization with a facility's fields and keep what its sites can see.
+
+Plain functions over arrays. The sky is cut into cells, one per field: Dec
+bands one field high, RA steps one field wide at the band's equatorward
+edge, so each cell lies inside the footprint of the field centred on it.
+The map's probability is integrated over each cell on a grid of sample
+points finer than the field, so the probability of a set of fields is the sum
+over their cells: overlaps are counted once. Cells are then ranked by
+probability among those observable from at least one site in the window (sun
+below the limit, airmass under the limit, moon far enough), and the best
+ones become the plan. Where each observable field will be taken is left to
+the facility (for LCO, its scheduler); gwbot reports when and where each can be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from .facilities import Facility, Instrument, Site
+from .skymap import moc
+from .skymap.prepared import PreparedMap
+
+STEP_MINUTES = 10
+MIN_FIELD_PROB = 1e-3  # a field that adds less than this is not worth the telescope time
+J2000_JD = 2451545.0
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Candidate field centres (degrees) and the probability inside each cell."""
+
+    ra: np.ndarray
+    dec: np.ndarray
+    prob: np.ndarray
+
+
+@dataclass(frozen=True)
+class Field:
+    rank: int
+    ra: float
+    dec: float
+    prob: float
+    site_windows: dict[str, tuple[datetime, datetime]]  # first observable stretch at each site
+
+    @property
+    def first(self) -> tuple[str, datetime] | None:
+        if not self.site_windows:
+            return None
+        code, (start, _) = min(self.site_windows.items(), key=lambda kv: kv[1][0])
+        return code, start
+
+
+@dataclass(frozen=True)
+class Plan:
+    facility: str
+    instrument: str
+    filters: tuple[str, ...]
+    exposure_s: float
+    start: datetime
+    end: datetime
+    fields: list[Field]
+    covered_prob: float
+    seconds_per_site: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_exposure_s(self) -> float:
+        return self.exposure_s * len(self.filters) * len(self.fields)
+
+
+# --- where the probability is --------------------------------------------------------------------
+
+def sample_points(prepared: PreparedMap, max_spacing_deg: float, level: float = 0.999
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(RA, Dec, probability) of points no farther apart than ``max_spacing_deg``, over the ``level`` region."""
+    k = min(int(np.searchsorted(prepared.cum_prob, level)) + 1, len(prepared.uniq))
+    order, ipix = moc.uniq_to_order_ipix(prepared.uniq[:k])
+    target = int(np.clip(np.ceil(np.log2(np.sqrt(np.pi / 3) / np.deg2rad(max_spacing_deg))), 0, moc.MAX_ORDER))
+    target = max(target, int(order.max()) if np.any(order > target) else target)
+    depth = np.maximum(target - order, 0)
+    children = 4 ** depth
+    first = ipix << (2 * depth)
+    child = np.repeat(first, children) + (np.arange(children.sum()) - np.repeat(np.cumsum(children) - children,
+                                                                                children))
+    child_order = np.repeat(order + depth, children)
+    ra, dec = moc.nested_to_lonlat(child_order, child)
+    prob = np.repeat(prepared.probdensity[:k] * moc.pixel_area_sr(order + depth), children)
+    return np.rad2deg(ra), np.rad2deg(dec), prob
+
+
+def band_layout(fov_w: float, fov_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Dec band edges, and the number of RA steps in each band."""
+    n_bands = int(np.ceil(180.0 / fov_h))
+    edges = np.linspace(-90.0, 90.0, n_bands + 1)
+    equatorward = np.where(edges[:-1] * edges[1:] <= 0, 0.0, np.minimum(np.abs(edges[:-1]), np.abs(edges[1:])))
+    n_ra = np.maximum(1, np.ceil(360.0 * np.cos(np.deg2rad(equatorward)) / fov_w)).astype(int)
+    return edges, n_ra
+
+
+def tile(prepared: PreparedMap, fov_deg: tuple[float, float]) -> Cells:
+    """Probability in every cell of the field grid that holds any."""
+    fov_w, fov_h = fov_deg
+    ra, dec, prob = sample_points(prepared, min(fov_w, fov_h) / 4)
+    edges, n_ra = band_layout(fov_w, fov_h)
+    band = np.clip(np.searchsorted(edges, dec, side="right") - 1, 0, len(n_ra) - 1)
+    step = 360.0 / n_ra[band]
+    col = np.minimum((ra % 360.0) // step, n_ra[band] - 1).astype(np.int64)
+    key = band.astype(np.int64) * 100_000 + col
+    keys, inverse = np.unique(key, return_inverse=True)
+    cell_prob = np.bincount(inverse, weights=prob)
+    cell_band, cell_col = keys // 100_000, keys % 100_000
+    cell_ra = (cell_col + 0.5) * 360.0 / n_ra[cell_band]
+    cell_dec = 0.5 * (edges[cell_band] + edges[cell_band + 1])
+    return Cells(cell_ra, cell_dec, cell_prob)
+
+
+# --- what a site can see -----------------------------------------------------------------------------
+
+def _jd(times: list[datetime]) -> np.ndarray:
+    return np.array([t.timestamp() / 86400.0 + 2440587.5 for t in times])
+
+
+def _gmst_deg(jd: np.ndarray) -> np.ndarray:
+    """Greenwich mean sidereal time (IAU 1982, UT1 ~ UTC: good to a few arcseconds here)."""
+    t = (jd - J2000_JD) / 36525.0
+    return (280.46061837 + 360.98564736629 * (jd - J2000_JD) + 0.000387933 * t**2 - t**3 / 38710000.0) % 360.0
+
+
+def _altitude(ra: np.ndarray, dec: np.ndarray, lst_deg: np.ndarray, lat_deg: float) -> np.ndarray:
+    """Altitude (deg) of (ra, dec) [N] at local sidereal times [T] -> [N, T]."""
+    h = np.deg2rad(lst_deg[None, :] - np.asarray(ra)[:, None])
+    d, phi = np.deg2rad(np.asarray(dec))[:, None], np.deg2rad(lat_deg)
+    return np.rad2deg(np.arcsin(np.clip(np.sin(phi) * np.sin(d) + np.cos(phi) * np.cos(d) * np.cos(h), -1, 1)))
+
+
+def sun_moon(times: list[datetime]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Apparent (RA, Dec) in degrees of the Sun and the Moon at each time."""
+    from astropy.coordinates import get_body, get_sun
+    from astropy.time import Time
+
+    t = Time(times)
+    sun, moon = get_sun(t), get_body("moon", t)
+    return sun.ra.deg, sun.dec.deg, moon.ra.deg, moon.dec.deg
+
+
+def observable(ra: np.ndarray, dec: np.ndarray, site: Site, instrument: Instrument, facility: Facility,
+               times: list[datetime], bodies: tuple[np.ndarray, ...]) -> np.ndarray:
+    """[fields, times] mask: dark enough, low enough airmass, far enough from the Moon."""
+    lst = (_gmst_deg(_jd(times)) + site.lon_deg) % 360.0
+    sun_ra, sun_dec, moon_ra, moon_dec = bodies
+    limits = facility.limits
+    dark = _altitude(sun_ra, sun_dec, lst, site.lat_deg).diagonal() <= limits.sun_altitude_max_deg
+    min_alt = np.rad2deg(np.arcsin(1.0 / limits.airmass_max))
+    high = _altitude(ra, dec, lst, site.lat_deg) >= min_alt
+    cos_sep = (np.sin(np.deg2rad(dec))[:, None] * np.sin(np.deg2rad(moon_dec))[None, :]
+               + np.cos(np.deg2rad(dec))[:, None] * np.cos(np.deg2rad(moon_dec))[None, :]
+               * np.cos(np.deg2rad(np.asarray(ra)[:, None] - moon_ra[None, :])))
+    far = np.rad2deg(np.arccos(np.clip(cos_sep, -1, 1))) >= limits.moon_separation_min_deg
+    return dark[None, :] & high & far
+
+
+def _first_window(mask: np.ndarray, times: list[datetime], step: timedelta) -> tuple[datetime, datetime] | None:
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return None
+    start = idx[0]
+    end = start
+    while end + 1 < len(mask) and mask[end + 1]:
+        end += 1
+    return times[start], times[end] + step
+
+
+# --- the plan ----------------------------------------------------------------------------------------
+
+def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument, *, start: datetime,
+              hours: float = 24.0, exposure_s: float = 300.0, filters: tuple[str, ...] | None = None,
+              n_fields: int | None = None) -> Plan:
+    """The most probable observable fields, at most ``n_fields`` and what the sites' dark time allows."""
+    filters = tuple(filters or instrument.default_filters)
+    unknown = [f for f in filters if f not in instrument.filters]
+    if unknown:
+        raise ValueError(f"{instrument.name} has no filter {', '.join(unknown)}; "
+                         f"it has {', '.join(instrument.filters)}")
+    step = timedelta(minutes=STEP_MINUTES)
+    times = [start + i * step for i in range(int(np.ceil(hours * 60 / STEP_MINUTES)))]
+    end = start + timedelta(hours=hours)
+    cells = tile(prepared, instrument.fov_deg)
+    order = np.argsort(-cells.prob, kind="stable")
+    candidates = order[: max(4 * (n_fields or facility.max_fields), 200)]
+    bodies = sun_moon(times)
+    sites = facility.sites_for(instrument)
+    visible = {s.code: observable(cells.ra[candidates], cells.dec[candidates], s, instrument, facility, times, bodies)
+               for s in sites}
+    per_field = len(filters) * (exposure_s + instrument.readout_s) + instrument.setup_s
+    needed = int(np.ceil(per_field / (STEP_MINUTES * 60)))
+    budget = {s.code: float(visible[s.code].any(axis=0).sum() * STEP_MINUTES * 60) for s in sites}
+    used = dict.fromkeys(budget, 0.0)
+    limit = n_fields or facility.max_fields
+    fields: list[Field] = []
+    for j, cell in enumerate(candidates):
+        if cells.prob[cell] < MIN_FIELD_PROB:
+            break
+        windows = {code: w for code, mask in visible.items()
+                   if mask[j].sum() >= needed and (w := _first_window(mask[j], times, step))}
+        if not windows:
+            continue
+        # count its time at the site that can take it soonest and still has dark time left
+        site = next((c for c, _ in sorted(windows.items(), key=lambda kv: kv[1][0])
+                     if used[c] + per_field <= budget[c]), None)
+        if site is None:
+            continue
+        used[site] += per_field
+        fields.append(Field(len(fields) + 1, float(cells.ra[cell]), float(cells.dec[cell]), float(cells.prob[cell]),
+                            windows))
+        if len(fields) >= limit:
+            break
+    notes = []
+    if not fields:
+        notes.append("no field of the localization is observable from this facility in the window")
+    total_prob = float(np.sum(cells.prob))
+    return Plan(facility.name, instrument.name, filters, exposure_s, start, end, fields,
+                float(sum(f.prob for f in fields)), {k: v for k, v in used.items() if v > 0},
+                notes + ([f"the tiled region holds {total_prob:.3f} of the probability"] if total_prob < 0.99 else []))

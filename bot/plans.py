@@ -1,0 +1,89 @@
+"""Making a plan end to end (shared by ``gwbot plan`` and ``/gw plan``): facility, fields, picture, validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from . import facilities as fac
+from .config import ConfigError, Settings
+from .lco import LCOError, Portal, request_group
+from .planner import Plan, make_plan
+from .skymap.prepared import PreparedMap
+from .skymap.render import Labels, render_png
+
+
+@dataclass
+class PlanResult:
+    plan: Plan
+    facility: fac.Facility
+    instrument: fac.Instrument
+    png: bytes
+    payload: dict | None  # what would be submitted (LCO request group)
+    validation: dict | None  # the portal's answer: request_durations, errors
+    validation_note: str
+
+    @property
+    def valid(self) -> bool:
+        if self.facility.submit != "lco":
+            return False
+        return self.validation is not None and not self.validation.get("errors")
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.plan
+        return {
+            "facility": p.facility, "instrument": p.instrument, "filters": list(p.filters),
+            "exposure_s": p.exposure_s, "n_fields": len(p.fields), "covered_prob": p.covered_prob,
+            "seconds_per_site": p.seconds_per_site, "total_exposure_s": p.total_exposure_s,
+            "window_start": p.start.isoformat(), "window_end": p.end.isoformat(),
+            "fields": [{"rank": f.rank, "ra_deg": f.ra, "dec_deg": f.dec, "prob": f.prob,
+                        "first_site": f.first[0] if f.first else None,
+                        "first_start": f.first[1].isoformat() if f.first else None} for f in p.fields],
+            "first_windows": {code: start.isoformat() for code, start in first_windows(p).items()},
+            "validation": self.validation, "validation_note": self.validation_note, "notes": p.notes,
+        }
+
+
+def first_windows(plan: Plan) -> dict[str, datetime]:
+    """For each site, when the first of the plan's fields becomes observable there."""
+    out: dict[str, datetime] = {}
+    for f in plan.fields:
+        for code, (start, _) in f.site_windows.items():
+            out[code] = min(out.get(code, start), start)
+    return dict(sorted(out.items(), key=lambda kv: kv[1]))
+
+
+def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_name: str, *,
+          instrument: str | None = None, filters: tuple[str, ...] | None = None, exposure_s: float = 300.0,
+          n_fields: int | None = None, hours: float = 24.0, start: datetime | None = None,
+          validate: bool = True) -> PlanResult:
+    facilities = fac.load({"facilities": list(settings.facility_tables)})
+    facility = facilities.get(facility_name.lower())
+    if facility is None:
+        raise ConfigError(f"unknown facility {facility_name!r}; known: {', '.join(sorted(facilities))}")
+    inst = facility.instrument(instrument)
+    try:
+        plan = make_plan(prepared, facility, inst, start=start or datetime.now(UTC), hours=hours,
+                         exposure_s=exposure_s, filters=filters, n_fields=n_fields)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    png = render_png(prepared, Labels(f"{event_id} · {facility.name.upper()} plan",
+                                      f"{len(plan.fields)} fields · {inst.name} · {plan.covered_prob:.1%} covered"),
+                     fields=[(f.ra, f.dec) for f in plan.fields], fov_deg=inst.fov_deg)
+    payload = validation = None
+    note = "nothing to submit: this facility takes plans by hand"
+    if facility.submit == "lco" and plan.fields:
+        payload = request_group(plan, event_id, facility, inst, settings.lco_proposal_id or "(LCO_PROPOSAL_ID unset)",
+                                settings.lco_ipp_value, settings.lco_observation_type)
+        if not (settings.lco_api_token and settings.lco_proposal_id):
+            note = "not validated: set LCO_API_TOKEN and LCO_PROPOSAL_ID to validate and submit"
+        elif not validate:
+            note = "not validated"
+        else:
+            try:
+                validation = Portal(settings.lco_api_url, settings.lco_api_token).validate(payload)
+                note = "validated by LCO" if not validation.get("errors") else "LCO found errors"
+            except LCOError as exc:
+                note = f"could not validate: {exc}"
+    return PlanResult(plan, facility, inst, png, payload, validation, note)
