@@ -1,0 +1,165 @@
+"""Observation plans: tiling, visibility, the LCO request group against the local LCO portal, gwbot plan."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from conftest import data_file, skymap_bytes
+from lco_server import FakeLCO
+
+from bot.facilities import builtin
+from bot.lco import LCOError, Portal, request_group
+from bot.planner import _altitude, _gmst_deg, _jd, band_layout, make_plan, sample_points, sun_moon, tile
+from bot.skymap.io import read_skymap
+from bot.skymap.prepared import prepare
+
+START = datetime(2024, 11, 2, 13, 0, tzinfo=UTC)  # half an hour after S241102br
+
+
+@pytest.fixture(scope="module")
+def bbh():
+    return prepare(read_skymap(skymap_bytes("S241102br-initial.json")))
+
+
+def footprint_union(prepared, fields, fov, order: int = 12) -> float:
+    """Probability inside the union of the fields' footprints, by testing fine points against each rectangle."""
+    ra, dec, prob = sample_points(prepared, 0.6 * np.rad2deg(np.sqrt(np.pi / 3) / 2**order), level=0.9999)
+    inside = np.zeros(len(ra), dtype=bool)
+    r, d = np.deg2rad(ra), np.deg2rad(dec)
+    for f in fields:
+        r0, d0 = np.deg2rad(f.ra), np.deg2rad(f.dec)
+        cos_c = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(r - r0)
+        x = np.cos(d) * np.sin(r - r0) / cos_c
+        y = (np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(r - r0)) / cos_c
+        inside |= (cos_c > 0) & (np.abs(np.rad2deg(x)) <= fov[0] / 2) & (np.abs(np.rad2deg(y)) <= fov[1] / 2)
+    return float(prob[inside].sum())
+
+
+def test_cells_partition_the_probability(bbh):
+    cells = tile(bbh, (0.4417, 0.4417))
+    _, _, prob = sample_points(bbh, 0.11)
+    assert cells.prob.sum() == pytest.approx(prob.sum(), rel=1e-12)
+    assert cells.prob.sum() == pytest.approx(bbh.cum_prob[np.searchsorted(bbh.cum_prob, 0.999)], abs=2e-3)
+    assert np.all((cells.ra >= 0) & (cells.ra < 360) & (np.abs(cells.dec) <= 90))
+
+
+def test_band_layout_cells_fit_inside_their_field():
+    edges, n_ra = band_layout(6.86, 6.86)
+    assert np.all(np.diff(edges) <= 6.86 + 1e-9)
+    equatorward = np.where(edges[:-1] * edges[1:] <= 0, 0, np.minimum(abs(edges[:-1]), abs(edges[1:])))
+    assert np.all(360.0 / n_ra * np.cos(np.deg2rad(equatorward)) <= 6.86 + 1e-9)
+
+
+@pytest.mark.parametrize("facility", ["lco", "ztf"])
+def test_reported_coverage_is_honest(bbh, facility):
+    f = builtin()[facility]
+    inst = f.instrument(None)
+    plan = make_plan(bbh, f, inst, start=START, hours=24)
+    assert plan.fields and plan.covered_prob > 0.05
+    union = footprint_union(bbh, plan.fields, inst.fov_deg)
+    # each cell lies inside its field's footprint, so the footprints hold at least what is claimed
+    assert union >= plan.covered_prob - 0.002
+    assert union <= plan.covered_prob * 1.5 + 0.01  # and the claim is not a gross underestimate either
+    assert [x.rank for x in plan.fields] == list(range(1, len(plan.fields) + 1))
+    assert all(a.prob >= b.prob for a, b in zip(plan.fields, plan.fields[1:], strict=False))
+
+
+def test_sidereal_time_and_altitude_against_astropy():
+    from astropy import units as u
+    from astropy.coordinates import AltAz, EarthLocation, SkyCoord
+    from astropy.time import Time
+
+    times = [START, datetime(2025, 6, 21, 3, 30, tzinfo=UTC)]
+    site = builtin()["lco"].sites[3]  # lsc
+    lst = (_gmst_deg(_jd(times)) + site.lon_deg) % 360
+    ours = _altitude(np.array([83.63, 250.0]), np.array([22.01, -45.0]), lst, site.lat_deg)
+    location = EarthLocation(lat=site.lat_deg * u.deg, lon=site.lon_deg * u.deg, height=site.elevation_m * u.m)
+    for i, t in enumerate(times):
+        frame = AltAz(obstime=Time(t), location=location, pressure=0 * u.hPa)
+        ref = SkyCoord([83.63, 250.0] * u.deg, [22.01, -45.0] * u.deg).transform_to(frame).alt.deg
+        np.testing.assert_allclose(ours[:, i], ref, atol=0.5)  # precession since J2000 is the difference
+
+
+def test_sun_and_moon_positions_are_plausible():
+    sun_ra, sun_dec, moon_ra, moon_dec = sun_moon([START])
+    assert 215 < sun_ra[0] < 220 and -16 < sun_dec[0] < -13  # early November
+    assert -30 < moon_dec[0] < 30
+
+
+def test_fields_are_only_where_a_site_can_see_them(bbh):
+    f = builtin()["lco"]
+    plan = make_plan(bbh, f, f.instrument("sinistro"), start=START, hours=24)
+    assert set(plan.seconds_per_site) <= {"coj", "cpt", "elp", "lsc", "tfn"}
+    for field in plan.fields:
+        assert field.site_windows
+        for start, end in field.site_windows.values():
+            assert START <= start < end <= START.replace(day=3, hour=13, minute=10)
+    # the event is at Dec +41: never high enough at the southern sites within airmass 2
+    assert all(code in ("elp", "tfn") for field in plan.fields for code in field.site_windows)
+
+
+def test_plan_limits_and_filters(bbh):
+    f = builtin()["lco"]
+    plan = make_plan(bbh, f, f.instrument("1m"), start=START, hours=24, n_fields=5, filters=("gp", "rp"),
+                     exposure_s=120)
+    assert len(plan.fields) == 5 and plan.total_exposure_s == 5 * 2 * 120
+    with pytest.raises(ValueError, match="has no filter g;"):
+        make_plan(bbh, f, f.instrument("1m"), start=START, filters=("g",))
+
+
+def test_ztf_uses_its_fixed_grid(bbh):
+    f = builtin()["ztf"]
+    plan = make_plan(bbh, f, f.instrument(None), start=START, hours=24)
+    edges, n_ra = band_layout(*f.instrument(None).fov_deg)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    for field in plan.fields:
+        band = int(np.argmin(abs(centres - field.dec)))
+        assert field.dec == pytest.approx(centres[band])
+        step = 360.0 / n_ra[band]
+        assert (field.ra / step - 0.5) == pytest.approx(round(field.ra / step - 0.5), abs=1e-9)
+    assert plan.covered_prob > 0.9
+
+
+def test_lco_request_group_is_valid_for_the_portal(bbh):
+    f = builtin()["lco"]
+    inst = f.instrument("sinistro")
+    plan = make_plan(bbh, f, inst, start=START, hours=24, n_fields=3, filters=("gp", "rp"))
+    group = request_group(plan, "S241102br", f, inst, "LCO2025B-001")
+    assert len(group["name"]) <= 50 and group["operator"] == "MANY" and 0.5 <= group["ipp_value"] <= 2.0
+    with FakeLCO() as lco:
+        answer = Portal(lco.url, lco.token).validate(group)
+        assert answer["errors"] == {} and len(answer["request_durations"]["requests"]) == 3
+        single = request_group(make_plan(bbh, f, inst, start=START, n_fields=1), "S241102br", f, inst, "LCO2025B-001")
+        assert single["operator"] == "SINGLE" and Portal(lco.url, lco.token).validate(single)["errors"] == {}
+        bad = json.loads(json.dumps(group))
+        bad["requests"][1]["configurations"][0]["instrument_configs"][0]["optical_elements"]["filter"] = "g"
+        with pytest.raises(LCOError, match=r"requests\[1\]\.configurations\[0\]\.instrument_configs\[0\]"):
+            Portal(lco.url, lco.token).submit(bad)
+        with pytest.raises(LCOError, match="refused the credentials"):
+            Portal(lco.url, "wrong-token").validate(group)
+    with pytest.raises(LCOError, match="ipp_value"):
+        request_group(plan, "S241102br", f, inst, "LCO2025B-001", ipp_value=3.0)
+
+
+def test_gwbot_plan_command(tmp_path):
+    with FakeLCO() as lco:
+        env = {"PATH": "/usr/bin:/bin", "LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token,
+               "LCO_PROPOSAL_ID": lco.proposal, "HOME": str(tmp_path)}
+        png = tmp_path / "plan.png"
+        proc = subprocess.run([sys.executable, "-m", "bot.cli", "plan", str(data_file("S241102br-initial.json")),
+                               "lco", "sinistro", "--fields", "8", "--start", "2024-11-02T13:00:00Z", "--json",
+                               "--png", str(png)], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        result = json.loads(proc.stdout)
+        assert result["n_fields"] == 8 and result["validation"]["errors"] == {}
+        assert result["validation_note"] == "validated by LCO" and lco.validations == 1
+        assert png.read_bytes()[:4] == b"\x89PNG"
+        assert lco.token not in proc.stdout + proc.stderr
+    bad = subprocess.run([sys.executable, "-m", "bot.cli", "plan", str(data_file("S241102br-initial.json")), "keck"],
+                         capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert bad.returncode == 2 and "unknown facility 'keck'" in bad.stderr
