@@ -1,0 +1,141 @@
+"""LCO 1 m plan of a sample map: our planner vs gwemopt, with the covered probability recomputed independently.
+
+    python benchmarks/bench_plan.py [--gwemopt-python /path/to/venv/bin/python] [--repeat 5]
+
+Ours: sky map bytes -> ranked map -> plan (fields, visibility at every LCO 1 m site) -> picture ->
+validation by a local LCO portal, i.e. everything behind the plan message. gwemopt (optional: give the
+python of an environment where `pip install gwemopt` worked) plans the same map for a 1 m LCO telescope
+at lsc, whole sky and restricted to the 90% region, in the same run. Covered probability is recomputed
+from the fields' footprints with healpy's query_polygon on the map rasterized by ligo.skymap (nside 2048):
+different code from the planner's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from conftest import skymap_bytes  # noqa: E402
+from lco_server import FakeLCO  # noqa: E402
+
+from bot import config  # noqa: E402
+from bot.plans import build  # noqa: E402
+from bot.skymap.io import read_skymap  # noqa: E402
+from bot.skymap.prepared import prepare  # noqa: E402
+
+ALERT = "S241102br-initial.json"
+START = datetime(2024, 11, 2, 13, 0, tzinfo=UTC)
+LCO1M_CONFIG = """filt rp
+magnitude 21.0
+exposuretime 300
+latitude -30.167383
+longitude -70.804789
+elevation 2201.0
+FOV_coverage 0.4417
+FOV 0.4417
+FOV_coverage_type square
+FOV_type square
+slew_rate 2.0
+readout 28
+horizon 30
+overhead_per_exposure 30
+filt_change_time 10
+"""
+
+
+def independent_coverage(fits: bytes, fields: list[tuple[float, float]], fov: tuple[float, float]) -> float:
+    import healpy as hp
+    from astropy.table import Table
+    from ligo.skymap.moc import rasterize
+
+    table = Table.read(__import__("io").BytesIO(fits), format="fits")
+    flat = rasterize(table, order=11)
+    prob = np.asarray(flat["PROBDENSITY"]) * hp.nside2pixarea(2048)
+    pixels = set()
+    for ra, dec in fields:
+        w, h = np.deg2rad(fov[0]) / 2, np.deg2rad(fov[1]) / 2
+        corners = []
+        for x, y in ((-w, -h), (w, -h), (w, h), (-w, h)):  # tangent plane -> sky
+            r0, d0 = np.deg2rad(ra), np.deg2rad(dec)
+            rho, c = np.hypot(x, y), np.arctan(np.hypot(x, y))
+            d = np.arcsin(np.cos(c) * np.sin(d0) + y * np.sin(c) * np.cos(d0) / rho)
+            r = r0 + np.arctan2(x * np.sin(c), rho * np.cos(d0) * np.cos(c) - y * np.sin(d0) * np.sin(c))
+            corners.append(hp.ang2vec(np.pi / 2 - d, r))
+        pixels.update(hp.query_polygon(2048, np.array(corners), nest=True, inclusive=False).tolist())
+    return float(prob[list(pixels)].sum())
+
+
+def run_gwemopt(python: str, fits: Path, out: Path, restrict: bool) -> tuple[float, str]:
+    script = textwrap.dedent(f"""
+        import shutil, sys, tempfile, pathlib
+        import gwemopt.paths, gwemopt.params
+        cfg = pathlib.Path(tempfile.mkdtemp())
+        for f in gwemopt.paths.CONFIG_DIR.iterdir():
+            shutil.copy(f, cfg)
+        (cfg / "LCO1m.config").write_text({LCO1M_CONFIG!r} + f"tesselationFile {{cfg / 'LCO1m.tess'}}\n")
+        gwemopt.paths.CONFIG_DIR = gwemopt.params.CONFIG_DIR = cfg
+        from gwemopt.run import run
+        run(sys.argv[1:])
+    """)
+    args = [python, "-c", script, "-t", "LCO1m", "-o", str(out), "-e", str(fits), "--doTiles", "--doSchedule",
+            "--scheduleType", "greedy", "--timeallocationType", "powerlaw", "--filters", "r", "--exposuretimes",
+            "300", "--doSingleExposure", "--gpstime", str(1414586476.0)]
+    if restrict:
+        args += ["--confidence_level", "0.9"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(args, check=True, capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - t0
+    covered = [line for line in proc.stdout.splitlines() if line.startswith("Cumultative probability")]
+    return seconds, covered[-1].split(":")[1].strip() if covered else "?"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--gwemopt-python", help="python of an environment with gwemopt installed")
+    p.add_argument("--repeat", type=int, default=5)
+    args = p.parse_args()
+    warnings.simplefilter("ignore")
+    fits = skymap_bytes(ALERT)
+    with FakeLCO() as lco:
+        settings = config.load({"LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token,
+                                "LCO_PROPOSAL_ID": lco.proposal})
+        times, result = [], None
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            result = build(prepare(read_skymap(fits)), "S241102br", settings, "lco", instrument="1M0-SCICAM-SINISTRO",
+                           exposure_s=300, filters=("rp",), start=START)
+            times.append(time.perf_counter() - t0)
+    plan = result.plan
+    ours = statistics.median(times)
+    print(f"== LCO 1 m plan of {ALERT}: {len(plan.fields)} fields, validated: {result.validation_note}")
+    print(f"ours: median {ours:.2f} s over {len(times)} runs (map, fields, visibility, picture, validation)")
+    recomputed = independent_coverage(fits, [(f.ra, f.dec) for f in plan.fields], result.instrument.fov_deg)
+    print(f"covered probability: reported {plan.covered_prob:.4f}, recomputed from the footprints {recomputed:.4f}")
+    if args.gwemopt_python:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "map.multiorder.fits"
+            path.write_bytes(fits)
+            for restrict in (False, True):
+                seconds, covered = run_gwemopt(args.gwemopt_python, path, Path(tmp) / f"out{restrict}", restrict)
+                label = "restricted to the 90% region" if restrict else "whole map"
+                print(f"gwemopt, one 1 m at lsc ({label}): {seconds:.1f} s = x{seconds / ours:.0f} ours;"
+                      f" it reports cumulative probability {covered}")
+    else:
+        print("gwemopt: not measured (give --gwemopt-python)")
+
+
+if __name__ == "__main__":
+    main()
