@@ -13,6 +13,7 @@ different code from the planner's own bookkeeping.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -79,13 +80,14 @@ def independent_coverage(fits: bytes, fields: list[tuple[float, float]], fov: tu
 
 
 def run_gwemopt(python: str, fits: Path, out: Path, restrict: bool) -> tuple[float, str]:
-    script = textwrap.dedent(f"""
-        import shutil, sys, tempfile, pathlib
+    script = textwrap.dedent("""
+        import os, shutil, sys, tempfile, pathlib
         import gwemopt.paths, gwemopt.params
         cfg = pathlib.Path(tempfile.mkdtemp())
         for f in gwemopt.paths.CONFIG_DIR.iterdir():
             shutil.copy(f, cfg)
-        (cfg / "LCO1m.config").write_text({LCO1M_CONFIG!r} + f"tesselationFile {{cfg / 'LCO1m.tess'}}\n")
+        tess = cfg / "LCO1m.tess"
+        (cfg / "LCO1m.config").write_text(os.environ["LCO1M_CONFIG"] + "tesselationFile " + str(tess) + chr(10))
         gwemopt.paths.CONFIG_DIR = gwemopt.params.CONFIG_DIR = cfg
         from gwemopt.run import run
         run(sys.argv[1:])
@@ -96,7 +98,8 @@ def run_gwemopt(python: str, fits: Path, out: Path, restrict: bool) -> tuple[flo
     if restrict:
         args += ["--confidence_level", "0.9"]
     t0 = time.perf_counter()
-    proc = subprocess.run(args, check=True, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(args, check=True, capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, "LCO1M_CONFIG": LCO1M_CONFIG})
     seconds = time.perf_counter() - t0
     covered = [line for line in proc.stdout.splitlines() if line.startswith("Cumultative probability")]
     return seconds, covered[-1].split(":")[1].strip() if covered else "?"

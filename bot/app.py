@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .answers import Answers
+from .approvals import PlanBook
 from .config import ConfigError, Settings
 from .delivery import Outbox
 from .pipeline import Pipeline
@@ -40,6 +41,8 @@ class Bot:
         self.stop = threading.Event()
         self.started = time.time()
         self.answers = Answers(self.store, stream_status=self.stream_status, started=self.started)
+        self.plans = PlanBook(self.store, settings, self.answers.maps)
+        self._scheduler = None
         self._threads: list[threading.Thread] = []
         self._stop_commands = None
 
@@ -51,10 +54,13 @@ class Bot:
         """The /gw command in Socket Mode or HTTP mode, when the bot talks to a real workspace."""
         from .slack_app import start
 
-        self._stop_commands = start(self.settings, self.answers)
+        self._stop_commands = start(self.settings, self.answers, self.plans)
 
     def start_background(self) -> None:
-        """Delivery and heartbeat threads; the stream reader runs in the caller's thread (see run)."""
+        """Delivery and heartbeat threads and the plan follower; the stream reader runs in the caller's thread."""
+        from . import follow
+
+        self._scheduler = follow.start(self, self.settings.follow_seconds)
         for name, target in (("delivery", self.outbox.run), ("heartbeat", self._heartbeat)):
             thread = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
             thread.start()
@@ -78,6 +84,8 @@ class Bot:
 
     def shutdown(self) -> None:
         self.stop.set()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
         if self._stop_commands is not None:
             self._stop_commands()
         self.outbox.wake()

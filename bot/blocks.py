@@ -8,7 +8,7 @@ are enforced here, so a long circular can never make a post fail.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from . import formatting as fmt
@@ -239,3 +239,81 @@ def mark_retracted(text: str, blocks: Blocks) -> tuple[str, Blocks]:
         else:
             edited.append(block)
     return f"RETRACTED: {text}", _limit(edited)
+
+
+PLAN_APPROVE, PLAN_REJECT, PLAN_REPLAN = "plan_approve", "plan_reject", "plan_replan"
+_PLAN_STATUS = {
+    "proposed": ":hourglass: Waiting for an approver",
+    "draft": ":memo: For information (cannot be submitted from here)",
+    "approved": ":white_check_mark: Approved — submitting",
+    "submitting": ":white_check_mark: Approved — submitting",
+    "submitted": ":telescope: Submitted",
+    "done": ":checkered_flag: Finished at the facility",
+    "rejected": ":x: Rejected",
+    "expired": ":alarm_clock: Expired without approval",
+    "superseded": ":arrows_counterclockwise: Superseded",
+    "failed": ":warning: Submission failed",
+}
+
+
+def _utc(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else ""
+
+
+def plan_message(plan: dict) -> tuple[str, Blocks]:
+    """The plan post: what, how much probability, where and when, and what happened to it.
+
+    ``plan`` holds the stored plan's columns (id, event_id, status, summary, decided_by, ...).
+    """
+    s = plan["summary"]
+    hours = s["total_exposure_s"] / 3600
+    title = f"{plan['event_id']} · plan for {s['facility'].upper()} {s['instrument']}"
+    facts = [f"*Fields*\n{s['n_fields']}", f"*Probability covered*\n{100 * s['covered_prob']:.1f}%",
+             f"*Filters × exposure*\n{', '.join(s['filters'])} × {s['exposure_s']:g} s",
+             f"*Total exposure*\n{hours:.1f} h"]
+    if s["seconds_per_site"]:
+        facts.append("*Time per site*\n" + ", ".join(f"{k} {v / 3600:.1f} h" for k, v in s["seconds_per_site"].items()))
+    if s["first_windows"]:
+        facts.append("*First windows*\n" + ", ".join(f"{k} {v[11:16]} UTC" for k, v in
+                                                    list(s["first_windows"].items())[:4]))
+    blocks: Blocks = [header(title), fields_section(facts)]
+    validation = s.get("validation") or {}
+    durations = (validation.get("request_durations") or {}).get("duration")
+    check = s.get("validation_note", "")
+    if durations:
+        check += f" (LCO estimates {durations / 3600:.1f} h in all)"
+    errors = validation.get("errors")
+    if errors:
+        from .lco import describe_errors
+
+        check += ":\n" + "\n".join(f"• {line}" for line in describe_errors(errors)[:8])
+    blocks.append(section(f"*Check*: {check}"))
+    status = plan["status"]
+    line = _PLAN_STATUS.get(status, status)
+    if plan.get("decided_by"):
+        line += f" · {'approved' if status not in ('rejected',) else 'rejected'} by <@{plan['decided_by']}>" \
+                f" at {_utc(plan.get('decided_at'))}"
+    if plan.get("group_id"):
+        url = f"https://observe.lco.global/requestgroups/{plan['group_id']}/"
+        line += f"\nLCO request group <{url}|{plan['group_id']}>"
+    if plan.get("note"):
+        line += f"\n{plan['note']}"
+    if status == "proposed":
+        line += f"\nExpires at {_utc(plan.get('expires'))}."
+    blocks.append(section(line))
+    buttons = []
+    if status == "proposed":
+        buttons = [{"type": "button", "action_id": PLAN_APPROVE, "value": str(plan["id"]), "style": "primary",
+                    "text": {"type": "plain_text", "text": "Approve and submit"}},
+                   {"type": "button", "action_id": PLAN_REJECT, "value": str(plan["id"]), "style": "danger",
+                    "text": {"type": "plain_text", "text": "Reject"}}]
+    elif status == "superseded":
+        buttons = [{"type": "button", "action_id": PLAN_REPLAN, "value": str(plan["id"]),
+                    "text": {"type": "plain_text", "text": "Re-plan on the latest sky map"}}]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"plan:{plan['id']}", "elements": buttons})
+    blocks.append(context(f"plan {plan['id']} · window {s['window_start'][:16].replace('T', ' ')} –"
+                          f" {s['window_end'][:16].replace('T', ' ')} UTC"))
+    text = (f"{title}: {s['n_fields']} fields, {100 * s['covered_prob']:.1f}% covered — "
+            f"{_PLAN_STATUS.get(status, status).split(' ', 1)[1]}")
+    return text, _limit(blocks)

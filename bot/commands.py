@@ -20,7 +20,7 @@ USAGE = {
              " 2023-09-19T03:00:00Z",
     "join": "/gw join S230918aq",
     "status": "/gw status",
-    "plan": "/gw plan S230918aq lco",
+    "plan": "/gw plan S230918aq lco [instrument] [--filters gp,rp] [--exposure 300] [--fields 20] [--hours 24]",
 }
 EVENT_ID_RE = re.compile(rf"^{SUPEREVENT_RE.pattern}$", re.IGNORECASE)
 MAX_LIST = 50
@@ -37,6 +37,42 @@ class Candidate:
     distance: float | None = None
     time: datetime | None = None
     label: str = ""
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    facility: str
+    instrument: str | None = None
+    filters: tuple[str, ...] | None = None
+    exposure_s: float = 300.0
+    fields: int | None = None
+    hours: float = 24.0
+
+
+def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
+    """FACILITY [instrument] [--filters a,b] [--exposure S] [--fields N] [--hours H]."""
+    args = list(args)
+    if not args or args[0].startswith("--"):
+        raise UsageError(f"Which facility?\nUsage: {USAGE['plan']}")
+    values: dict = {"facility": args.pop(0).lower()}
+    if args and not args[0].startswith("--"):
+        values["instrument"] = args.pop(0)
+    options = {"--filters": ("filters", str), "--exposure": ("exposure_s", float), "--fields": ("fields", int),
+               "--hours": ("hours", float)}
+    while args:
+        flag = args.pop(0)
+        if flag not in options or not args:
+            raise UsageError(f"unexpected {flag!r}\nUsage: {USAGE['plan']}")
+        key, kind = options[flag]
+        raw = args.pop(0)
+        try:
+            value = tuple(f for f in raw.split(",") if f) if key == "filters" else kind(raw)
+        except ValueError:
+            raise UsageError(f"{flag} takes a number, not {raw!r}\nUsage: {USAGE['plan']}") from None
+        if key != "filters" and not 0 < value <= {"exposure_s": 3600, "fields": 500, "hours": 168}[key]:
+            raise UsageError(f"{flag} {raw} is out of range\nUsage: {USAGE['plan']}")
+        values[key] = value
+    return PlanRequest(**values)
 
 
 @dataclass(frozen=True)
@@ -108,6 +144,7 @@ def parse(text: str) -> Command:
             candidates.append(parse_candidate(line.replace(",", " ").split(), label=line))
         return Command("check", event_id, candidates=tuple(candidates))
     if name == "plan":
+        parse_plan(args)  # say what is wrong now, before any work
         return Command("plan", event_id, rest=tuple(args))
     if args:
         raise UsageError(f"unexpected {' '.join(args)!r}\nUsage: {USAGE[name]}")

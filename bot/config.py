@@ -105,6 +105,7 @@ class Settings:
     lco_observation_type: str = "NORMAL"
     approvers: tuple[str, ...] = ()
     plan_expiry_hours: float = 2.0
+    follow_seconds: float = 300.0
     facility_tables: tuple[dict, ...] = ()
     routing: Routing = field(default_factory=Routing)
 
@@ -151,6 +152,7 @@ _ENV = {
     "LCO_PROPOSAL_ID": "lco_proposal_id",
     "GWBOT_APPROVERS": "approvers",
     "GWBOT_PLAN_EXPIRY_HOURS": "plan_expiry_hours",
+    "GWBOT_FOLLOW_SECONDS": "follow_seconds",
 }
 
 
@@ -199,7 +201,8 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         values["hop_auth"] = _as_bool("HOP_AUTH", values["hop_auth"])
     if "dry_run" in values:
         values["dry_run"] = _as_bool("dry_run", values["dry_run"])
-    for key, kind in (("port", int), ("plan_expiry_hours", float), ("lco_ipp_value", float)):
+    for key, kind in (("port", int), ("plan_expiry_hours", float), ("lco_ipp_value", float),
+                      ("follow_seconds", float)):
         if key in values:
             try:
                 values[key] = kind(values[key])

@@ -185,6 +185,8 @@ class Outbox:
         return channel_id
 
     def _thread(self, s, d: Delivery) -> str | None:
+        if d.payload.get("thread_ts"):
+            return d.payload["thread_ts"]
         if d.payload.get("thread") != "event" or not d.event_id:
             return None
         event = s.get(Event, d.event_id)
@@ -213,7 +215,7 @@ class Outbox:
             return make_channel, save_channel
         if d.kind == "post":
             channel, thread = self._channel(s, p["channel"]), self._thread(s, d)
-            text, blocks = p["text"], p["blocks"]
+            text, blocks = p["text"], p.get("blocks") or []
             if EVENT_LINK in json.dumps(blocks):
                 event = s.get(Event, d.event_id)
                 link = bk.channel_link(event.channel_id, event.channel_name) or "(no event channel)"
@@ -228,6 +230,9 @@ class Outbox:
         if d.kind == "upload":
             channel, thread, data = self._channel(s, p["channel"]), self._thread(s, d), d.file
             return (lambda: t.upload(channel, data, p["filename"], p["title"], thread)), nothing
+        if d.kind == "update":
+            channel = self._channel(s, p["channel"])
+            return (lambda: t.update(channel, p["ts"], p["text"], p["blocks"])), nothing
         if d.kind == "topic":
             channel = self._channel(s, {"event": d.event_id})
             return (lambda: t.set_topic(channel, p["topic"])), nothing

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from . import approvals, routing
 from . import blocks as bk
 from . import formatting as fmt
-from . import routing
 from .config import Settings
 from .delivery import EVENT_LINK, Outbox, enqueue
 from .gcn import Circular, Notice
@@ -168,9 +168,22 @@ class Pipeline:
                         {"topic": bk.event_topic(alert.alert_type, event.facts, event.retracted)}, event_id=sid)
             if alert.skymap is not None:
                 s.add(SkymapVersion(event_id=sid, alert_key=key, alert_type=alert.alert_type, fits=alert.skymap))
+                self._supersede_plans(s, sid, f"a newer sky map arrived ({alert.alert_type} alert)")
             s.add(Handled(key=key, kind="gw", event_id=sid, topic=raw.topic, partition=raw.partition,
                           offset=raw.offset, stage="text"))
         self.outbox.wake()
+
+    def _supersede_plans(self, s, event_id: str, reason: str) -> None:
+        """Open plans of the event can no longer be approved: say so on their messages."""
+        for plan in approvals.supersede(s, event_id, reason):
+            if plan.channel_id and plan.message_ts:
+                text, blocks = bk.plan_message(approvals.as_dict(plan))
+                lane = _lane(plan.channel_id)
+                enqueue(s, lane, "update", {"channel": {"name": plan.channel_id}, "ts": plan.message_ts,
+                                            "text": text, "blocks": blocks}, event_id=event_id)
+                enqueue(s, lane, "post", {"channel": {"name": plan.channel_id}, "thread_ts": plan.message_ts,
+                                          "text": f"Plan {plan.id} is superseded: {reason}. Re-plan with the button"
+                                                  " above."}, event_id=event_id)
 
     def _event(self, s, alert: GWAlert) -> Event:
         """The event's row, created (with its channel name) on its first alert."""
@@ -203,6 +216,7 @@ class Pipeline:
         with self.store.session() as s:
             event = self._event(s, alert)
             event.retracted = True
+            self._supersede_plans(s, sid, "the event was retracted")
             event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
             event.updated = time.time()
             last = None

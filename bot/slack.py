@@ -131,7 +131,7 @@ class WebAPI:
         self._call("conversations_setTopic", channel=channel_id, topic=topic)
 
     def post(self, channel_id, text, blocks, thread_ts, broadcast, delivery_id) -> str:
-        kwargs = dict(channel=channel_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
+        kwargs = dict(channel=channel_id, text=text, blocks=blocks or None, unfurl_links=False, unfurl_media=False,
                       metadata={"event_type": "gwbot_delivery", "event_payload": {"delivery_id": delivery_id}})
         if thread_ts:
             kwargs.update(thread_ts=thread_ts, reply_broadcast=broadcast)

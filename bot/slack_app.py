@@ -20,7 +20,8 @@ from slack_sdk.errors import SlackApiError
 
 from . import blocks as bk
 from .answers import Answers, Reply
-from .commands import USAGE, Command, UsageError, parse, parse_candidate, parse_csv
+from .approvals import NotAllowed, PlanBook, as_dict
+from .commands import USAGE, Command, PlanRequest, UsageError, parse, parse_candidate, parse_csv, parse_plan
 from .config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -72,10 +73,11 @@ def _error(respond, message: str) -> None:
 class Commands:
     """The listeners, with what they need: answers (compute) and a Web API client (deliver)."""
 
-    def __init__(self, settings: Settings, answers: Answers, client: WebClient) -> None:
+    def __init__(self, settings: Settings, answers: Answers, client: WebClient, plans: PlanBook | None = None) -> None:
         self.settings = settings
         self.answers = answers
         self.client = client
+        self.plans = plans
 
     # --- slash command ------------------------------------------------------------------------
 
@@ -99,8 +101,6 @@ class Commands:
             _respond_reply(respond, self.answers.list(cmd.count))
         elif cmd.name == "status":
             _respond_reply(respond, self.answers.status())
-        elif cmd.name == "plan":
-            _error(respond, "Observation plans (`/gw plan`) are not available in this version of gwbot yet.")
         else:
             event = self.answers.event(cmd.event_id, channel, USAGE[cmd.name])
             if cmd.name == "info":
@@ -113,6 +113,8 @@ class Commands:
                 self._upload(client, channel, reply, None, respond)
             elif cmd.name == "join":
                 self._join(client, event, body.get("user_id"), respond)
+            elif cmd.name == "plan":
+                self._plan(client, event, parse_plan(cmd.rest), body.get("user_id"), channel, respond)
 
     def _upload(self, client: WebClient, channel: str, reply: Reply, thread_ts: str | None, respond) -> bool:
         filename, data, title = reply.file
@@ -152,6 +154,69 @@ class Commands:
             respond(text=f"You are already in <#{event.channel_id}>.", response_type="ephemeral")
             return
         respond(text=f"Invited you to <#{event.channel_id}>.", response_type="ephemeral")
+
+    # --- observation plans ----------------------------------------------------------------------------
+
+    def _plan(self, client: WebClient, event, request, user: str | None, channel: str, respond) -> None:
+        if self.plans is None:
+            raise UsageError("Observation plans are not set up in this bot.")
+        if event.retracted:
+            raise UsageError(f"{event.event_id} was retracted: there is nothing to observe.")
+        respond(text=f"working… planning {event.event_id} for {request.facility}", response_type="ephemeral")
+        row, result = self.plans.propose(event.event_id, request, user, channel)
+        self._post_plan(client, row, result.png, channel)
+
+    def _post_plan(self, client: WebClient, row, png: bytes, channel: str) -> None:
+        text, blocks = bk.plan_message(as_dict(row))
+        ts = _post(client, channel=channel, text=text, blocks=blocks)["ts"]
+        self.plans.set_message(row.id, channel, ts)
+        client.files_upload_v2(channel=channel, thread_ts=ts, file=png, filename=f"{row.event_id}-plan-{row.id}.png",
+                               title=f"{row.event_id} plan {row.id}", request_file_info=False)
+
+    def ack_only(self, ack) -> None:
+        ack()
+
+    def decide(self, body: dict, client: WebClient, approve: bool) -> None:
+        action = body["actions"][0]
+        user = (body.get("user") or {}).get("id")
+        channel = (body.get("channel") or {}).get("id")
+        try:
+            changed, row = self.plans.decide(int(action["value"]), user, approve)
+        except NotAllowed as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=f":no_entry: {exc}")
+            return
+        if not changed:
+            client.chat_postEphemeral(channel=channel, user=user,
+                                      text=f"Plan {row.id} is {row.status}: nothing was done.")
+            return
+        if approve:
+            row = self.plans.submit(row.id)
+        text, blocks = bk.plan_message(as_dict(row))
+        client.chat_update(channel=row.channel_id, ts=row.message_ts, text=text, blocks=blocks)
+        if row.status == "submitted":
+            url = f"https://observe.lco.global/requestgroups/{row.group_id}/"
+            client.chat_postMessage(channel=row.channel_id, thread_ts=row.message_ts,
+                                    text=f"Submitted to LCO as request group <{url}|{row.group_id}> with "
+                                         f"{len(row.request_states)} requests: {', '.join(row.request_states)}.")
+        elif row.status in ("failed", "approved"):
+            client.chat_postMessage(channel=row.channel_id, thread_ts=row.message_ts,
+                                    text=f":warning: {row.note}")
+
+    def approve(self, body: dict, client: WebClient) -> None:
+        self.decide(body, client, True)
+
+    def reject(self, body: dict, client: WebClient) -> None:
+        self.decide(body, client, False)
+
+    def replan(self, body: dict, client: WebClient) -> None:
+        old = self.plans.get(int(body["actions"][0]["value"]))
+        user = (body.get("user") or {}).get("id")
+        try:
+            row, result = self.plans.propose(old.event_id, PlanRequest(**old.request), user, old.channel_id)
+        except UsageError as exc:
+            client.chat_postEphemeral(channel=old.channel_id, user=user, text=f":warning: {exc}")
+            return
+        self._post_plan(client, row, result.png, old.channel_id)
 
     # --- the button and its modal ---------------------------------------------------------------
 
@@ -238,8 +303,19 @@ class Commands:
             return response.read(MAX_CSV_BYTES + 1)
 
 
+def _post(client: WebClient, **kwargs) -> dict:
+    """chat.postMessage, joining a public channel first if the bot is not in it yet."""
+    try:
+        return client.chat_postMessage(**kwargs).data
+    except SlackApiError as exc:
+        if exc.response.get("error") != "not_in_channel":
+            raise
+    client.conversations_join(channel=kwargs["channel"])
+    return client.chat_postMessage(**kwargs).data
+
+
 def build_app(settings: Settings, answers: Answers, socket_mode: bool,
-              client: WebClient | None = None) -> App:
+              client: WebClient | None = None, plans: PlanBook | None = None) -> App:
     """The Bolt app with all listeners registered."""
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is needed for the /gw commands")
@@ -249,25 +325,31 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool,
     client = client or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app = App(client=client, signing_secret=settings.slack_signing_secret or "socket-mode",
               request_verification_enabled=not socket_mode, process_before_response=False)
-    handlers = Commands(settings, answers, client)
+    if plans is not None and plans.group_members is None:
+        plans.group_members = lambda group: set(client.usergroups_users_list(usergroup=group).get("users", []))
+    handlers = Commands(settings, answers, client, plans)
     app.command("/gw")(ack=handlers.ack_command, lazy=[handlers.run_command])
+    app.action(bk.PLAN_APPROVE)(ack=handlers.ack_only, lazy=[handlers.approve])
+    app.action(bk.PLAN_REJECT)(ack=handlers.ack_only, lazy=[handlers.reject])
+    app.action(bk.PLAN_REPLAN)(ack=handlers.ack_only, lazy=[handlers.replan])
     app.action(bk.CHECK_ACTION)(handlers.open_modal)
     app.view(MODAL_ID)(ack=handlers.ack_modal, lazy=[handlers.run_modal])
     app.event("message")(ack=handlers.ack_event, lazy=[handlers.run_file_check])
     return app
 
 
-def start(settings: Settings, answers: Answers) -> Callable[[], None]:
+def start(settings: Settings, answers: Answers, plans: PlanBook | None = None) -> Callable[[], None]:
     """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on PORT; returns a function that stops it."""
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        handler = SocketModeHandler(build_app(settings, answers, socket_mode=True), settings.slack_app_token)
+        handler = SocketModeHandler(build_app(settings, answers, socket_mode=True, plans=plans),
+                                    settings.slack_app_token)
         handler.connect()
         log.info("slash commands: Socket Mode connected")
         return handler.close
     from .http_mode import serve
 
-    server = serve(build_app(settings, answers, socket_mode=False), settings.port)
+    server = serve(build_app(settings, answers, socket_mode=False, plans=plans), settings.port)
     log.info("slash commands: HTTP mode on port %s at /slack/events", settings.port)
     return server.shutdown

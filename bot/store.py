@@ -111,6 +111,30 @@ class Post(Base):
     text: Mapped[str] = mapped_column(String(4000))
 
 
+class PlanRecord(Base):
+    """An observation plan and its life: proposed -> approved -> submitted, or rejected/expired/superseded."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    skymap_version: Mapped[int | None] = mapped_column(Integer)
+    facility: Mapped[str] = mapped_column(String(40))
+    request: Mapped[dict] = mapped_column(JSON)  # the /gw plan arguments, for a re-plan
+    summary: Mapped[dict] = mapped_column(JSON)  # PlanResult.to_dict()
+    payload: Mapped[dict | None] = mapped_column(JSON)  # what approval submits
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requested_by: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+    expires: Mapped[float] = mapped_column(Float)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(String(2000))
+    group_id: Mapped[int | None] = mapped_column(Integer)
+    request_states: Mapped[dict] = mapped_column(JSON, default=dict)  # LCO request id -> last state told
+
+
 class ChannelId(Base):
     """Configured channel names resolved to IDs."""
 

@@ -172,7 +172,8 @@ def test_check_in_the_event_channel_needs_no_id(world):
     ("info S9", "not a superevent ID"),
     ("frobnicate", "unknown command"),
     ("list 500", "list takes a number"),
-    ("plan S241102br lco", "not available"),
+    ("plan S241102br keck", "unknown facility"),
+    ("plan S241102br lco --fields many", "takes a number"),
 ])
 def test_bad_input_gets_a_clear_ephemeral_answer(world, text, expected):
     reply, _, _ = command(world, text)

@@ -1,0 +1,218 @@
+"""/gw plan in Slack: the plan message, approval by authorised people only, exactly-once submission to the
+local LCO portal, following the requests, supersession by a newer sky map or a retraction, expiry, restart."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+import urllib.parse
+
+import pytest
+from conftest import data_file
+from helpers import json_bytes, variant, wait_for
+from lco_server import FakeLCO
+from slack_server import FakeSlack
+from sqlalchemy import text
+from test_commands import SECRET, command, signed
+
+from bot import config
+from bot.app import Bot
+from bot.http_mode import serve
+from bot.pipeline import RawMessage
+from bot.slack_app import build_app
+from bot.store import PlanRecord
+
+ALICE, BOB = "U0000ALICE", "U0000BOB01"
+
+
+def make_bot(slack, lco, tmp, **extra) -> tuple[Bot, object, str]:
+    env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url, "SLACK_SIGNING_SECRET": SECRET,
+           "GWBOT_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite'}", "GWBOT_ALERTS_CHANNEL": "gw-alerts",
+           "HOP_AUTH": "false", "LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal,
+           "GWBOT_APPROVERS": ALICE, "GWBOT_FOLLOW_SECONDS": "1", **extra}
+    bot = Bot(config.load(env))
+    bot.start_background()
+    server = serve(build_app(bot.settings, bot.answers, socket_mode=False, plans=bot.plans), 0, host="127.0.0.1")
+    return bot, server, f"http://127.0.0.1:{server.server_port}/slack/events"
+
+
+@pytest.fixture
+def world(tmp_path):
+    with FakeSlack() as slack, FakeLCO(schedule_after=1.0, finish_after=2.5) as lco:
+        slack.add_channel("gw-alerts")
+        slack.add_channel("followup")
+        bot, server, url = make_bot(slack, lco, tmp_path)
+        for i, name in enumerate(["S241102br-preliminary.json"]):
+            bot.pipeline.handle(RawMessage("igwn.gwalert", data_file(name).read_bytes(), None, 0, i))
+        assert bot.outbox.drain(60)
+        world = {"slack": slack, "lco": lco, "bot": bot, "url": url, "tmp": tmp_path, "server": server}
+        yield world
+        world["server"].shutdown()
+        world["bot"].shutdown()
+
+
+def plan_posts(slack, channel="followup") -> list[dict]:
+    return [m for m in slack.messages(channel) if m.get("blocks") and "· plan for" in m["blocks"][0]["text"]["text"]]
+
+
+def propose(world, text="plan S241102br lco sinistro --fields 5") -> dict:
+    before = len(plan_posts(world["slack"]))
+    reply, _, _ = command(world, text, channel="followup")
+    assert reply["text"].startswith("working…")
+    posted = wait_for(lambda: len(plan_posts(world["slack"])) > before and plan_posts(world["slack"])[-1], 30,
+                      "the plan message")
+    return copy.deepcopy(posted)  # what a person's Slack client shows, even after the bot edits it
+
+
+def click(world, message: dict, action_id: str, user: str) -> int:
+    slack = world["slack"]
+    button = next(e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"] == action_id)
+    payload = {"type": "block_actions", "user": {"id": user}, "trigger_id": slack.new_trigger(),
+               "channel": {"id": slack.channel("followup").id}, "message": message, "team": {"id": "T0001"},
+               "actions": [{**button, "block_id": "plan", "action_ts": str(time.time())}],
+               "container": {"type": "message"}}
+    status, _, seconds = signed(world["url"], urllib.parse.urlencode({"payload": json.dumps(payload)}))
+    assert seconds < 3
+    return status
+
+
+def row(world, plan_id: int) -> PlanRecord:
+    return world["bot"].plans.get(plan_id)
+
+
+def plan_id_of(message: dict) -> int:
+    return int(message["blocks"][-1]["elements"][0]["text"].split()[1])
+
+
+def ephemerals(slack, user: str) -> list[str]:
+    return [m["text"] for m in slack.messages("followup") if m.get("ephemeral_to") == user]
+
+
+def test_plan_message_is_validated_and_has_buttons(world):
+    message = propose(world)
+    flat = json.dumps(message["blocks"], ensure_ascii=False)
+    assert "validated by LCO" in flat and "Probability covered" in flat and "Time per site" in flat
+    assert [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]] == \
+        ["plan_approve", "plan_reject"]
+    picture = wait_for(lambda: next((m for m in world["slack"].messages("followup")
+                                     if m.get("files") and m["thread_ts"] == message["ts"]), None), 20, "picture")
+    assert world["slack"].files[picture["files"][0]["id"]]["data"][:4] == b"\x89PNG"
+    assert world["lco"].validations == 1 and world["lco"].submissions == 0
+
+
+def test_outsider_cannot_approve(world):
+    message = propose(world)
+    assert click(world, message, "plan_approve", BOB) == 200
+    wait_for(lambda: ephemerals(world["slack"], BOB), 10, "the refusal")
+    assert "Only the approvers" in ephemerals(world["slack"], BOB)[0]
+    assert row(world, plan_id_of(message)).status == "proposed" and world["lco"].submissions == 0
+
+
+def test_double_click_submits_once_and_is_followed(world):
+    slack, lco = world["slack"], world["lco"]
+    message = propose(world)
+    threads = [threading.Thread(target=click, args=(world, message, "plan_approve", ALICE)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    plan_id = plan_id_of(message)
+    wait_for(lambda: row(world, plan_id).status in ("submitted", "done"), 20, "submission")
+    time.sleep(1)
+    assert lco.submissions == 1
+    assert len(ephemerals(slack, ALICE)) >= 1 and "nothing was done" in ephemerals(slack, ALICE)[0]
+    updated = next(m for m in slack.messages("followup") if m["ts"] == message["ts"])
+    shown = json.dumps(updated["blocks"])
+    assert f"approved by <@{ALICE}>" in shown and "request group" in shown
+    thread = lambda: [m["text"] for m in slack.messages("followup") if m["thread_ts"] == message["ts"]]  # noqa: E731
+    wait_for(lambda: any("is scheduled" in t for t in thread()), 20, "scheduled")
+    wait_for(lambda: any("is completed" in t for t in thread()), 20, "completed")
+    wait_for(lambda: row(world, plan_id).status == "done", 20, "done")
+    group = lco.groups[row(world, plan_id).group_id]
+    assert group["operator"] == "MANY" and len(group["requests"]) == 5 and len(group["name"]) <= 50
+
+
+def test_reject(world):
+    message = propose(world)
+    click(world, message, "plan_reject", ALICE)
+    wait_for(lambda: row(world, plan_id_of(message)).status == "rejected", 10, "rejection")
+    click(world, message, "plan_approve", ALICE)  # too late
+    time.sleep(1)
+    assert world["lco"].submissions == 0
+    updated = next(m for m in world["slack"].messages("followup") if m["ts"] == message["ts"])
+    assert "Rejected" in json.dumps(updated["blocks"]) and f"<@{ALICE}>" in json.dumps(updated["blocks"])
+
+
+def test_newer_sky_map_supersedes_and_offers_replan(world):
+    slack, bot = world["slack"], world["bot"]
+    message = propose(world)
+    plan_id = plan_id_of(message)
+    update = json_bytes(variant("S241102br-initial.json", "S241102br", alert_type="UPDATE",
+                                created="2024-11-02T15:00:00Z"))
+    bot.pipeline.handle(RawMessage("igwn.gwalert", update, None, 0, 50))
+    wait_for(lambda: row(world, plan_id).status == "superseded", 10, "superseded")
+    edited = wait_for(lambda: next((m for m in slack.messages("followup") if m["ts"] == message["ts"]
+                                    and "Superseded" in json.dumps(m["blocks"])), None), 20, "the edit")
+    click(world, message, "plan_approve", ALICE)  # the old buttons are gone from Slack, but a stale client may send
+    wait_for(lambda: any("superseded" in t for t in ephemerals(slack, ALICE)), 10, "the refusal")
+    assert world["lco"].submissions == 0
+    before = len(plan_posts(slack))
+    click(world, edited, "plan_replan", ALICE)
+    new = copy.deepcopy(wait_for(lambda: len(plan_posts(slack)) > before and plan_posts(slack)[-1], 30, "new plan"))
+    assert plan_id_of(new) != plan_id and row(world, plan_id_of(new)).status == "proposed"
+    assert row(world, plan_id_of(new)).skymap_version > row(world, plan_id).skymap_version
+
+
+def test_retraction_supersedes_a_pending_plan(world):
+    message = propose(world)
+    retraction = json_bytes(variant("MS181101ab-retraction.json", "S241102br", created="2024-11-02T16:00:00Z"))
+    world["bot"].pipeline.handle(RawMessage("igwn.gwalert", retraction, None, 0, 60))
+    plan = row(world, plan_id_of(message))
+    assert plan.status == "superseded" and "retracted" in plan.note
+    reply, _, _ = command(world, "plan S241102br lco", channel="followup")
+    assert "retracted" in reply["text"]
+
+
+def test_unapproved_plan_expires(world, tmp_path):
+    world["server"].shutdown()
+    world["bot"].shutdown()
+    bot, server, url = make_bot(world["slack"], world["lco"], tmp_path, GWBOT_PLAN_EXPIRY_HOURS="0.0005")
+    world.update(bot=bot, server=server, url=url)
+    message = propose(world)
+    wait_for(lambda: row(world, plan_id_of(message)).status == "expired", 20, "expiry")
+    click(world, message, "plan_approve", ALICE)
+    wait_for(lambda: any("expired" in t for t in ephemerals(world["slack"], ALICE)), 10, "the refusal")
+    assert world["lco"].submissions == 0
+
+
+def test_lco_errors_are_shown_in_words(world, tmp_path):
+    world["server"].shutdown()
+    world["bot"].shutdown()
+    bot, server, url = make_bot(world["slack"], world["lco"], tmp_path, LCO_PROPOSAL_ID="NOT-OUR-PROPOSAL")
+    world.update(bot=bot, server=server, url=url)
+    message = propose(world)
+    flat = json.dumps(message["blocks"])
+    assert "LCO found errors" in flat and "proposal: You do not belong to this proposal." in flat
+    assert not any(b["type"] == "actions" for b in message["blocks"])  # nothing to approve
+    assert world["lco"].token not in flat
+
+
+def test_restart_keeps_following_a_submitted_plan(world, tmp_path):
+    slack, lco = world["slack"], world["lco"]
+    lco.finish_after = 6.0
+    message = propose(world)
+    click(world, message, "plan_approve", ALICE)
+    plan_id = plan_id_of(message)
+    wait_for(lambda: row(world, plan_id).status == "submitted", 20, "submission")
+    world["server"].shutdown()
+    world["bot"].shutdown()  # the process goes away while LCO works on the requests
+    bot, server, url = make_bot(slack, lco, tmp_path)
+    world.update(bot=bot, server=server, url=url)
+    with bot.store.session() as s:
+        assert s.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all() == ["follow-plans"]
+    wait_for(lambda: row(world, plan_id).status == "done", 30, "the restarted bot to see completion")
+    assert any("is completed" in m["text"] for m in slack.messages("followup") if m["thread_ts"] == message["ts"])
+    assert lco.submissions == 1
