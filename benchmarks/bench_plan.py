@@ -105,6 +105,48 @@ def run_gwemopt(python: str, fits: Path, out: Path, restrict: bool) -> tuple[flo
     return seconds, covered[-1].split(":")[1].strip() if covered else "?"
 
 
+def through_slack(lco, repeat: int) -> list[float]:
+    """/gw plan as Slack sends it (a signed HTTP request) until the plan message reaches the Slack server."""
+    import urllib.parse
+
+    from helpers import wait_for
+    from slack_server import FakeSlack
+    from test_commands import SECRET, USER, signed
+
+    from bot.app import Bot
+    from bot.http_mode import serve
+    from bot.pipeline import RawMessage
+    from bot.slack_app import build_app
+
+    tmp = Path(tempfile.mkdtemp())
+    out = []
+    with FakeSlack(rate_per_second=1e6, burst=10**6) as slack:
+        channel = slack.add_channel("followup")
+        slack.add_channel("gw-alerts")
+        settings = config.load({"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url,
+                                "SLACK_SIGNING_SECRET": SECRET, "GWBOT_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite'}",
+                                "LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal})
+        bot = Bot(settings)
+        from conftest import data_file
+
+        bot.pipeline.handle(RawMessage("igwn.gwalert", data_file(ALERT).read_bytes(), None, 0, 0))
+        bot.outbox.drain(60)
+        server = serve(build_app(settings, bot.answers, socket_mode=False, plans=bot.plans), 0, host="127.0.0.1")
+        url = f"http://127.0.0.1:{server.server_port}/slack/events"
+        for i in range(repeat):
+            before = len([m for m in slack.messages("followup") if m.get("blocks")])
+            body = urllib.parse.urlencode({"command": "/gw", "text": "plan S241102br lco sinistro", "user_id": USER,
+                                           "channel_id": channel.id, "response_url": f"{slack.url}response/p{i}"})
+            t0 = time.time()
+            signed(url, body)
+            message = wait_for(lambda b=before: (lambda ms: ms[b] if len(ms) > b else None)(
+                [m for m in slack.messages("followup") if m.get("blocks")]), 60, "plan message")
+            out.append(message["received"] - t0)
+        server.shutdown()
+        bot.store.close()
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--gwemopt-python", help="python of an environment with gwemopt installed")
@@ -121,10 +163,13 @@ def main() -> None:
             result = build(prepare(read_skymap(fits)), "S241102br", settings, "lco", instrument="1M0-SCICAM-SINISTRO",
                            exposure_s=300, filters=("rp",), start=START)
             times.append(time.perf_counter() - t0)
+        slack_times = through_slack(lco, args.repeat)
     plan = result.plan
     ours = statistics.median(times)
     print(f"== LCO 1 m plan of {ALERT}: {len(plan.fields)} fields, validated: {result.validation_note}")
     print(f"ours: median {ours:.2f} s over {len(times)} runs (map, fields, visibility, picture, validation)")
+    print(f"ours in Slack, from the /gw plan request to the plan message at the Slack server: median "
+          f"{statistics.median(slack_times):.2f} s, max {max(slack_times):.2f} s")
     recomputed = independent_coverage(fits, [(f.ra, f.dec) for f in plan.fields], result.instrument.fov_deg)
     print(f"covered probability: reported {plan.covered_prob:.4f}, recomputed from the footprints {recomputed:.4f}")
     if args.gwemopt_python:

@@ -68,7 +68,7 @@ class PlanBook:
         try:
             result = build(prepared, event_id, self.settings, request.facility, instrument=request.instrument,
                            filters=request.filters, exposure_s=request.exposure_s, n_fields=request.fields,
-                           hours=request.hours)
+                           hours=request.hours, galaxies=request.galaxies)
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
         with self.store.session() as s:

@@ -122,8 +122,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     event_id = source.alert.superevent_id if source.alert else (source.skymap.meta.get("objid") or "skymap")
     start = parse_time(args.start) if args.start else None
     filters = tuple(f.strip() for f in args.filters.split(",") if f.strip()) if args.filters else None
-    result = build(prepare(source.skymap), event_id, config.load(), args.facility, instrument=args.instrument,
-                   filters=filters, exposure_s=args.exposure, n_fields=args.fields, hours=args.hours, start=start)
+    overrides = {"galaxy_complete_to_mpc": args.complete_to} if args.complete_to else {}
+    result = build(prepare(source.skymap), event_id, config.load(**overrides), args.facility,
+                   instrument=args.instrument, filters=filters, exposure_s=args.exposure, n_fields=args.fields,
+                   hours=args.hours, start=start, galaxies=args.galaxies or False)
     if args.png:
         Path(args.png).write_bytes(result.png)
     if args.json:
@@ -234,6 +236,8 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--fields", type=int, help="at most this many fields")
     pl.add_argument("--hours", type=float, default=24.0, help="length of the observing window (default 24)")
     pl.add_argument("--start", metavar="ISO8601", help="window start (default now)")
+    pl.add_argument("--galaxies", metavar="CATALOGUE", help="target galaxies from this CSV/FITS (ra, dec, distance)")
+    pl.add_argument("--complete-to", type=float, metavar="MPC", help="distance to which the catalogue is complete")
     pl.add_argument("--json", action="store_true", help="print one JSON object")
     pl.add_argument("--png", metavar="OUT.png", help="write the plan's picture here")
     pl.set_defaults(func=cmd_plan)

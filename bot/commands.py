@@ -20,7 +20,8 @@ USAGE = {
              " 2023-09-19T03:00:00Z",
     "join": "/gw join S230918aq",
     "status": "/gw status",
-    "plan": "/gw plan S230918aq lco [instrument] [--filters gp,rp] [--exposure 300] [--fields 20] [--hours 24]",
+    "plan": "/gw plan S230918aq lco [instrument] [--filters gp,rp] [--exposure 300] [--fields 20] [--hours 24]"
+            " [--galaxies]",
 }
 EVENT_ID_RE = re.compile(rf"^{SUPEREVENT_RE.pattern}$", re.IGNORECASE)
 MAX_LIST = 50
@@ -47,6 +48,7 @@ class PlanRequest:
     exposure_s: float = 300.0
     fields: int | None = None
     hours: float = 24.0
+    galaxies: bool = False
 
 
 def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
@@ -61,6 +63,9 @@ def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
                "--hours": ("hours", float)}
     while args:
         flag = args.pop(0)
+        if flag == "--galaxies":
+            values["galaxies"] = True
+            continue
         if flag not in options or not args:
             raise UsageError(f"unexpected {flag!r}\nUsage: {USAGE['plan']}")
         key, kind = options[flag]

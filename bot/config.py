@@ -106,6 +106,8 @@ class Settings:
     approvers: tuple[str, ...] = ()
     plan_expiry_hours: float = 2.0
     follow_seconds: float = 300.0
+    galaxy_catalogue: str | None = None
+    galaxy_complete_to_mpc: float | None = None
     facility_tables: tuple[dict, ...] = ()
     routing: Routing = field(default_factory=Routing)
 
@@ -153,6 +155,8 @@ _ENV = {
     "GWBOT_APPROVERS": "approvers",
     "GWBOT_PLAN_EXPIRY_HOURS": "plan_expiry_hours",
     "GWBOT_FOLLOW_SECONDS": "follow_seconds",
+    "GWBOT_GALAXY_CATALOGUE": "galaxy_catalogue",
+    "GWBOT_GALAXY_COMPLETE_TO": "galaxy_complete_to_mpc",
 }
 
 
@@ -202,7 +206,7 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
     if "dry_run" in values:
         values["dry_run"] = _as_bool("dry_run", values["dry_run"])
     for key, kind in (("port", int), ("plan_expiry_hours", float), ("lco_ipp_value", float),
-                      ("follow_seconds", float)):
+                      ("follow_seconds", float), ("galaxy_complete_to_mpc", float)):
         if key in values:
             try:
                 values[key] = kind(values[key])

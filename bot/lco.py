@@ -131,3 +131,35 @@ class Portal:
 
     def instruments(self) -> dict:
         return self._call("GET", "instruments/")
+
+
+def refresh_instruments(facility: Facility, catalogue: dict) -> tuple[Facility, list[str]]:
+    """The facility with filters and fields of view taken from LCO's /api/instruments/ answer.
+
+    Only instruments gwbot already knows are updated (their sites stay); the field of view comes from
+    the camera's pixels and pixel scale, the filters from the schedulable optical elements.
+    Returns the facility and what changed, in words.
+    """
+    from dataclasses import replace
+
+    from .facilities import with_instruments
+
+    known = {name.upper(): info for name, info in catalogue.items()}
+    changes, updated = [], []
+    for inst in facility.instruments:
+        info = known.get(inst.name.upper())
+        if info is None:
+            updated.append(inst)
+            continue
+        camera = info.get("camera_type") or {}
+        fov = inst.fov_deg
+        if camera.get("pixel_scale") and camera.get("pixels_x") and camera.get("pixels_y"):
+            fov = (round(camera["pixels_x"] * camera["pixel_scale"] / 3600, 4),
+                   round(camera["pixels_y"] * camera["pixel_scale"] / 3600, 4))
+        filters = tuple(f["code"] for f in (info.get("optical_elements") or {}).get("filters", [])
+                        if f.get("schedulable", True) and f.get("code")) or inst.filters
+        if fov != inst.fov_deg or set(filters) != set(inst.filters):
+            changes.append(f"{inst.name}: field {fov[0]:.3f}°×{fov[1]:.3f}°, filters {', '.join(filters)}")
+        defaults = tuple(f for f in inst.default_filters if f in filters) or filters[:1]
+        updated.append(replace(inst, fov_deg=fov, filters=filters, default_filters=defaults))
+    return with_instruments(facility, updated), changes

@@ -175,10 +175,85 @@ def _first_window(mask: np.ndarray, times: list[datetime], step: timedelta) -> t
 
 # --- the plan ----------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Catalogue:
+    """Galaxies: positions in degrees and luminosity distances in Mpc."""
+
+    ra: np.ndarray
+    dec: np.ndarray
+    distance: np.ndarray
+
+
+def in_field(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float, fov: tuple[float, float]) -> np.ndarray:
+    """Which positions (degrees) fall inside a rectangular field centred on (ra0, dec0), by gnomonic projection."""
+    r, d, r0, d0 = np.deg2rad(ra), np.deg2rad(dec), np.deg2rad(ra0), np.deg2rad(dec0)
+    cos_c = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(r - r0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.rad2deg(np.cos(d) * np.sin(r - r0) / cos_c)
+        y = np.rad2deg((np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(r - r0)) / cos_c)
+    return (cos_c > 0) & (np.abs(x) <= fov[0] / 2) & (np.abs(y) <= fov[1] / 2)
+
+
+def footprint_probability(prepared: PreparedMap, centres: list[tuple[float, float]], fov: tuple[float, float]
+                          ) -> tuple[float, list[float]]:
+    """Probability in the union of the fields, and in each field alone (sampled finer than the field)."""
+    ra, dec, prob = sample_points(prepared, min(fov) / 6)
+    union = np.zeros(len(ra), dtype=bool)
+    each = []
+    for ra0, dec0 in centres:
+        inside = in_field(ra, dec, ra0, dec0, fov)
+        each.append(float(prob[inside].sum()))
+        union |= inside
+    return float(prob[union].sum()), each
+
+
+def galaxy_fields(prepared: PreparedMap, catalogue: Catalogue, fov: tuple[float, float]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Field centres on galaxies, ranked by the 3D probability density at the galaxies they hold.
+
+    The best galaxy not yet in a field gets a field centred on it; every galaxy inside that field is
+    counted for it. Returns (ra, dec, score) in rank order.
+    """
+    from .skymap.crossmatch import crossmatch
+
+    result = crossmatch(prepared, catalogue.ra, catalogue.dec, catalogue.distance)
+    keep = (result.credible_level <= 0.99) & np.isfinite(result.probdensity_vol_per_mpc3)
+    ra, dec, score = catalogue.ra[keep], catalogue.dec[keep], result.probdensity_vol_per_mpc3[keep]
+    free = np.ones(len(ra), dtype=bool)
+    out = []
+    for i in np.argsort(-score, kind="stable"):
+        if not free[i]:
+            continue
+        members = free & in_field(ra, dec, ra[i], dec[i], fov)
+        free &= ~members
+        out.append((ra[i], dec[i], float(score[members].sum())))
+    if not out:
+        return np.array([]), np.array([]), np.array([])
+    a = np.array(out)
+    return a[:, 0], a[:, 1], a[:, 2]
+
+
+def distance_beyond(prepared: PreparedMap, distance_mpc: float) -> float:
+    """Probability that the source is farther than ``distance_mpc`` (marginalised over the sky)."""
+    from .skymap import distance
+
+    skymap = prepared.skymap
+    order, _ = moc.uniq_to_order_ipix(skymap.uniq)
+    prob = skymap.probdensity * moc.pixel_area_sr(order)
+    cdf = distance.conditional_cdf(distance_mpc, skymap.distmu, skymap.distsigma)
+    return float(np.nansum(prob * (1 - cdf)))
+
+
 def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument, *, start: datetime,
               hours: float = 24.0, exposure_s: float = 300.0, filters: tuple[str, ...] | None = None,
-              n_fields: int | None = None) -> Plan:
-    """The most probable observable fields, at most ``n_fields`` and what the sites' dark time allows."""
+              n_fields: int | None = None, galaxies: Catalogue | None = None,
+              complete_to_mpc: float | None = None) -> Plan:
+    """The most probable observable fields, at most ``n_fields`` and what the sites' dark time allows.
+
+    With ``galaxies``, fields are centred on catalogued galaxies ranked by the 3D probability along
+    their line of sight, and tiles fill what the galaxies leave; when the catalogue (complete to
+    ``complete_to_mpc``) misses most of the distance posterior, or the map has no distance, it tiles.
+    """
     filters = tuple(filters or instrument.default_filters)
     unknown = [f for f in filters if f not in instrument.filters]
     if unknown:
@@ -187,22 +262,35 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     step = timedelta(minutes=STEP_MINUTES)
     times = [start + i * step for i in range(int(np.ceil(hours * 60 / STEP_MINUTES)))]
     end = start + timedelta(hours=hours)
+    limit = n_fields or facility.max_fields
+    notes: list[str] = []
     cells = tile(prepared, instrument.fov_deg)
-    order = np.argsort(-cells.prob, kind="stable")
-    candidates = order[: max(4 * (n_fields or facility.max_fields), 200)]
+    by_prob = np.argsort(-cells.prob, kind="stable")
+    ra, dec, value = cells.ra[by_prob], cells.dec[by_prob], cells.prob[by_prob]
+    galaxy_mode = galaxies is not None and _galaxies_usable(prepared, complete_to_mpc, notes)
+    if galaxy_mode:
+        g_ra, g_dec, g_score = galaxy_fields(prepared, galaxies, instrument.fov_deg)
+        notes.append(f"galaxy-targeted: {len(g_ra)} candidate fields on catalogued galaxies, then tiles")
+        # galaxies first (their score is a density, not a probability: rank them above every tile)
+        ra, dec = np.concatenate([g_ra, ra]), np.concatenate([g_dec, dec])
+        value = np.concatenate([np.full(len(g_ra), np.inf), value])
+    candidates = np.arange(min(len(ra), max(4 * limit, 200)))
     bodies = sun_moon(times)
     sites = facility.sites_for(instrument)
-    visible = {s.code: observable(cells.ra[candidates], cells.dec[candidates], s, instrument, facility, times, bodies)
+    visible = {s.code: observable(ra[candidates], dec[candidates], s, instrument, facility, times, bodies)
                for s in sites}
     per_field = len(filters) * (exposure_s + instrument.readout_s) + instrument.setup_s
     needed = int(np.ceil(per_field / (STEP_MINUTES * 60)))
     budget = {s.code: float(visible[s.code].any(axis=0).sum() * STEP_MINUTES * 60) for s in sites}
     used = dict.fromkeys(budget, 0.0)
-    limit = n_fields or facility.max_fields
-    fields: list[Field] = []
-    for j, cell in enumerate(candidates):
-        if cells.prob[cell] < MIN_FIELD_PROB:
+    chosen: list[tuple[int, dict]] = []
+    for j in candidates:
+        if value[j] < MIN_FIELD_PROB:
             break
+        if galaxy_mode and np.isfinite(value[j]) and any(
+                in_field(np.array([ra[j]]), np.array([dec[j]]), ra[k], dec[k], instrument.fov_deg)[0]
+                for k, _ in chosen):
+            continue  # a tile whose centre a galaxy field already covers
         windows = {code: w for code, mask in visible.items()
                    if mask[j].sum() >= needed and (w := _first_window(mask[j], times, step))}
         if not windows:
@@ -213,14 +301,33 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
         if site is None:
             continue
         used[site] += per_field
-        fields.append(Field(len(fields) + 1, float(cells.ra[cell]), float(cells.dec[cell]), float(cells.prob[cell]),
-                            windows))
-        if len(fields) >= limit:
+        chosen.append((j, windows))
+        if len(chosen) >= limit:
             break
-    notes = []
+    if galaxy_mode:
+        covered, each = footprint_probability(prepared, [(ra[j], dec[j]) for j, _ in chosen], instrument.fov_deg)
+    else:
+        each = [float(value[j]) for j, _ in chosen]
+        covered = float(sum(each))
+    fields = [Field(rank, float(ra[j]), float(dec[j]), p, windows)
+              for rank, ((j, windows), p) in enumerate(zip(chosen, each, strict=True), 1)]
     if not fields:
         notes.append("no field of the localization is observable from this facility in the window")
     total_prob = float(np.sum(cells.prob))
-    return Plan(facility.name, instrument.name, filters, exposure_s, start, end, fields,
-                float(sum(f.prob for f in fields)), {k: v for k, v in used.items() if v > 0},
-                notes + ([f"the tiled region holds {total_prob:.3f} of the probability"] if total_prob < 0.99 else []))
+    if total_prob < 0.99:
+        notes.append(f"the tiled region holds {total_prob:.3f} of the probability")
+    return Plan(facility.name, instrument.name, filters, exposure_s, start, end, fields, covered,
+                {k: v for k, v in used.items() if v > 0}, notes)
+
+
+def _galaxies_usable(prepared: PreparedMap, complete_to_mpc: float | None, notes: list[str]) -> bool:
+    if not prepared.skymap.has_distance:
+        notes.append("this sky map has no distance: tiling instead of targeting galaxies")
+        return False
+    if complete_to_mpc is not None:
+        beyond = distance_beyond(prepared, complete_to_mpc)
+        if beyond > 0.5:
+            notes.append(f"the catalogue is complete to {complete_to_mpc:g} Mpc but {beyond:.0%} of the distance"
+                         " posterior lies beyond: tiling instead of targeting galaxies")
+            return False
+    return True

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from . import facilities as fac
 from .config import ConfigError, Settings
-from .lco import LCOError, Portal, request_group
+from .lco import LCOError, Portal, refresh_instruments, request_group
 from .planner import Plan, make_plan
+from .skymap.io import SkymapError
 from .skymap.prepared import PreparedMap
 from .skymap.render import Labels, render_png
+from .sources import load_catalogue
 
 
 @dataclass
@@ -57,15 +60,29 @@ def first_windows(plan: Plan) -> dict[str, datetime]:
 def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_name: str, *,
           instrument: str | None = None, filters: tuple[str, ...] | None = None, exposure_s: float = 300.0,
           n_fields: int | None = None, hours: float = 24.0, start: datetime | None = None,
-          validate: bool = True) -> PlanResult:
+          validate: bool = True, galaxies: bool | str = False) -> PlanResult:
+    """``galaxies``: True for the catalogue in GWBOT_GALAXY_CATALOGUE, or a catalogue file's path."""
     facilities = fac.load({"facilities": list(settings.facility_tables)})
     facility = facilities.get(facility_name.lower())
     if facility is None:
         raise ConfigError(f"unknown facility {facility_name!r}; known: {', '.join(sorted(facilities))}")
+    refreshed = ""
+    if facility.submit == "lco" and settings.lco_api_token:
+        facility, refreshed = _refreshed(facility, settings)
     inst = facility.instrument(instrument)
+    catalogue = None
+    if galaxies:
+        path = galaxies if isinstance(galaxies, str) else settings.galaxy_catalogue
+        if not path:
+            raise ConfigError("no galaxy catalogue: set GWBOT_GALAXY_CATALOGUE (CSV or FITS with ra, dec, distance)")
+        try:
+            catalogue = load_catalogue(path)
+        except SkymapError as exc:
+            raise ConfigError(str(exc)) from None
     try:
         plan = make_plan(prepared, facility, inst, start=start or datetime.now(UTC), hours=hours,
-                         exposure_s=exposure_s, filters=filters, n_fields=n_fields)
+                         exposure_s=exposure_s, filters=filters, n_fields=n_fields, galaxies=catalogue,
+                         complete_to_mpc=settings.galaxy_complete_to_mpc)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     png = render_png(prepared, Labels(f"{event_id} · {facility.name.upper()} plan",
@@ -86,4 +103,23 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
                 note = "validated by LCO" if not validation.get("errors") else "LCO found errors"
             except LCOError as exc:
                 note = f"could not validate: {exc}"
+    if refreshed:
+        plan.notes.append(refreshed)
     return PlanResult(plan, facility, inst, png, payload, validation, note)
+
+
+_CATALOGUE: dict[str, tuple[float, dict]] = {}
+CATALOGUE_SECONDS = 3600.0
+
+
+def _refreshed(facility: fac.Facility, settings: Settings) -> tuple[fac.Facility, str]:
+    """LCO's current instrument list (cached for an hour); the built-in one when LCO cannot be reached."""
+    cached = _CATALOGUE.get(settings.lco_api_url)
+    if cached is None or time.monotonic() - cached[0] > CATALOGUE_SECONDS:
+        try:
+            cached = (time.monotonic(), Portal(settings.lco_api_url, settings.lco_api_token).instruments())
+        except LCOError as exc:
+            return facility, f"instrument list not refreshed from LCO ({exc})"
+        _CATALOGUE[settings.lco_api_url] = cached
+    facility, changes = refresh_instruments(facility, cached[1])
+    return facility, ("instruments refreshed from LCO: " + "; ".join(changes)) if changes else ""

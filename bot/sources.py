@@ -51,3 +51,27 @@ def topic_for(data: bytes) -> str:
         path = schema.split("/notices/", 1)[1].replace(".schema.json", "")
         return "gcn.notices." + path.replace("/", ".").replace("single_neutrino_alerts.", "")
     return "unknown"
+
+
+def load_catalogue(path: str | Path):
+    """A galaxy catalogue (CSV or FITS) with columns ra, dec (degrees) and distance (Mpc)."""
+    import numpy as np
+    from astropy.table import Table
+
+    from .planner import Catalogue
+
+    try:
+        table = Table.read(str(path), format="fits" if str(path).lower().endswith((".fits", ".fit", ".fits.gz"))
+                           else "ascii.csv")
+    except (OSError, ValueError) as exc:
+        raise SkymapError(f"cannot read galaxy catalogue {path}: {exc}") from exc
+    names = {n.lower(): n for n in table.colnames}
+    columns = []
+    for wanted in (("ra", "ra_deg", "raj2000"), ("dec", "dec_deg", "dej2000"), ("distance", "dist", "d_l", "dl")):
+        name = next((names[w] for w in wanted if w in names), None)
+        if name is None:
+            raise SkymapError(f"galaxy catalogue {path} has no {wanted[0]} column "
+                              f"(columns: {', '.join(table.colnames)})")
+        columns.append(np.asarray(table[name], dtype=float))
+    good = np.all([np.isfinite(c) for c in columns], axis=0) & (columns[2] > 0)
+    return Catalogue(*(c[good] for c in columns))

@@ -17,12 +17,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-INSTRUMENTS = {
-    "1M0-SCICAM-SINISTRO": {"class": "1m0", "fov_arcmin": 26.5,
+INSTRUMENTS = {  # pixel counts and scales as the instruments endpoint gives them
+    "1M0-SCICAM-SINISTRO": {"class": "1m0", "pixels": (4096, 4096), "pixel_scale": 0.389,
                             "filters": ["U", "B", "V", "R", "I", "up", "gp", "rp", "ip", "zs", "Y", "w"]},
-    "2M0-SCICAM-MUSCAT": {"class": "2m0", "filters": ["gp", "rp", "ip", "zs"], "fov_arcmin": 9.1},
+    "2M0-SCICAM-MUSCAT": {"class": "2m0", "filters": ["gp", "rp", "ip", "zs"], "pixels": (2048, 2048),
+                          "pixel_scale": 0.27},
     "0M4-SCICAM-QHY600": {"class": "0m4", "filters": ["up", "gp", "rp", "ip", "zs", "B", "V", "w"],
-                          "fov_arcmin": 118.2},
+                          "pixels": (9576, 6388), "pixel_scale": 0.74},
 }
 
 
@@ -178,8 +179,12 @@ class FakeLCO:
                 if path == "/api/instruments/":  # AllowAny in the real portal
                     self._reply(200, {name.lower(): {
                         "type": "IMAGE", "class": i["class"], "name": name,
-                        "camera_type": {"science_field_of_view": i["fov_arcmin"]},
-                        "optical_elements": {"filters": [{"code": f} for f in i["filters"]]}}
+                        "camera_type": {"pixels_x": i["pixels"][0], "pixels_y": i["pixels"][1],
+                                        "pixel_scale": i["pixel_scale"],
+                                        "science_field_of_view": round(
+                                            i["pixel_scale"] * (i["pixels"][0] ** 2 + i["pixels"][1] ** 2) ** 0.5
+                                            / 60, 1)},
+                        "optical_elements": {"filters": [{"code": f, "schedulable": True} for f in i["filters"]]}}
                         for name, i in INSTRUMENTS.items()})
                     return
                 if not self._authorized():

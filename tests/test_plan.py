@@ -163,3 +163,74 @@ def test_gwbot_plan_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bot.cli", "plan", str(data_file("S241102br-initial.json")), "keck"],
                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert bad.returncode == 2 and "unknown facility 'keck'" in bad.stderr
+
+
+def test_lco_instrument_list_is_refreshed_from_the_api(bbh):
+    from lco_server import INSTRUMENTS
+
+    from bot.lco import refresh_instruments
+
+    lco = builtin()["lco"]
+    with FakeLCO() as portal:
+        INSTRUMENTS["0M4-SCICAM-QHY600"]["filters"] = ["gp", "rp"]  # the portal's list changed
+        try:
+            catalogue = Portal(portal.url, "any").instruments()  # AllowAny, like the real endpoint
+        finally:
+            INSTRUMENTS["0M4-SCICAM-QHY600"]["filters"] = ["up", "gp", "rp", "ip", "zs", "B", "V", "w"]
+    refreshed, changes = refresh_instruments(lco, catalogue)
+    qhy = refreshed.instrument("qhy600")
+    assert qhy.filters == ("gp", "rp") and qhy.fov_deg == pytest.approx((1.9684, 1.3131), abs=1e-3)
+    assert refreshed.instrument("sinistro").fov_deg == pytest.approx((0.4426, 0.4426), abs=1e-3)
+    assert any("0M4-SCICAM-QHY600" in c for c in changes)
+    assert refreshed.instrument("qhy600").sites == lco.instrument("qhy600").sites
+
+
+def generated_catalogue(path, bbh, seed: int = 3):
+    """A small made-up catalogue: galaxies scattered over the region, and a group at the right place and distance."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    ra = rng.uniform(335, 355, n)
+    dec = rng.uniform(30, 50, n)
+    dist = rng.uniform(20, 900, n)
+    mode_ra, mode_dec = np.rad2deg(bbh.mode_ra), np.rad2deg(bbh.mode_dec)
+    group_ra = mode_ra + rng.normal(0, 0.02, 5)
+    group_dec = mode_dec + rng.normal(0, 0.02, 5)
+    near_ra, near_dec = mode_ra + 0.3, mode_dec + 0.3  # right direction, wrong distance
+    rows = [*zip(ra, dec, dist, strict=True), *((r, d, 354.0) for r, d in zip(group_ra, group_dec, strict=True)),
+            (near_ra, near_dec, 30.0)]
+    path.write_text("ra,dec,distance\n" + "\n".join(f"{r:.5f},{d:.5f},{x:.1f}" for r, d, x in rows))
+    return (mode_ra, mode_dec), (near_ra, near_dec)
+
+
+def test_galaxy_targeted_plan(bbh, tmp_path):
+    from bot.planner import in_field
+    from bot.sources import load_catalogue
+
+    path = tmp_path / "galaxies.csv"
+    (mode_ra, mode_dec), (near_ra, near_dec) = generated_catalogue(path, bbh)
+    catalogue = load_catalogue(path)
+    f = builtin()["lco"]
+    inst = f.instrument("muscat")
+    plan = make_plan(bbh, f, inst, start=START, hours=24, n_fields=10, galaxies=catalogue)
+    assert any("galaxy-targeted" in n for n in plan.notes)
+    first = plan.fields[0]
+    # the first field holds the group at the right place and distance
+    assert in_field(np.array([mode_ra]), np.array([mode_dec]), first.ra, first.dec, inst.fov_deg)[0]
+    # the galaxy in the right direction but at 30 Mpc is not worth a field of its own
+    assert not any(in_field(np.array([near_ra]), np.array([near_dec]), x.ra, x.dec, inst.fov_deg)[0]
+                   for x in plan.fields[:3])
+    union = footprint_union(bbh, plan.fields, inst.fov_deg)
+    assert plan.covered_prob == pytest.approx(union, abs=0.002)
+
+
+def test_galaxy_mode_falls_back_to_tiling(bbh, tmp_path):
+    from bot.sources import load_catalogue
+
+    path = tmp_path / "galaxies.csv"
+    generated_catalogue(path, bbh)
+    f = builtin()["lco"]
+    plan = make_plan(bbh, f, f.instrument("muscat"), start=START, galaxies=load_catalogue(path),
+                     complete_to_mpc=100.0)
+    assert any("complete to 100 Mpc" in n and "tiling instead" in n for n in plan.notes)
+    tiled = make_plan(bbh, f, f.instrument("muscat"), start=START)
+    assert [(x.ra, x.dec) for x in plan.fields] == [(x.ra, x.dec) for x in tiled.fields]
