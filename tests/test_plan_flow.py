@@ -53,6 +53,14 @@ def world(tmp_path):
         world["bot"].shutdown()
 
 
+def restart(world, tmp_path, **extra) -> None:
+    """Stop the bot (as a process would stop) and start a new one on the same database."""
+    world["server"].shutdown()
+    world["bot"].shutdown()
+    bot, server, url = make_bot(world["slack"], world["lco"], tmp_path, **extra)
+    world.update(bot=bot, server=server, url=url)
+
+
 def plan_posts(slack, channel="followup") -> list[dict]:
     return [m for m in slack.messages(channel) if m.get("blocks") and "· plan for" in m["blocks"][0]["text"]["text"]]
 
@@ -177,10 +185,7 @@ def test_retraction_supersedes_a_pending_plan(world):
 
 
 def test_unapproved_plan_expires(world, tmp_path):
-    world["server"].shutdown()
-    world["bot"].shutdown()
-    bot, server, url = make_bot(world["slack"], world["lco"], tmp_path, GWBOT_PLAN_EXPIRY_HOURS="0.0005")
-    world.update(bot=bot, server=server, url=url)
+    restart(world, tmp_path, GWBOT_PLAN_EXPIRY_HOURS="0.0005")
     message = propose(world)
     wait_for(lambda: row(world, plan_id_of(message)).status == "expired", 20, "expiry")
     click(world, message, "plan_approve", ALICE)
@@ -189,10 +194,7 @@ def test_unapproved_plan_expires(world, tmp_path):
 
 
 def test_lco_errors_are_shown_in_words(world, tmp_path):
-    world["server"].shutdown()
-    world["bot"].shutdown()
-    bot, server, url = make_bot(world["slack"], world["lco"], tmp_path, LCO_PROPOSAL_ID="NOT-OUR-PROPOSAL")
-    world.update(bot=bot, server=server, url=url)
+    restart(world, tmp_path, LCO_PROPOSAL_ID="NOT-OUR-PROPOSAL")
     message = propose(world)
     flat = json.dumps(message["blocks"])
     assert "LCO found errors" in flat and "proposal: You do not belong to this proposal." in flat
@@ -207,11 +209,8 @@ def test_restart_keeps_following_a_submitted_plan(world, tmp_path):
     click(world, message, "plan_approve", ALICE)
     plan_id = plan_id_of(message)
     wait_for(lambda: row(world, plan_id).status == "submitted", 20, "submission")
-    world["server"].shutdown()
-    world["bot"].shutdown()  # the process goes away while LCO works on the requests
-    bot, server, url = make_bot(slack, lco, tmp_path)
-    world.update(bot=bot, server=server, url=url)
-    with bot.store.session() as s:
+    restart(world, tmp_path)  # the process goes away while LCO works on the requests
+    with world["bot"].store.session() as s:
         assert s.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all() == ["follow-plans"]
     wait_for(lambda: row(world, plan_id).status == "done", 30, "the restarted bot to see completion")
     assert any("is completed" in m["text"] for m in slack.messages("followup") if m["thread_ts"] == message["ts"])
