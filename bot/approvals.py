@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 from sqlalchemy import select, update
 
+from . import facilities as fac
 from .answers import MapCache
 from .commands import PlanRequest, UsageError
 from .config import ConfigError, Settings
@@ -59,6 +60,21 @@ class PlanBook:
 
     def _portal(self) -> Portal:
         return Portal(self.settings.lco_api_url, self.settings.lco_api_token or "")
+
+    def check(self, request: PlanRequest) -> None:
+        """Cheap checks before any work: the facility, instrument and filters exist."""
+        facilities = fac.load({"facilities": list(self.settings.facility_tables)})
+        facility = facilities.get(request.facility)
+        if facility is None:
+            raise UsageError(f"unknown facility {request.facility!r}; known: {', '.join(sorted(facilities))}")
+        try:
+            instrument = facility.instrument(request.instrument)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        unknown = [f for f in request.filters or () if f not in instrument.filters]
+        if unknown:
+            raise UsageError(f"{instrument.name} has no filter {', '.join(unknown)}; "
+                             f"it has {', '.join(instrument.filters)}")
 
     def propose(self, event_id: str, request: PlanRequest, user: str | None, channel: str | None):
         latest = self.maps.latest(event_id)

@@ -162,6 +162,7 @@ class Commands:
             raise UsageError("Observation plans are not set up in this bot.")
         if event.retracted:
             raise UsageError(f"{event.event_id} was retracted: there is nothing to observe.")
+        self.plans.check(request)
         respond(text=f"working… planning {event.event_id} for {request.facility}", response_type="ephemeral")
         row, result = self.plans.propose(event.event_id, request, user, channel)
         self._post_plan(client, row, result.png, channel)

@@ -55,7 +55,7 @@ def world(tmp_path_factory):
         for i, (topic, data) in enumerate(messages):
             bot.pipeline.handle(RawMessage(topic, data, None, 0, i))
         assert bot.outbox.drain(120)
-        app = build_app(settings, bot.answers, socket_mode=False)
+        app = build_app(settings, bot.answers, socket_mode=False, plans=bot.plans)
         server = serve(app, 0, host="127.0.0.1")
         yield {"slack": slack, "bot": bot, "url": f"http://127.0.0.1:{server.server_port}/slack/events",
                "settings": settings}
@@ -173,6 +173,7 @@ def test_check_in_the_event_channel_needs_no_id(world):
     ("frobnicate", "unknown command"),
     ("list 500", "list takes a number"),
     ("plan S241102br keck", "unknown facility"),
+    ("plan S241102br lco sinistro --filters g", "has no filter g"),
     ("plan S241102br lco --fields many", "takes a number"),
 ])
 def test_bad_input_gets_a_clear_ephemeral_answer(world, text, expected):
