@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from . import blocks as bk
 from .slack import RetryLater, SlackRejected, SlackTarget
@@ -129,7 +129,13 @@ class Outbox:
                 return d.not_before - now
             if d.depends_on is not None and s.get(Delivery, d.depends_on).status in OPEN:
                 return 0.2
-            d.status, d.started, d.attempts = "in_flight", self.clock(), d.attempts + 1
+            # claim it: another sender (drain() beside the worker thread) may be looking at it too
+            claimed = s.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending")
+                                .values(status="in_flight", started=self.clock(),
+                                        attempts=Delivery.attempts + 1)).rowcount == 1
+            if not claimed:
+                return 0.2
+            s.refresh(d)
             kind, lane, event_id, attempts = d.kind, d.lane, d.event_id, d.attempts
             try:
                 call, finish = self._plan(s, d)
@@ -215,11 +221,7 @@ class Outbox:
             return make_channel, save_channel
         if d.kind == "post":
             channel, thread = self._channel(s, p["channel"]), self._thread(s, d)
-            text, blocks = p["text"], p.get("blocks") or []
-            if EVENT_LINK in json.dumps(blocks):
-                event = s.get(Event, d.event_id)
-                link = bk.channel_link(event.channel_id, event.channel_name) or "(no event channel)"
-                blocks = json.loads(json.dumps(blocks).replace(EVENT_LINK, link))
+            text, blocks = p["text"], self._blocks(s, d)
             d.result = {"channel": channel}  # committed before the call: lets recover() look for it
             delivery_id = d.id
 
@@ -247,6 +249,16 @@ class Outbox:
             return edit_all, nothing
         raise NoChannel(f"unknown delivery kind {d.kind}")
 
+    @staticmethod
+    def _blocks(s, d: Delivery) -> list:
+        """The post's blocks with the event channel's link filled in."""
+        blocks = d.payload.get("blocks") or []
+        if EVENT_LINK in json.dumps(blocks):
+            event = s.get(Event, d.event_id)
+            link = bk.channel_link(event.channel_id, event.channel_name) or "(no event channel)"
+            blocks = json.loads(json.dumps(blocks).replace(EVENT_LINK, link))
+        return blocks
+
     def _finish_post(self, s, d: Delivery, channel: str, ts: str, text: str | None = None,
                      blocks: list | None = None, root: bool = True) -> None:
         d.status, d.done_at = "done", self.clock()
@@ -258,4 +270,4 @@ class Outbox:
                 event.thread_ts = ts
         if d.event_id and p.get("record"):
             s.add(Post(event_id=d.event_id, channel_id=channel, ts=ts,
-                       blocks=blocks if blocks is not None else p["blocks"], text=text or p["text"]))
+                       blocks=blocks if blocks is not None else self._blocks(s, d), text=text or p["text"]))
