@@ -35,6 +35,11 @@ class Instrument:
     aliases: tuple[str, ...] = ()
     readout_s: float = 0.0
     setup_s: float = 0.0
+    simultaneous: bool = False  # all filters in one exposure (e.g. MuSCAT's four channels)
+
+    def exposures(self, filters: tuple[str, ...]) -> int:
+        """Exposures per field for these filters."""
+        return 1 if self.simultaneous else len(filters)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,18 @@ def _iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _instrument_configs(plan: Plan, instrument: Instrument) -> list[dict[str, Any]]:
+    """One config per filter; MuSCAT-style instruments take all channels in one synchronous exposure."""
+    if instrument.simultaneous:
+        channels = [f[0] for f in instrument.filters]  # gp, rp, ip, zs -> g, r, i, z
+        return [{"exposure_time": plan.exposure_s, "exposure_count": 1, "mode": "MUSCAT_FAST",
+                 "optical_elements": {f"diffuser_{c}_position": "out" for c in channels},
+                 "extra_params": {"exposure_mode": "SYNCHRONOUS",
+                                  **{f"exposure_time_{c}": plan.exposure_s for c in channels}}}]
+    return [{"exposure_time": plan.exposure_s, "exposure_count": 1, "optical_elements": {"filter": name}}
+            for name in plan.filters]
+
+
 def request_group(plan: Plan, event_id: str, facility: Facility, instrument: Instrument, proposal: str,
                   ipp_value: float = 1.05, observation_type: str = "NORMAL") -> dict[str, Any]:
     """The request group for a plan: one request per field, all sites allowed, LCO's scheduler picks."""
@@ -60,8 +72,7 @@ def request_group(plan: Plan, event_id: str, facility: Facility, instrument: Ins
                 "priority": 1,
                 "target": {"type": "ICRS", "name": f"{event_id}-F{f.rank:03d}", "ra": round(f.ra, 6),
                            "dec": round(f.dec, 6), "epoch": 2000},
-                "instrument_configs": [{"exposure_time": plan.exposure_s, "exposure_count": 1,
-                                        "optical_elements": {"filter": name}} for name in plan.filters],
+                "instrument_configs": _instrument_configs(plan, instrument),
                 "constraints": {"max_airmass": limits.airmass_max,
                                 "min_lunar_distance": limits.moon_separation_min_deg},
                 "acquisition_config": {"mode": "OFF"},

@@ -65,10 +65,11 @@ class Plan:
     covered_prob: float
     seconds_per_site: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    exposures_per_field: int = 1
 
     @property
     def total_exposure_s(self) -> float:
-        return self.exposure_s * len(self.filters) * len(self.fields)
+        return self.exposure_s * self.exposures_per_field * len(self.fields)
 
 
 # --- where the probability is --------------------------------------------------------------------
@@ -279,7 +280,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     sites = facility.sites_for(instrument)
     visible = {s.code: observable(ra[candidates], dec[candidates], s, instrument, facility, times, bodies)
                for s in sites}
-    per_field = len(filters) * (exposure_s + instrument.readout_s) + instrument.setup_s
+    per_field = instrument.exposures(filters) * (exposure_s + instrument.readout_s) + instrument.setup_s
     needed = int(np.ceil(per_field / (STEP_MINUTES * 60)))
     budget = {s.code: float(visible[s.code].any(axis=0).sum() * STEP_MINUTES * 60) for s in sites}
     used = dict.fromkeys(budget, 0.0)
@@ -317,7 +318,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     if total_prob < 0.99:
         notes.append(f"the tiled region holds {total_prob:.3f} of the probability")
     return Plan(facility.name, instrument.name, filters, exposure_s, start, end, fields, covered,
-                {k: v for k, v in used.items() if v > 0}, notes)
+                {k: v for k, v in used.items() if v > 0}, notes, instrument.exposures(filters))
 
 
 def _galaxies_usable(prepared: PreparedMap, complete_to_mpc: float | None, notes: list[str]) -> bool:

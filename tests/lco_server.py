@@ -101,10 +101,16 @@ class FakeLCO:
             ics = conf.get("instrument_configs") or []
             ic_errors = []
             for ic in ics:
-                f = (ic.get("optical_elements") or {}).get("filter")
+                elements = ic.get("optical_elements") or {}
                 bad = {}
-                if instrument and f not in instrument["filters"]:
-                    bad["optical_elements"] = {"filter": [f"Invalid filter {f}."]}
+                if conf.get("instrument_type") == "2M0-SCICAM-MUSCAT":  # four channels, no filter wheel
+                    extra = ic.get("extra_params") or {}
+                    missing = [f"diffuser_{c}_position" for c in "griz" if f"diffuser_{c}_position" not in elements]
+                    missing += [f"exposure_time_{c}" for c in "griz" if f"exposure_time_{c}" not in extra]
+                    if missing or extra.get("exposure_mode") not in ("SYNCHRONOUS", "ASYNCHRONOUS"):
+                        bad["optical_elements"] = [f"MuSCAT needs {', '.join(missing) or 'an exposure_mode'}."]
+                elif instrument and elements.get("filter") not in instrument["filters"]:
+                    bad["optical_elements"] = {"filter": [f"Invalid filter {elements.get('filter')}."]}
                 if not 0 < float(ic.get("exposure_time", 0)) <= 3600:
                     bad["exposure_time"] = ["Exposure time must be between 0 and 3600 seconds."]
                 ic_errors.append(bad)

@@ -234,3 +234,18 @@ def test_galaxy_mode_falls_back_to_tiling(bbh, tmp_path):
     assert any("complete to 100 Mpc" in n and "tiling instead" in n for n in plan.notes)
     tiled = make_plan(bbh, f, f.instrument("muscat"), start=START)
     assert [(x.ra, x.dec) for x in plan.fields] == [(x.ra, x.dec) for x in tiled.fields]
+
+
+def test_muscat_plan_is_one_synchronous_exposure_per_field(bbh):
+    f = builtin()["lco"]
+    inst = f.instrument("muscat")
+    plan = make_plan(bbh, f, inst, start=START, n_fields=4, exposure_s=180)
+    assert plan.total_exposure_s == 4 * 180  # four channels at once, not four exposures
+    group = request_group(plan, "S241102br", f, inst, "LCO2025B-001")
+    config = group["requests"][0]["configurations"][0]["instrument_configs"]
+    assert len(config) == 1 and config[0]["extra_params"]["exposure_time_z"] == 180
+    with FakeLCO() as lco:
+        assert Portal(lco.url, lco.token).validate(group)["errors"] == {}
+        broken = json.loads(json.dumps(group))
+        del broken["requests"][0]["configurations"][0]["instrument_configs"][0]["extra_params"]["exposure_time_g"]
+        assert "exposure_time_g" in json.dumps(Portal(lco.url, lco.token).validate(broken)["errors"])
