@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -159,6 +160,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .app import Bot
 
     bot = Bot(_settings(args))
+
+    def stop(signum, _frame):  # `docker stop` sends SIGTERM: leave as cleanly as for Ctrl-C
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         bot.run()
     except KeyboardInterrupt:

@@ -91,6 +91,7 @@ class Settings:
     alerts_channel: str | None = "gw-alerts"
     mock_channel: str | None = None
     ops_channel: str | None = None
+    notices_channel: str | None = None
     invite_users: tuple[str, ...] = ()
     channel_prefix: str = ""
     mock_channel_prefix: str = "mock-"
@@ -144,6 +145,7 @@ _ENV = {
     "GWBOT_ALERTS_CHANNEL": "alerts_channel",
     "GWBOT_MOCK_CHANNEL": "mock_channel",
     "GWBOT_OPS_CHANNEL": "ops_channel",
+    "GWBOT_NOTICES_CHANNEL": "notices_channel",
     "GWBOT_INVITE_USERS": "invite_users",
     "GWBOT_CHANNEL_PREFIX": "channel_prefix",
     "GWBOT_CONFIG": "config_file",

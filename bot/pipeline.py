@@ -258,6 +258,11 @@ class Pipeline:
                             {"channel": {"name": event.summary_channel}, "text": text, "blocks": blocks,
                              "thread": "event"}, event_id=sid)
                     posted = True
+            test = isinstance(message, Notice) and message.test
+            if not posted and self.settings.notices_channel and not test:
+                channel = self.settings.notices_channel
+                enqueue(s, _lane(channel), "post", {"channel": {"name": channel}, "text": text, "blocks": blocks})
+                posted = True
             s.add(Handled(key=key, kind=type(message).__name__.lower(), event_id=",".join(message.event_ids) or None,
                           topic=raw.topic, partition=raw.partition, offset=raw.offset, stage="done"))
         self.outbox.wake()

@@ -174,3 +174,26 @@ def test_demo_runs_on_its_own(tmp_path):
     assert any(t.startswith("S241102br PRELIMINARY") for t in texts)
     assert any("RETRACTED" in t for t in texts)
     assert len(list(out.glob("*.png"))) >= 6
+
+
+def test_unassociated_circulars_and_notices_go_to_the_notices_channel(tmp_path):
+    from bot.app import Bot
+    from bot.pipeline import RawMessage
+
+    settings = config.load({"GWBOT_OUTPUT_DIR": str(tmp_path / "out"), "GWBOT_NOTICES_CHANNEL": "gcn-notices",
+                            "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}, dry_run=True)
+    bot = Bot(settings)
+    gcn = Path(__file__).parent / "data" / "gcn"
+    outcomes = [
+        bot.pipeline.handle(RawMessage("gcn.circulars", data_file("gcn-circular-33603.json").read_bytes(), None, 0, 0)),
+        bot.pipeline.handle(RawMessage("gcn.notices.einstein_probe.wxt.alert",
+                                       (gcn / "einstein_probe_wxt_alert.example.json").read_bytes(), None, 0, 1)),
+        bot.pipeline.handle(RawMessage("gcn.notices.superk.sn_alert",
+                                       (gcn / "superk_sn_alert.test.example.json").read_bytes(), None, 0, 2)),
+    ]
+    assert bot.outbox.drain(30)
+    assert outcomes == ["posted", "posted", "ignored"]  # the Super-K test alert is not posted
+    posted = [json.loads(p.read_text()) for p in sorted((tmp_path / "out").glob("*message.json"))]
+    assert [m["channel"] for m in posted] == ["#gcn-notices", "#gcn-notices"]
+    assert posted[0]["text"].startswith("GCN Circular 33603") and "Einstein Probe WXT" in posted[1]["text"]
+    bot.store.close()
