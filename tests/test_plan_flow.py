@@ -129,12 +129,12 @@ def test_double_click_submits_once_and_is_followed(world):
         t.join()
     plan_id = plan_id_of(message)
     wait_for(lambda: row(world, plan_id).status in ("submitted", "done"), 20, "submission")
-    time.sleep(1)
+    wait_for(lambda: len(ephemerals(slack, ALICE)) == 3, 20, "the other three clicks answered")
     assert lco.submissions == 1
-    assert len(ephemerals(slack, ALICE)) >= 1 and "nothing was done" in ephemerals(slack, ALICE)[0]
-    updated = next(m for m in slack.messages("followup") if m["ts"] == message["ts"])
-    shown = json.dumps(updated["blocks"])
-    assert f"approved by <@{ALICE}>" in shown and "request group" in shown
+    assert all("nothing was done" in t for t in ephemerals(slack, ALICE))
+    shown = wait_for(lambda: (lambda b: "request group" in b and b)(json.dumps(next(
+        m for m in slack.messages("followup") if m["ts"] == message["ts"])["blocks"])), 20, "the edited message")
+    assert f"approved by <@{ALICE}>" in shown
     thread = lambda: [m["text"] for m in slack.messages("followup") if m["thread_ts"] == message["ts"]]  # noqa: E731
     wait_for(lambda: any("is scheduled" in t for t in thread()), 20, "scheduled")
     wait_for(lambda: any("is completed" in t for t in thread()), 20, "completed")
@@ -148,10 +148,11 @@ def test_reject(world):
     click(world, message, "plan_reject", ALICE)
     wait_for(lambda: row(world, plan_id_of(message)).status == "rejected", 10, "rejection")
     click(world, message, "plan_approve", ALICE)  # too late
-    time.sleep(1)
+    wait_for(lambda: any("nothing was done" in t for t in ephemerals(world["slack"], ALICE)), 20, "the refusal")
     assert world["lco"].submissions == 0
-    updated = next(m for m in world["slack"].messages("followup") if m["ts"] == message["ts"])
-    assert "Rejected" in json.dumps(updated["blocks"]) and f"<@{ALICE}>" in json.dumps(updated["blocks"])
+    shown = wait_for(lambda: (lambda b: "Rejected" in b and b)(json.dumps(next(
+        m for m in world["slack"].messages("followup") if m["ts"] == message["ts"])["blocks"])), 20, "the edit")
+    assert f"<@{ALICE}>" in shown
 
 
 def test_newer_sky_map_supersedes_and_offers_replan(world):
@@ -213,5 +214,6 @@ def test_restart_keeps_following_a_submitted_plan(world, tmp_path):
     with world["bot"].store.session() as s:
         assert s.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all() == ["follow-plans"]
     wait_for(lambda: row(world, plan_id).status == "done", 30, "the restarted bot to see completion")
-    assert any("is completed" in m["text"] for m in slack.messages("followup") if m["thread_ts"] == message["ts"])
+    wait_for(lambda: any("is completed" in m["text"] for m in slack.messages("followup")
+                         if m["thread_ts"] == message["ts"]), 30, "the completion told in the thread")
     assert lco.submissions == 1
