@@ -255,11 +255,12 @@ def csv_event(world, text: str, data: bytes, channel: str = "random") -> dict:
     ts = f"{time.time():.6f}"
     event = {"type": "message", "subtype": "file_share", "text": text, "user": USER, "ts": ts,
              "channel": slack.channel(channel).id, "files": [file], "channel_type": "channel"}
+    # the person's message exists in the channel before Slack tells the bot about it
+    slack.channel(channel).messages.append({"ts": ts, "text": text, "thread_ts": None, "received": time.time()})
     body = json.dumps({"type": "event_callback", "token": "legacy", "team_id": "T0001", "api_app_id": "A1",
                        "event": event, "event_id": f"Ev{ts}", "event_time": int(time.time())})
     status, _, seconds = signed(world["url"], body, content_type="application/json")
     assert status == 200 and seconds < 3
-    slack.channel(channel).messages.append({"ts": ts, "text": text, "thread_ts": None, "received": time.time()})
     return {"ts": ts, "channel": channel}
 
 
