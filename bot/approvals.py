@@ -63,18 +63,11 @@ class PlanBook:
 
     def check(self, request: PlanRequest) -> None:
         """Cheap checks before any work: the facility, instrument and filters exist."""
-        facilities = fac.load({"facilities": list(self.settings.facility_tables)})
-        facility = facilities.get(request.facility)
-        if facility is None:
-            raise UsageError(f"unknown facility {request.facility!r}; known: {', '.join(sorted(facilities))}")
         try:
-            instrument = facility.instrument(request.instrument)
-        except ConfigError as exc:
+            facility = fac.lookup({"facilities": list(self.settings.facility_tables)}, request.facility)
+            facility.instrument(request.instrument).check_filters(tuple(request.filters or ()))
+        except ValueError as exc:  # ConfigError is a ValueError too
             raise UsageError(str(exc)) from None
-        unknown = [f for f in request.filters or () if f not in instrument.filters]
-        if unknown:
-            raise UsageError(f"{instrument.name} has no filter {', '.join(unknown)}; "
-                             f"it has {', '.join(instrument.filters)}")
 
     def propose(self, event_id: str, request: PlanRequest, user: str | None, channel: str | None):
         latest = self.maps.latest(event_id)

@@ -37,6 +37,12 @@ class Instrument:
     setup_s: float = 0.0
     simultaneous: bool = False  # all filters in one exposure (e.g. MuSCAT's four channels)
 
+    def check_filters(self, filters: tuple[str, ...]) -> None:
+        """ValueError naming the filters this instrument does not have."""
+        unknown = [f for f in filters if f not in self.filters]
+        if unknown:
+            raise ValueError(f"{self.name} has no filter {', '.join(unknown)}; it has {', '.join(self.filters)}")
+
     def exposures(self, filters: tuple[str, ...]) -> int:
         """Exposures per field for these filters."""
         return 1 if self.simultaneous else len(filters)
@@ -124,6 +130,15 @@ def load(config_doc: dict[str, Any] | None = None) -> dict[str, Facility]:
         facility = from_toml(doc, f"GWBOT_CONFIG [[facilities]] {i + 1}")
         facilities[facility.name] = facility
     return facilities
+
+
+def lookup(config_doc: dict[str, Any] | None, name: str) -> Facility:
+    """One facility by name (built-in or the team's), or a ConfigError listing the known ones."""
+    facilities = load(config_doc)
+    facility = facilities.get(name.lower())
+    if facility is None:
+        raise ConfigError(f"unknown facility {name!r}; known: {', '.join(sorted(facilities))}")
+    return facility
 
 
 def with_instruments(facility: Facility, instruments: list[Instrument]) -> Facility:

@@ -130,11 +130,15 @@ def _gmst_deg(jd: np.ndarray) -> np.ndarray:
     return (280.46061837 + 360.98564736629 * (jd - J2000_JD) + 0.000387933 * t**2 - t**3 / 38710000.0) % 360.0
 
 
+def _alt(ra: np.ndarray, dec: np.ndarray, lst_deg: np.ndarray, lat_deg: float) -> np.ndarray:
+    """Altitude (deg), element by element (broadcasting)."""
+    h, d, phi = np.deg2rad(lst_deg - ra), np.deg2rad(dec), np.deg2rad(lat_deg)
+    return np.rad2deg(np.arcsin(np.clip(np.sin(phi) * np.sin(d) + np.cos(phi) * np.cos(d) * np.cos(h), -1, 1)))
+
+
 def _altitude(ra: np.ndarray, dec: np.ndarray, lst_deg: np.ndarray, lat_deg: float) -> np.ndarray:
     """Altitude (deg) of (ra, dec) [N] at local sidereal times [T] -> [N, T]."""
-    h = np.deg2rad(lst_deg[None, :] - np.asarray(ra)[:, None])
-    d, phi = np.deg2rad(np.asarray(dec))[:, None], np.deg2rad(lat_deg)
-    return np.rad2deg(np.arcsin(np.clip(np.sin(phi) * np.sin(d) + np.cos(phi) * np.cos(d) * np.cos(h), -1, 1)))
+    return _alt(np.asarray(ra)[:, None], np.asarray(dec)[:, None], np.asarray(lst_deg)[None, :], lat_deg)
 
 
 def sun_moon(times: list[datetime]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -153,7 +157,7 @@ def observable(ra: np.ndarray, dec: np.ndarray, site: Site, instrument: Instrume
     lst = (_gmst_deg(_jd(times)) + site.lon_deg) % 360.0
     sun_ra, sun_dec, moon_ra, moon_dec = bodies
     limits = facility.limits
-    dark = _altitude(sun_ra, sun_dec, lst, site.lat_deg).diagonal() <= limits.sun_altitude_max_deg
+    dark = _alt(sun_ra, sun_dec, lst, site.lat_deg) <= limits.sun_altitude_max_deg  # the Sun at each time
     min_alt = np.rad2deg(np.arcsin(1.0 / limits.airmass_max))
     high = _altitude(ra, dec, lst, site.lat_deg) >= min_alt
     cos_sep = (np.sin(np.deg2rad(dec))[:, None] * np.sin(np.deg2rad(moon_dec))[None, :]
@@ -256,10 +260,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     ``complete_to_mpc``) misses most of the distance posterior, or the map has no distance, it tiles.
     """
     filters = tuple(filters or instrument.default_filters)
-    unknown = [f for f in filters if f not in instrument.filters]
-    if unknown:
-        raise ValueError(f"{instrument.name} has no filter {', '.join(unknown)}; "
-                         f"it has {', '.join(instrument.filters)}")
+    instrument.check_filters(filters)
     step = timedelta(minutes=STEP_MINUTES)
     times = [start + i * step for i in range(int(np.ceil(hours * 60 / STEP_MINUTES)))]
     end = start + timedelta(hours=hours)

@@ -62,10 +62,7 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
           n_fields: int | None = None, hours: float = 24.0, start: datetime | None = None,
           validate: bool = True, galaxies: bool | str = False) -> PlanResult:
     """``galaxies``: True for the catalogue in GWBOT_GALAXY_CATALOGUE, or a catalogue file's path."""
-    facilities = fac.load({"facilities": list(settings.facility_tables)})
-    facility = facilities.get(facility_name.lower())
-    if facility is None:
-        raise ConfigError(f"unknown facility {facility_name!r}; known: {', '.join(sorted(facilities))}")
+    facility = fac.lookup({"facilities": list(settings.facility_tables)}, facility_name)
     refreshed = ""
     if facility.submit == "lco" and settings.lco_api_token:
         facility, refreshed = _refreshed(facility, settings)

@@ -121,21 +121,13 @@ class Commands:
         kwargs = dict(channel=channel, file=data, filename=filename, title=title, request_file_info=False)
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
-        for attempt in range(2):
-            try:
-                client.files_upload_v2(**kwargs)
-                return True
-            except SlackApiError as exc:
-                error = exc.response.get("error")
-                if attempt == 0 and error in ("not_in_channel", "channel_not_found"):
-                    try:
-                        client.conversations_join(channel=channel)
-                        continue
-                    except SlackApiError:
-                        pass
-                _error(respond, f"I could not post the file here ({error}). Invite me with `/invite @gwbot`.")
-                return False
-        return False
+        try:
+            _joining(client, client.files_upload_v2, ("not_in_channel", "channel_not_found"), **kwargs)
+            return True
+        except SlackApiError as exc:
+            _error(respond, f"I could not post the file here ({exc.response.get('error')}). "
+                            "Invite me with `/invite @gwbot`.")
+            return False
 
     def _with_file(self, reply: Reply, channel: str, thread_ts: str | None, client, respond) -> Reply:
         if reply.file is not None:
@@ -304,15 +296,20 @@ class Commands:
             return response.read(MAX_CSV_BYTES + 1)
 
 
-def _post(client: WebClient, **kwargs) -> dict:
-    """chat.postMessage, joining a public channel first if the bot is not in it yet."""
+def _joining(client: WebClient, call, join_on: tuple[str, ...], **kwargs):
+    """A Web API call into a channel; when Slack answers one of ``join_on``, join the channel and try once more."""
     try:
-        return client.chat_postMessage(**kwargs).data
+        return call(**kwargs)
     except SlackApiError as exc:
-        if exc.response.get("error") != "not_in_channel":
+        if exc.response.get("error") not in join_on:
             raise
     client.conversations_join(channel=kwargs["channel"])
-    return client.chat_postMessage(**kwargs).data
+    return call(**kwargs)
+
+
+def _post(client: WebClient, **kwargs) -> dict:
+    """chat.postMessage, joining a public channel first if the bot is not in it yet."""
+    return _joining(client, client.chat_postMessage, ("not_in_channel",), **kwargs).data
 
 
 def build_app(settings: Settings, answers: Answers, socket_mode: bool,
