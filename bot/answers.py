@@ -30,7 +30,7 @@ from .skymap.io import read_skymap
 from .skymap.prepared import PreparedMap, prepare
 from .skymap.render import labels_for, render_png
 from .skymap.summary import summarize
-from .store import Delivery, Event, SkymapVersion, Store, TopicProgress
+from .store import Delivery, Event, SkymapVersion, Store, TopicProgress, latest_map_query
 
 SHOWN_CANDIDATES = 20
 
@@ -52,10 +52,10 @@ class MapCache:
         self._maps: OrderedDict[int, PreparedMap] = OrderedDict()
         self._lock = threading.Lock()
 
-    def latest(self, event_id: str) -> tuple[int, PreparedMap] | None:
+    def latest(self, event_id: str, kind: str = "gw") -> tuple[int, PreparedMap] | None:
+        """The event's newest map by alert time: the GW-only localization, or ``kind="combined"``."""
         with self.store.session() as s:
-            version = s.scalar(select(SkymapVersion.id).where(SkymapVersion.event_id == event_id)
-                               .order_by(SkymapVersion.id.desc()).limit(1))
+            version = s.scalar(latest_map_query(event_id, kind).with_only_columns(SkymapVersion.id))
             if version is None:
                 return None
             with self._lock:
@@ -166,6 +166,8 @@ class Answers:
         dec = np.array([c.dec for c in candidates])
         dist = np.array([c.distance if c.distance is not None else np.nan for c in candidates])
         result = crossmatch(prepared, ra, dec, dist if np.any(np.isfinite(dist)) else None)
+        combined_map = self.maps.latest(event.event_id, "combined")
+        combined = crossmatch(combined_map[1], ra, dec).credible_level if combined_map else None
         event_time = (event.facts or {}).get("event_time")
         merger = fmt.parse_utc(event_time) if event_time else None
         verdicts = []
@@ -180,7 +182,10 @@ class Answers:
         order = np.argsort(result.credible_level, kind="stable")
         shown = order[:SHOWN_CANDIDATES]
         for i in shown:
-            blocks.append(bk.section(self._candidate_text(candidates[i], result, i, verdicts[i])))
+            text = self._candidate_text(candidates[i], result, i, verdicts[i])
+            if combined is not None:
+                text += f"\nin the combined GW × external map: credible level {combined[i]:.3f}"
+            blocks.append(bk.section(text))
         if len(candidates) > 1:
             labels = [v[0] for v in verdicts]
             tally = ", ".join(f"{labels.count(k):,} {k}" for k in ("plausible", "unlikely", "excluded"))
@@ -188,6 +193,8 @@ class Answers:
             if len(order) > len(shown):
                 more = f" Showing the {len(shown)} best placed; all are in the attached CSV."
             blocks.insert(1, bk.section(f"{tally}.{more}"))
+        if combined is not None:
+            notes.append("Verdicts use the GW sky map; the combined map assumes the external coincidence is real.")
         if notes:
             blocks.append(bk.context(" ".join(notes)))
         summary_text = verdict_text(*verdicts[0]) if len(candidates) == 1 else header
@@ -201,7 +208,7 @@ class Answers:
     def _candidate_text(c: Candidate, r, i: int, v: tuple[str, list[str]]) -> str:
         icon = {"plausible": ":large_green_circle:", "unlikely": ":large_orange_circle:",
                 "excluded": ":red_circle:"}[v[0]]
-        lines = [f"{icon} *{c.label}* — {verdict_text(*v)}",
+        lines = [f"{icon} *{bk.escape(c.label)}* — {verdict_text(*v)}",
                  f"RA {c.ra:.4f}° Dec {c.dec:+.4f}°: credible level {r.credible_level[i]:.3f}, searched area "
                  f"{fmt.area(r.searched_area_deg2[i])}, {r.probdensity_per_deg2[i]:.3g} per deg², "
                  f"{r.offset_deg[i]:.2f}° from the most probable position"]
@@ -240,13 +247,22 @@ class Answers:
             s.execute(text("SELECT 1"))
         connected = stream.get("connected")
         lines = [f"*Stream*: {'connected' if connected else 'NOT connected'}"
-                 + (f" to `{stream['url']}`" if stream.get("url") else "")]
+                 + (f" to `{bk.escape(stream['url'])}`" if stream.get("url") else "")
+                 + (f" as group `{bk.escape(stream['group_id'])}`" if stream.get("group_id") else "")]
+        if stream.get("problem"):
+            lines.append(f":rotating_light: {bk.escape(stream['problem'])}")
         for t in topics:
-            lines.append(f"• `{t.topic}`: last message {_age(t.last_received, now)} (offset {t.last_offset})")
+            silent = f"; {t.silent} older than GWBOT_POST_MAX_AGE taken in silently" if t.silent else ""
+            lines.append(f"• `{bk.escape(t.topic)}`: last message {_age(t.last_received, now)} "
+                         f"(offset {t.last_offset}){silent}")
         if not topics:
             lines.append("• no message received yet")
         lines.append(f"*Slack deliveries*: {pending} pending, {failed} failed")
-        lines.append(f"*Database*: {self.store.engine.dialect.name}, reachable")
+        if stream.get("outbox_stalled_s"):
+            lines.append(f":rotating_light: the oldest pending delivery has waited {stream['outbox_stalled_s']:.0f} s"
+                         " (see the log and the ops channel)")
+        state = "reachable" if stream.get("database_ok", True) else "NOT writable (messages wait; see the log)"
+        lines.append(f"*Database*: {self.store.engine.dialect.name}, {state}")
         lines.append(f"*Uptime*: {fmt.time_since(datetime.fromtimestamp(self.started, UTC), datetime.now(UTC))[:-4]}"
                      f" · gwbot {__version__}")
         return Reply("gwbot status", [bk.section("\n".join(lines))])

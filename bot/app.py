@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT = Path(tempfile.gettempdir()) / "gwbot-heartbeat.json"
 HEARTBEAT_MAX_AGE = 120.0
+HOUSEKEEPING_S = 3600.0
 
 
 def make_target(settings: Settings) -> SlackTarget:
@@ -35,7 +36,7 @@ class Bot:
     def __init__(self, settings: Settings, target: SlackTarget | None = None) -> None:
         self.settings = settings
         self.store = Store(settings.database_url)
-        self.outbox = Outbox(self.store, target or make_target(settings))
+        self.outbox = Outbox(self.store, target or make_target(settings), ops_channel=settings.ops_channel)
         self.pipeline = Pipeline(settings, self.store, self.outbox)
         self.reader = StreamReader(settings, self.pipeline)
         self.stop = threading.Event()
@@ -47,8 +48,14 @@ class Bot:
         self._stop_commands = None
 
     def stream_status(self) -> dict:
-        url = self.settings.hop_url.split("@")[-1]  # never show credentials embedded in the URL
-        return {"connected": self.reader.connected, "url": url if "://" in url else f"kafka://{url}"}
+        return {"connected": self.reader.connected, "url": self.settings.hop_url_redacted,
+                "group_id": self.reader.group_id, "problem": self.reader.problem,
+                "database_ok": self.reader.database_ok, "outbox_stalled_s": self._stalled()}
+
+    def _stalled(self) -> float | None:
+        """Seconds the oldest pending delivery has waited, when that is longer than GWBOT_STALL_SECONDS."""
+        age = self.outbox.oldest_pending_age()
+        return age if age > self.settings.stall_seconds else None
 
     def start_commands(self) -> None:
         """The /gw command in Socket Mode or HTTP mode, when the bot talks to a real workspace."""
@@ -93,18 +100,42 @@ class Bot:
             thread.join(timeout=10)
         self.store.close()
 
+    def beat(self) -> dict:
+        """What the heartbeat says: the stream, the database, and whether the outbox is moving."""
+        beat = {"time": time.time(), "connected": self.reader.connected, "handled": self.reader.handled,
+                "problem": self.reader.problem, "database_ok": self.reader.database_ok}
+        try:
+            beat.update(pending=self.outbox.pending(), stalled_s=self._stalled())
+        except Exception as exc:  # the database itself is the trouble
+            beat.update(database_ok=False, pending=None, stalled_s=None, problem=f"database: {exc}"[:300])
+        return beat
+
     def _heartbeat(self, stop: threading.Event) -> None:
+        last_prune = 0.0
         while not stop.is_set():
             try:
-                HEARTBEAT.write_text(json.dumps({"time": time.time(), "connected": self.reader.connected,
-                                                 "pending": self.outbox.pending(), "handled": self.reader.handled}))
+                HEARTBEAT.write_text(json.dumps(self.beat()))
             except OSError as exc:
                 log.warning("cannot write heartbeat: %s", exc)
+            if time.time() - last_prune > HOUSEKEEPING_S:
+                last_prune = time.time()
+                self.housekeeping()
             stop.wait(15)
+
+    def housekeeping(self) -> None:
+        """Keep storage bounded: map versions and finished deliveries older than GWBOT_RETENTION_DAYS go."""
+        try:
+            maps, deliveries = self.store.prune(time.time() - 86400 * self.settings.retention_days)
+        except Exception:
+            log.exception("pruning old rows failed; will try again")
+            return
+        if maps or deliveries:
+            log.info("pruned %d old sky-map versions and %d finished deliveries", maps, deliveries)
 
 
 def healthy(path: Path = HEARTBEAT, max_age: float = HEARTBEAT_MAX_AGE) -> tuple[bool, str]:
-    """For the container HEALTHCHECK: is a running bot writing its heartbeat?"""
+    """For the container HEALTHCHECK: is a running bot writing its heartbeat, with its database writable, the
+    stream not refused, and the outbox moving?"""
     try:
         beat = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -112,4 +143,10 @@ def healthy(path: Path = HEARTBEAT, max_age: float = HEARTBEAT_MAX_AGE) -> tuple
     age = time.time() - beat["time"]
     if age > max_age:
         return False, f"heartbeat is {age:.0f} s old"
+    if not beat.get("database_ok", True):
+        return False, f"unhealthy: the database cannot be written ({beat.get('problem') or 'see the log'})"
+    if beat.get("stalled_s"):
+        return False, f"unhealthy: the oldest Slack delivery has waited {beat['stalled_s']:.0f} s"
+    if beat.get("problem"):
+        return False, f"unhealthy: {beat['problem']}"
     return True, f"ok: connected={beat['connected']} pending={beat['pending']} handled={beat['handled']}"

@@ -70,9 +70,10 @@ class PlanBook:
             raise UsageError(str(exc)) from None
 
     def propose(self, event_id: str, request: PlanRequest, user: str | None, channel: str | None):
-        latest = self.maps.latest(event_id)
+        latest = self.maps.latest(event_id, request.map)
         if latest is None:
-            raise UsageError(f"{event_id} has no sky map to plan on yet.")
+            which = "combined (GW x external) sky map" if request.map == "combined" else "sky map"
+            raise UsageError(f"{event_id} has no {which} to plan on yet.")
         version, prepared = latest
         try:
             result = build(prepared, event_id, self.settings, request.facility, instrument=request.instrument,
@@ -166,7 +167,7 @@ class PlanBook:
             states = {}
             for request in group.get("requests", []):
                 state = request.get("state", "PENDING")
-                if state == "PENDING" and portal.observations(request["id"]):
+                if state == "PENDING" and portal.scheduled(request["id"]):
                     state = "SCHEDULED"
                 states[str(request["id"])] = state
         except LCOError as exc:

@@ -4,16 +4,22 @@ Every builder returns ``(text, blocks)``: ``text`` is the notification and
 fallback text, ``blocks`` the rich layout. Slack's limits (50 blocks, 150
 characters per header, 3,000 per section text, 2,000 per field, 10 fields)
 are enforced here, so a long circular can never make a post fail.
+
+Text from the streams (circulars, notices, alert fields) and from users (file
+and candidate names) is data, never markup: it goes through :func:`escape`, so
+``<!channel>`` or ``<https://evil|GraceDB>`` inside it pings no one and links
+nowhere; links are made only by :func:`link`, from URLs that pass its check.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from . import formatting as fmt
 from .gcn import Circular, Notice
-from .gwalert import GWAlert
+from .gwalert import GWAlert, epoch
 from .skymap.summary import Summary
 
 HEADER_MAX = 150
@@ -28,6 +34,21 @@ Blocks = list[dict[str, Any]]
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
+
+
+def escape(text: Any) -> str:
+    """Outside text for mrkdwn: &, < and > as entities (Slack's own rule), so it cannot mention or link."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str | None, label: str) -> str:
+    """A mrkdwn link when the URL is a plain http(s) URL; otherwise the label alone (escaped)."""
+    if url and _SAFE_URL.match(url):
+        return f"<{url.replace('&', '&amp;')}|{escape(label)}>"
+    return escape(label)
 
 
 def header(text: str) -> dict:
@@ -63,7 +84,8 @@ def channel_link(channel_id: str | None, channel_name: str | None) -> str | None
 
 def _percent_list(values: dict[str, float]) -> str:
     ordered = sorted(values.items(), key=lambda kv: kv[1], reverse=True)
-    return " · ".join(f"{name} {100 * p:.0f}%" if p >= 0.005 or p == 0 else f"{name} <1%" for name, p in ordered)
+    return " · ".join(f"{escape(name)} {100 * p:.0f}%" if p >= 0.005 or p == 0 else f"{escape(name)} &lt;1%"
+                      for name, p in ordered)
 
 
 def most_likely_class(classification: dict[str, float]) -> str | None:
@@ -71,6 +93,24 @@ def most_likely_class(classification: dict[str, float]) -> str | None:
         return None
     name, p = max(classification.items(), key=lambda kv: kv[1])
     return f"{name} {100 * p:.0f}%"
+
+
+def _event_time(text: str, now: datetime) -> str:
+    when = epoch(text)
+    if when is None:
+        return "unknown"
+    moment = datetime.fromtimestamp(when, UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({fmt.time_since(moment, now)})"
+
+
+def _far(far_hz: float | None) -> str:
+    return "unknown" if far_hz is None else fmt.far_per_year(far_hz)
+
+
+def _localization(summary: Summary) -> list[str]:
+    return [f"90% area *{fmt.area(summary.area_90_deg2)}*, 50% area {fmt.area(summary.area_50_deg2)}",
+            f"most probable position RA {summary.ra_deg:.2f}° Dec {summary.dec_deg:+.2f}°"
+            f" ({fmt.ra_hms(summary.ra_deg)} {fmt.dec_dms(summary.dec_deg)})"]
 
 
 def gw_title(alert: GWAlert, retracted: bool = False) -> str:
@@ -87,17 +127,21 @@ def gw_summary(
     now: datetime,
     event_channel: str | None = None,
     retracted: bool = False,
+    combined: Summary | None = None,
 ) -> tuple[str, Blocks]:
-    """The summary of one igwn.gwalert (not a retraction)."""
+    """The summary of one igwn.gwalert (not a retraction).
+
+    ``summary`` is the GW-only sky map's (the event's localization); ``combined`` the GW x external
+    coincidence map's, shown after it and labelled with the coincident observatory.
+    """
     ev = alert.event
     assert ev is not None, "retractions use gw_retraction"
-    when = fmt.parse_utc(ev.time)
     significance = "significant" if ev.significant else "low significance"
     facts = [
-        f"*Event time*\n{when:%Y-%m-%d %H:%M:%S} UTC ({fmt.time_since(when, now)})",
-        f"*False alarm rate*\n{fmt.far_per_year(ev.far)} ({significance})",
-        f"*Search*\n{ev.group} · {ev.pipeline}" + (f" · {ev.search}" if ev.search else ""),
-        f"*Detectors*\n{' '.join(ev.instruments) or 'unknown'}",
+        f"*Event time*\n{_event_time(ev.time, now)}",
+        f"*False alarm rate*\n{_far(ev.far)} ({significance})",
+        f"*Search*\n{escape(ev.group)} · {escape(ev.pipeline)}" + (f" · {escape(ev.search)}" if ev.search else ""),
+        f"*Detectors*\n{escape(' '.join(ev.instruments)) or 'unknown'}",
     ]
     if ev.classification:
         facts.append(f"*Classification*\n{_percent_list(ev.classification)}")
@@ -114,23 +158,23 @@ def gw_summary(
     if retracted:
         blocks.append(section(":no_entry: *This event was retracted* — it is not astrophysical."))
     blocks.append(fields_section(facts))
-    loc_text = "*Localization*: sky map could not be read"
-    combined = alert.external_coinc is not None and alert.external_coinc.combined_skymap is not None
-    source = f" (combined GW + {alert.external_coinc.observatory} sky map)" if combined else ""
+    loc_text = "*Localization*: " + ("sky map could not be read" if alert.skymap else "no sky map in this alert")
     if summary is not None:
-        loc = [f"90% area *{fmt.area(summary.area_90_deg2)}*, 50% area {fmt.area(summary.area_50_deg2)}",
-               f"most probable position RA {summary.ra_deg:.2f}° Dec {summary.dec_deg:+.2f}°"
-               f" ({fmt.ra_hms(summary.ra_deg)} {fmt.dec_dms(summary.dec_deg)})"]
+        loc = _localization(summary)
         if summary.distance_mean_mpc is not None:
             loc.append(f"distance *{fmt.distance(summary.distance_mean_mpc, summary.distance_std_mpc)}*"
                        f" (distance modulus {summary.distance_modulus:.1f})")
         else:
             loc.append("no distance in this sky map")
-        loc_text = f"*Localization*{source}\n" + "\n".join(loc)
+        loc_text = "*Localization* (GW sky map)\n" + "\n".join(loc)
     blocks.append(section(loc_text))
     if alert.external_coinc is not None:
         ext = alert.external_coinc
-        lines = [f"*External coincidence*: {ext.observatory} {ext.search}, Δt = {ext.time_difference:+.2f} s"]
+        lines = [f"*External coincidence*: {escape(ext.observatory)} {escape(ext.search)},"
+                 f" Δt = {ext.time_difference:+.2f} s"]
+        if combined is not None:
+            lines.append(f"with {escape(ext.observatory)}: 90% {fmt.area(combined.area_90_deg2)}, "
+                         + _localization(combined)[1] + " (combined map; assumes the coincidence is real)")
         if ext.time_coincidence_far is not None:
             lines.append(f"joint FAR (time) {fmt.far_per_year(ext.time_coincidence_far)}")
         if ext.time_sky_position_coincidence_far is not None:
@@ -138,10 +182,10 @@ def gw_summary(
         blocks.append(section("\n".join(lines)))
     links = []
     if alert.urls.get("gracedb"):
-        links.append(f"<{alert.urls['gracedb']}|GraceDB>")
+        links.append(link(alert.urls["gracedb"], "GraceDB"))
     if event_channel:
         links.append(f"channel {event_channel}")
-    links.append(f"alert issued {alert.time_created.replace('T', ' ').replace('Z', ' UTC')}")
+    links.append(f"alert issued {escape(alert.time_created.replace('T', ' ').replace('Z', ' UTC'))}")
     blocks.append(context(" · ".join(links)))
     if not retracted:
         blocks.append(check_button(alert.superevent_id))
@@ -150,7 +194,7 @@ def gw_summary(
             if summary and summary.distance_mean_mpc is not None else "")
     cls = most_likely_class(ev.classification)
     text = (f"{'RETRACTED: ' if retracted else ''}{alert.superevent_id} {alert.alert_type}"
-            f"{' (mock)' if alert.is_mock else ''}: {cls + ', ' if cls else ''}{significance}{area}{dist}")
+            f"{' (mock)' if alert.is_mock else ''}: {escape(cls) + ', ' if cls else ''}{significance}{area}{dist}")
     return text, _limit(blocks)
 
 
@@ -169,8 +213,8 @@ def gw_retraction(alert: GWAlert) -> tuple[str, Blocks]:
               section(f":no_entry: *{alert.superevent_id} was retracted* by LIGO/Virgo/KAGRA: it is not an"
                       " astrophysical event. Stop follow-up observations."),
               context(" · ".join(filter(None, [
-                  f"<{alert.urls['gracedb']}|GraceDB>" if alert.urls.get("gracedb") else None,
-                  f"retraction issued {alert.time_created.replace('T', ' ').replace('Z', ' UTC')}"])))]
+                  link(alert.urls["gracedb"], "GraceDB") if alert.urls.get("gracedb") else None,
+                  f"retraction issued {escape(alert.time_created.replace('T', ' ').replace('Z', ' UTC'))}"])))]
     return text, blocks
 
 
@@ -179,7 +223,7 @@ def event_topic(alert_type: str, facts: dict[str, Any], retracted: bool) -> str:
     parts = ["RETRACTED" if retracted else alert_type]
     for key in ("class", "area", "distance"):
         if facts.get(key):
-            parts.append(str(facts[key]))
+            parts.append(escape(facts[key]))
     return clip(" · ".join(parts), TOPIC_MAX)
 
 
@@ -187,20 +231,20 @@ def circular(message: Circular) -> tuple[str, Blocks]:
     title = f"GCN Circular {message.number}" if message.number is not None else "GCN Circular"
     link = f"https://gcn.nasa.gov/circulars/{message.number}" if message.number is not None else None
     body = message.body.strip()
-    blocks = [header(title), section(f"*{message.subject}*"), section(body or "(empty body)")]
+    blocks = [header(title), section(f"*{escape(message.subject)}*"), section(escape(body) or "(empty body)")]
     tail = [f"<{link}|full circular>"] if link else []
     if message.submitter:
-        tail.append(f"from {message.submitter.split('<')[0].strip()}")
+        tail.append(f"from {escape(message.submitter.split('<')[0].strip())}")
     if tail:
         blocks.append(context(" · ".join(tail)))
-    return f"{title}: {message.subject}", blocks
+    return f"{title}: {escape(message.subject)}", blocks
 
 
 def notice(message: Notice) -> tuple[str, Blocks]:
     title = message.kind + (" (TEST)" if message.test else "")
     facts = []
     if message.trigger_time:
-        facts.append(f"*Trigger time*\n{message.trigger_time}")
+        facts.append(f"*Trigger time*\n{escape(message.trigger_time)}")
     if message.ra is not None and message.dec is not None:
         err = f" ± {message.error_deg:g}°" if message.error_deg is not None else ""
         facts.append(f"*Position*\nRA {message.ra:.2f}° Dec {message.dec:+.2f}°{err}")
@@ -208,20 +252,25 @@ def notice(message: Notice) -> tuple[str, Blocks]:
         facts.append(f"*False alarm rate*\n{fmt.far_per_year(message.far)}")
     if message.event_ids:
         facts.append(f"*About*\n{', '.join(message.event_ids)}")
-    facts += [f"*{label}*\n{value}" for label, value in message.facts]
+    facts += [f"*{label}*\n{escape(value)}" for label, value in message.facts]
     blocks = [header(title)]
     for i in range(0, len(facts), FIELDS_MAX):
         blocks.append(fields_section(facts[i:i + FIELDS_MAX]))
-    blocks.append(context(f"GCN notice on `{message.topic}`"))
+    blocks.append(context(f"GCN notice on `{escape(message.topic)}`"))
     about = f" about {', '.join(message.event_ids)}" if message.event_ids else ""
-    return f"{title}{about}", _limit(blocks)
+    return f"{escape(title)}{about}", _limit(blocks)
 
 
 def ops_error(topic: str, partition: int | None, offset: int | None, reason: str) -> tuple[str, Blocks]:
-    where = f"{topic} [{partition}] @ {offset}"
-    text = f"Could not understand a message on {where}: {reason}"
-    return text, [section(f":warning: *Could not understand a message* on `{where}`\n{clip(reason, 2500)}"),
+    where = escape(f"{topic} [{partition}] @ {offset}")
+    text = f"Could not understand a message on {where}: {escape(reason)}"
+    return text, [section(f":warning: *Could not understand a message* on `{where}`\n{clip(escape(reason), 2500)}"),
                   context("It was logged and skipped; the stream goes on.")]
+
+
+def ops_alarm(what: str, detail: str) -> tuple[str, Blocks]:
+    """Something the people running the bot must know (and usually act on)."""
+    return f"gwbot: {escape(what)}", [section(f":rotating_light: *{escape(what)}*\n{clip(escape(detail), 2800)}")]
 
 
 def mark_retracted(text: str, blocks: Blocks) -> tuple[str, Blocks]:

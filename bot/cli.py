@@ -40,14 +40,19 @@ def cmd_skymap(args: argparse.Namespace) -> int:
     source = load(args.file)
     prepared = prepare(source.skymap)
     summary = summarize(prepared)
+    combined = summarize(prepare(source.combined)) if source.combined is not None else None
     alert = source.alert
     event_id = alert.superevent_id if alert else summary.objid
     alert_type = alert.alert_type if alert else None
     if args.png:
-        Path(args.png).write_bytes(render_png(prepared, labels_for(summary, event_id, alert_type)))
+        shown = prepared if args.map == "gw" else prepare(source.pick("combined"))
+        labels = labels_for(summary if args.map == "gw" else combined, event_id, alert_type)
+        Path(args.png).write_bytes(render_png(shown, labels))
     if args.json:
-        out = {k: _json_value(v) if not isinstance(v, list) else v for k, v in summary.to_dict().items()}
+        out = _summary_json(summary)
         out.update(superevent_id=event_id, alert_type=alert_type, png=args.png)
+        if combined is not None:
+            out["combined"] = {**_summary_json(combined), "observatory": source.observatory}
         print(json.dumps(out))
         return 0
     print(f"{event_id or 'sky map'}" + (f" ({alert_type})" if alert_type else ""))
@@ -65,9 +70,16 @@ def cmd_skymap(args: argparse.Namespace) -> int:
     if summary.event_time:
         details.append(f"event time {summary.event_time} UTC")
     print("  " + ", ".join(details))
+    if combined is not None:
+        print(f"  with {source.observatory}: 90% area {fmt.area(combined.area_90_deg2)}, most probable position "
+              f"RA {combined.ra_deg:.3f}° Dec {combined.dec_deg:+.3f}° (combined map; assumes the coincidence is real)")
     if args.png:
-        print(f"  picture: {args.png}")
+        print(f"  picture: {args.png}" + (" (combined map)" if args.map == "combined" else ""))
     return 0
+
+
+def _summary_json(summary) -> dict:
+    return {k: _json_value(v) if not isinstance(v, list) else v for k, v in summary.to_dict().items()}
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -81,6 +93,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     source = load(args.file)
     prepared = prepare(source.skymap)
     result = crossmatch(prepared, ra, dec, dist)
+    combined_cl = crossmatch(prepare(source.combined), ra, dec).credible_level[0] if source.combined else None
     event_time_text = source.alert.event.time if source.alert else source.skymap.meta.get("date_obs")
     event_time = fmt.parse_utc(event_time_text) if event_time_text else None
     row = {name: _json_value(getattr(result, name)[0]) for name in (
@@ -97,10 +110,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         row["days_since_merger"] = (when - event_time).total_seconds() / 86400
     row.update(ra_deg=ra, dec_deg=dec, distance_mpc=dist, verdict=verdict_text(label, reasons),
                plausibility=label)
+    if combined_cl is not None:
+        row["combined"] = {"credible_level": _json_value(combined_cl), "observatory": source.observatory}
     if args.json:
         print(json.dumps(row))
         return 0
     print(row["verdict"])
+    if combined_cl is not None:
+        print(f"  in the combined GW x {source.observatory} map: credible level {combined_cl:.3f}"
+              " (assumes the coincidence is real)")
     print(f"  position RA {ra:.4f}° Dec {dec:+.4f}°: credible level {row['credible_level']:.3f},"
           f" searched area {fmt.area(row['searched_area_deg2'])},"
           f" {row['probdensity_per_deg2']:.3g} per deg², {row['offset_deg']:.2f}° from the most probable position")
@@ -124,7 +142,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     start = parse_time(args.start) if args.start else None
     filters = tuple(f.strip() for f in args.filters.split(",") if f.strip()) if args.filters else None
     overrides = {"galaxy_complete_to_mpc": args.complete_to} if args.complete_to else {}
-    result = build(prepare(source.skymap), event_id, config.load(**overrides), args.facility,
+    result = build(prepare(source.pick(args.map)), event_id, config.load(**overrides), args.facility,
                    instrument=args.instrument, filters=filters, exposure_s=args.exposure, n_fields=args.fields,
                    hours=args.hours, start=start, galaxies=args.galaxies or False)
     if args.png:
@@ -146,14 +164,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(args: argparse.Namespace):
+def _settings(args: argparse.Namespace, **overrides):
     from . import config, logs
 
-    logs.setup(getattr(args, "log_level", "INFO"))
-    overrides = {"dry_run": True} if getattr(args, "dry_run", False) else {}
+    if getattr(args, "dry_run", False):
+        overrides["dry_run"] = True
     if getattr(args, "output_dir", None):
         overrides["output_dir"] = args.output_dir
-    return config.load(**overrides)
+    settings = config.load(**overrides)
+    logs.setup(getattr(args, "log_level", "INFO"), secrets=settings.secret_values())
+    return settings
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -175,24 +195,42 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """Each file through the pipeline, whatever its age; one line per file with its outcome; exit 1 when any
+    file was malformed or unreadable. A dry run without a database of its own uses a throw-away one."""
+    import os
+    import tempfile
+
     from .app import Bot
     from .pipeline import RawMessage
     from .sources import topic_for
 
-    bot = Bot(_settings(args))
+    overrides: dict = {"post_max_age_s": float("inf")}
+    scratch = None
+    if args.dry_run and not (args.database or os.environ.get("GWBOT_DATABASE_URL")):
+        scratch = tempfile.TemporaryDirectory(prefix="gwbot-replay-")
+        overrides["database_url"] = f"sqlite:///{Path(scratch.name) / 'replay.sqlite'}"
+    elif args.database:
+        overrides["database_url"] = args.database
+    bot = Bot(_settings(args, **overrides))
     outcomes = []
     for offset, path in enumerate(args.files):
         try:
             data = Path(path).read_bytes()
+            outcome = bot.pipeline.handle(RawMessage(topic_for(data), data, None, 0, offset))
+            detail = f": {bot.pipeline.last_error}" if outcome == "malformed" else ""
         except OSError as exc:
-            print(f"gwbot replay: error: cannot read {path}: {exc.strerror}", file=sys.stderr)
-            return EXIT_USAGE
-        outcomes.append(bot.pipeline.handle(RawMessage(topic_for(data), data, None, 0, offset)))
+            outcome, detail = "malformed", f": cannot read it ({exc.strerror})"
+        except Exception as exc:  # never a traceback: say which file and why, and go on
+            outcome, detail = "malformed", f": {type(exc).__name__}: {exc}"
+        outcomes.append(outcome)
+        print(f"{path}: {outcome}{detail}")
     bot.outbox.drain(args.timeout)
     bot.store.close()
+    if scratch is not None:
+        scratch.cleanup()
     counts = ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes)))
     print(f"gwbot replay: {len(outcomes)} files: {counts}")
-    return 0
+    return 1 if "malformed" in outcomes else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -222,6 +260,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("file", help="alert (.avro, .json) or FITS sky map (multi-order or flat, .gz ok)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--png", metavar="OUT.png", help="write the picture here")
+    s.add_argument("--map", choices=["gw", "combined"], default="gw",
+                   help="which map to draw: the GW localization (default) or the combined GW x external one")
     s.set_defaults(func=cmd_skymap)
 
     c = sub.add_parser("check", help="how plausible is a transient at RA, Dec as the counterpart")
@@ -246,6 +286,8 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--complete-to", type=float, metavar="MPC", help="distance to which the catalogue is complete")
     pl.add_argument("--json", action="store_true", help="print one JSON object")
     pl.add_argument("--png", metavar="OUT.png", help="write the plan's picture here")
+    pl.add_argument("--map", choices=["gw", "combined"], default="gw",
+                    help="plan on the GW localization (default) or the combined GW x external map")
     pl.set_defaults(func=cmd_plan)
 
     for name, func, text in (
@@ -256,10 +298,13 @@ def parser() -> argparse.ArgumentParser:
         r = sub.add_parser(name, help=text)
         r.add_argument("--dry-run", action="store_true", help="write messages to GWBOT_OUTPUT_DIR, not Slack")
         r.add_argument("--output-dir", help="where dry-run output goes (GWBOT_OUTPUT_DIR)")
-        r.add_argument("--log-level", default="INFO")
+        r.add_argument("--log-level", default="INFO", type=str.upper,
+                       choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="any case")
         r.set_defaults(func=func)
         if name == "replay":
             r.add_argument("files", nargs="+", help="alert, circular or notice files (.avro, .json)")
+            r.add_argument("--database", metavar="URL",
+                           help="database to use (default: GWBOT_DATABASE_URL; a throw-away one in a dry run)")
             r.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for Slack deliveries")
     h = sub.add_parser("health", help="exit 0 when a running bot's heartbeat is fresh (container HEALTHCHECK)")
     h.set_defaults(func=cmd_health)

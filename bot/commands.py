@@ -21,7 +21,7 @@ USAGE = {
     "join": "/gw join S230918aq",
     "status": "/gw status",
     "plan": "/gw plan S230918aq lco [instrument] [--filters gp,rp] [--exposure 300] [--fields 20] [--hours 24]"
-            " [--galaxies]",
+            " [--galaxies] [--map combined]",
 }
 EVENT_ID_RE = re.compile(rf"^{SUPEREVENT_RE.pattern}$", re.IGNORECASE)
 MAX_LIST = 50
@@ -49,6 +49,7 @@ class PlanRequest:
     fields: int | None = None
     hours: float = 24.0
     galaxies: bool = False
+    map: str = "gw"  # or "combined": the GW x external-coincidence map
 
 
 def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
@@ -65,6 +66,12 @@ def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
         flag = args.pop(0)
         if flag == "--galaxies":
             values["galaxies"] = True
+            continue
+        if flag == "--map":
+            choice = args.pop(0).lower() if args else ""
+            if choice not in ("gw", "combined"):
+                raise UsageError(f"--map takes gw or combined\nUsage: {USAGE['plan']}")
+            values["map"] = choice
             continue
         if flag not in options or not args:
             raise UsageError(f"unexpected {flag!r}\nUsage: {USAGE['plan']}")

@@ -7,6 +7,7 @@ its ``repr`` or in :meth:`Settings.describe`, so they cannot reach a log line.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -86,7 +87,7 @@ class Settings:
     hop_username: str | None = None
     hop_password: str | None = field(default=None, repr=False)
     hop_auth: bool = True
-    group_id: str = "gwbot"
+    group_id: str | None = None  # default: "<hop user name>-gwbot" (Hopskotch refuses other prefixes)
     database_url: str = "sqlite:///gwbot.sqlite"
     alerts_channel: str | None = "gw-alerts"
     mock_channel: str | None = None
@@ -110,11 +111,27 @@ class Settings:
     galaxy_catalogue: str | None = None
     galaxy_complete_to_mpc: float | None = None
     facility_tables: tuple[dict, ...] = ()
+    post_max_age_s: float = 6 * 3600.0  # older alerts are stored but not posted (a new group's backlog)
+    max_skymap_mb: float = 1024.0
+    retention_days: float = 30.0  # old sky-map versions and delivered outbox rows are pruned after this
+    stall_seconds: float = 300.0  # an outbox whose oldest pending delivery is older is unhealthy
     routing: Routing = field(default_factory=Routing)
 
     @property
     def posts_to_slack(self) -> bool:
         return bool(self.slack_bot_token) and not self.dry_run
+
+    @property
+    def hop_url_redacted(self) -> str:
+        return redact_url(self.hop_url)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret in use, for redaction: tokens, passwords, and credentials inside HOP_URL."""
+        values = [getattr(self, name) for name in SECRET_FIELDS]
+        match = _URL_CREDENTIALS.search(self.hop_url)
+        if match and ":" in match.group(2):
+            values.append(match.group(2).split(":", 1)[1])
+        return tuple(v for v in values if v and len(v) >= 4)
 
     def describe(self) -> dict[str, Any]:
         """Settings for a log line: secrets only say whether they are set."""
@@ -127,6 +144,8 @@ class Settings:
                 value = f"{len(value.routes)} extra routes"
             elif f.name == "facility_tables":
                 value = [t.get("name") for t in value]
+            elif f.name == "hop_url":
+                value = redact_url(value)
             out[f.name] = value
         return out
 
@@ -159,7 +178,61 @@ _ENV = {
     "GWBOT_FOLLOW_SECONDS": "follow_seconds",
     "GWBOT_GALAXY_CATALOGUE": "galaxy_catalogue",
     "GWBOT_GALAXY_COMPLETE_TO": "galaxy_complete_to_mpc",
+    "GWBOT_POST_MAX_AGE": "post_max_age_s",
+    "GWBOT_MAX_SKYMAP_MB": "max_skymap_mb",
+    "GWBOT_RETENTION_DAYS": "retention_days",
+    "GWBOT_STALL_SECONDS": "stall_seconds",
 }
+
+_URL_CREDENTIALS = re.compile(r"(://)([^@/\s]+)@")
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([smhd]?)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"": 3600.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def redact_url(url: str) -> str:
+    """A URL with any embedded user name and password replaced by ***."""
+    return _URL_CREDENTIALS.sub(r"\1***@", url)
+
+
+def duration_s(name: str, value: Any) -> float:
+    """'6h', '90m', '3600s', '2d' or a bare number of hours, in seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) * 3600.0
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ConfigError(f"{name}={value!r} is not a duration such as 6h, 90m or 2d")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+
+
+def hop_username(settings: Settings) -> str | None:
+    """The user name of the Hopskotch credential in use: HOP_USERNAME, the URL's, or hop's auth.toml."""
+    if settings.hop_username:
+        return settings.hop_username
+    match = _URL_CREDENTIALS.search(settings.hop_url)
+    if match:
+        return match.group(2).split(":", 1)[0]
+    if not settings.hop_auth:
+        return None
+    try:
+        from hop.auth import load_auth, select_matching_auth
+
+        host = settings.hop_url.split("://", 1)[-1].split("/", 1)[0]
+        return select_matching_auth(load_auth(), host).username
+    except Exception:  # no auth.toml, or no single credential for this host: hop itself will say so
+        return None
+
+
+def consumer_group(settings: Settings) -> str:
+    """The Kafka consumer group: '<user name>-gwbot' by default; Hopskotch refuses groups without that prefix."""
+    user = hop_username(settings)
+    if settings.group_id is None:
+        return f"{user}-gwbot" if user else "gwbot"
+    if user and not settings.group_id.startswith(f"{user}-"):
+        raise ConfigError(
+            f"GWBOT_GROUP_ID={settings.group_id!r} does not start with '{user}-': Hopskotch only lets the credential "
+            f"'{user}' use consumer groups named '{user}-…'. Unset GWBOT_GROUP_ID (the default is '{user}-gwbot') "
+            f"or choose a name such as '{user}-{settings.group_id}'.")
+    return settings.group_id
 
 
 def _as_bool(name: str, value: Any) -> bool:
@@ -207,8 +280,11 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         values["hop_auth"] = _as_bool("HOP_AUTH", values["hop_auth"])
     if "dry_run" in values:
         values["dry_run"] = _as_bool("dry_run", values["dry_run"])
+    if "post_max_age_s" in values:
+        values["post_max_age_s"] = duration_s("GWBOT_POST_MAX_AGE", values["post_max_age_s"])
     for key, kind in (("port", int), ("plan_expiry_hours", float), ("lco_ipp_value", float),
-                      ("follow_seconds", float), ("galaxy_complete_to_mpc", float)):
+                      ("follow_seconds", float), ("galaxy_complete_to_mpc", float), ("max_skymap_mb", float),
+                      ("retention_days", float), ("stall_seconds", float)):
         if key in values:
             try:
                 values[key] = kind(values[key])

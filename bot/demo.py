@@ -60,8 +60,9 @@ def run_demo(settings: Settings, timeout: float = 120.0) -> Path:
         broker.create_topics(topics)
         db = out / "demo.sqlite"
         db.unlink(missing_ok=True)
+        # the samples are real alerts from years ago: post them anyway, as a fresh night would
         settings = replace(settings, hop_url=f"kafka://{broker.address}/{','.join(topics)}", hop_auth=False,
-                           group_id="gwbot-demo", database_url=f"sqlite:///{db}",
+                           group_id="gwbot-demo", database_url=f"sqlite:///{db}", post_max_age_s=float("inf"),
                            mock_channel=settings.mock_channel or "gw-mock")
         bot = Bot(settings)
         bot.start_background()

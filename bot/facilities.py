@@ -36,6 +36,7 @@ class Instrument:
     readout_s: float = 0.0
     setup_s: float = 0.0
     simultaneous: bool = False  # all filters in one exposure (e.g. MuSCAT's four channels)
+    readout_mode: str | None = None  # sent with every instrument configuration (LCO: required without a default)
 
     def check_filters(self, filters: tuple[str, ...]) -> None:
         """ValueError naming the filters this instrument does not have."""

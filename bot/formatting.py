@@ -9,7 +9,9 @@ SECONDS_PER_YEAR = 365.25 * 86400
 
 
 def area(deg2: float) -> str:
-    """'31 deg²', '8.9 deg²', '9,574 deg²'."""
+    """'31 deg²', '8.9 deg²', '9,574 deg²', '0.52 deg²', '0.0031 deg²'."""
+    if deg2 < 1:
+        return f"{deg2:.2g} deg²"
     if deg2 < 10:
         return f"{deg2:.1f} deg²"
     return f"{deg2:,.0f} deg²"

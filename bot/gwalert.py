@@ -11,12 +11,17 @@ import base64
 import binascii
 import io
 import json
+import math
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import fastavro
 
 ALERT_TYPES = ("EARLYWARNING", "PRELIMINARY", "INITIAL", "UPDATE", "RETRACTION")
+#: GraceDB superevent IDs: S (production), MS (mock), TS (test), GS; six digits of date, lower-case letters.
+SUPEREVENT_ID_RE = re.compile(r"^[MTG]?S\d{6}[a-z]{1,4}$")
 
 
 class AlertError(ValueError):
@@ -26,7 +31,7 @@ class AlertError(ValueError):
 @dataclass(frozen=True)
 class GWEvent:
     time: str
-    far: float
+    far: float | None  # None when the alert's value is unusable (reported in GWAlert.problems)
     significant: bool
     instruments: list[str]
     group: str
@@ -59,6 +64,7 @@ class GWAlert:
     event: GWEvent | None
     external_coinc: ExternalCoinc | None
     urls: dict[str, str]
+    problems: tuple[str, ...] = ()  # fields that could not be used, in words; shown as unknown
 
     @property
     def is_mock(self) -> bool:
@@ -67,10 +73,57 @@ class GWAlert:
 
     @property
     def skymap(self) -> bytes | None:
-        """The best sky map: the combined GW + external one when there is a coincidence."""
-        if self.external_coinc is not None and self.external_coinc.combined_skymap is not None:
-            return self.external_coinc.combined_skymap
+        """The event's localization: the GW-only sky map (the combined one assumes the coincidence is real)."""
         return self.event.skymap if self.event else None
+
+    @property
+    def combined_skymap(self) -> bytes | None:
+        """The GW x external-coincidence (RAVEN) sky map, when there is one."""
+        return self.external_coinc.combined_skymap if self.external_coinc else None
+
+    @property
+    def created(self) -> float | None:
+        """``time_created`` as epoch seconds (None when absent or unreadable)."""
+        return epoch(self.time_created)
+
+
+def epoch(text: str | None) -> float | None:
+    """An ISO 8601 UTC time as epoch seconds, or None."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when.replace(tzinfo=UTC) if when.tzinfo is None else when).timestamp()
+
+
+def _number(value: Any, what: str, problems: list[str]) -> float | None:
+    """A finite number, or None with the reason added to ``problems``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        problems.append(f"{what} {value!r} is not a number; shown as unknown")
+        return None
+    if not math.isfinite(number):
+        problems.append(f"{what} is {value!r}; shown as unknown")
+        return None
+    return number
+
+
+def _fractions(values: Any, what: str, problems: list[str]) -> dict[str, float]:
+    """A {name: probability} table; entries that are not numbers are left out (and reported)."""
+    if not values:
+        return {}
+    if not isinstance(values, dict):
+        problems.append(f"{what} is not a table of probabilities; left out")
+        return {}
+    out = {}
+    for name, value in values.items():
+        number = _number(value, f"{what} {name}", problems)
+        if number is not None:
+            out[str(name)] = number
+    return out
 
 
 def _skymap_bytes(value: Any, where: str) -> bytes | None:
@@ -100,25 +153,31 @@ def from_record(record: Any) -> GWAlert:
     alert_type = _require(record, "alert_type", "alert")
     if not isinstance(superevent_id, str) or not superevent_id:
         raise AlertError("alert superevent_id is empty")
+    if not SUPEREVENT_ID_RE.match(superevent_id):
+        raise AlertError(f"superevent_id {superevent_id[:40]!r} is not a GraceDB superevent ID (like S230918aq)")
     if alert_type not in ALERT_TYPES:
         raise AlertError(f"alert_type {alert_type!r} is not one of {', '.join(ALERT_TYPES)}")
     event = record.get("event")
     if event is None and alert_type != "RETRACTION":
         raise AlertError(f"{alert_type} alert for {superevent_id} has no event")
     ext = record.get("external_coinc")
+    problems: list[str] = []
     try:
+        if event is not None and epoch(_require(event, "time", "event")) is None:
+            problems.append(f"event time {event['time']!r} is not a readable time; shown as unknown")
         gw_event = None if event is None else GWEvent(
-            time=_require(event, "time", "event"),
-            far=float(_require(event, "far", "event")),
+            time=str(event["time"]),
+            far=_number(_require(event, "far", "event"), "false alarm rate", problems),
             significant=bool(_require(event, "significant", "event")),
-            instruments=list(_require(event, "instruments", "event")),
-            group=_require(event, "group", "event"),
-            pipeline=_require(event, "pipeline", "event"),
-            search=event.get("search") or "",
-            classification=dict(event.get("classification") or {}),
-            properties=dict(event.get("properties") or {}),
-            duration=event.get("duration"),
-            central_frequency=event.get("central_frequency"),
+            instruments=[str(i) for i in _require(event, "instruments", "event")],
+            group=str(_require(event, "group", "event")),
+            pipeline=str(_require(event, "pipeline", "event")),
+            search=str(event.get("search") or ""),
+            classification=_fractions(event.get("classification"), "classification", problems),
+            properties=_fractions(event.get("properties"), "property", problems),
+            duration=None if event.get("duration") is None else _number(event["duration"], "duration", problems),
+            central_frequency=None if event.get("central_frequency") is None else
+            _number(event["central_frequency"], "central frequency", problems),
             skymap=_skymap_bytes(event.get("skymap"), "event.skymap"),
         )
         coinc = None if ext is None else ExternalCoinc(
@@ -138,10 +197,11 @@ def from_record(record: Any) -> GWAlert:
     return GWAlert(
         superevent_id=superevent_id,
         alert_type=alert_type,
-        time_created=record.get("time_created") or "",
+        time_created=str(record.get("time_created") or ""),
         event=gw_event,
         external_coinc=coinc,
-        urls=dict(record.get("urls") or {}),
+        urls={str(k): str(v) for k, v in (record.get("urls") or {}).items()},
+        problems=tuple(problems),
     )
 
 

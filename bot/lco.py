@@ -17,12 +17,16 @@ from datetime import datetime
 from typing import Any
 
 from .facilities import Facility, Instrument
+from .logs import Redactor
 from .planner import Plan
 
 IPP_RANGE = (0.5, 2.0)
 OBSERVATION_TYPES = ("NORMAL", "RAPID_RESPONSE", "TIME_CRITICAL")
 FINAL_STATES = {"COMPLETED": "completed", "WINDOW_EXPIRED": "expired", "FAILURE_LIMIT_REACHED": "failed",
                 "CANCELED": "canceled"}
+#: Observation states that mean a telescope will take, is taking or took it (not CANCELED, FAILED, ABORTED,
+#: NOT_ATTEMPTED: observation-portal observations/models.py).
+LIVE_OBSERVATIONS = ("PENDING", "IN_PROGRESS", "COMPLETED")
 
 
 class LCOError(Exception):
@@ -38,14 +42,19 @@ def _iso(t: datetime) -> str:
 
 
 def _instrument_configs(plan: Plan, instrument: Instrument) -> list[dict[str, Any]]:
-    """One config per filter; MuSCAT-style instruments take all channels in one synchronous exposure."""
+    """One config per filter; MuSCAT-style instruments take all channels in one synchronous exposure.
+
+    The portal wants every optical-element group the instrument has and no other (MuSCAT: its four
+    ``narrowband_{g,r,i,z}_position`` in/out elements, no filter wheel), and a readout ``mode``.
+    """
+    mode = {"mode": instrument.readout_mode} if instrument.readout_mode else {}
     if instrument.simultaneous:
         channels = [f[0] for f in instrument.filters]  # gp, rp, ip, zs -> g, r, i, z
-        return [{"exposure_time": plan.exposure_s, "exposure_count": 1, "mode": "MUSCAT_FAST",
-                 "optical_elements": {f"diffuser_{c}_position": "out" for c in channels},
+        return [{"exposure_time": plan.exposure_s, "exposure_count": 1, **mode,
+                 "optical_elements": {f"narrowband_{c}_position": "out" for c in channels},
                  "extra_params": {"exposure_mode": "SYNCHRONOUS",
                                   **{f"exposure_time_{c}": plan.exposure_s for c in channels}}}]
-    return [{"exposure_time": plan.exposure_s, "exposure_count": 1, "optical_elements": {"filter": name}}
+    return [{"exposure_time": plan.exposure_s, "exposure_count": 1, **mode, "optical_elements": {"filter": name}}
             for name in plan.filters]
 
 
@@ -86,10 +95,12 @@ def request_group(plan: Plan, event_id: str, facility: Facility, instrument: Ins
 
 
 def describe_errors(errors: Any, path: str = "") -> list[str]:
-    """DRF's nested error structure as readable lines: 'requests[2].configurations[0].target.dec: …'."""
+    """DRF's nested error structure as readable lines: 'requests[2].configurations[0].target.dec: …'.
+    Errors about the whole object (``non_field_errors``, e.g. the proposal) name the object, not the key."""
     if isinstance(errors, dict):
         return [line for key, value in errors.items()
-                for line in describe_errors(value, f"{path}.{key}" if path else str(key))]
+                for line in describe_errors(value, path if key == "non_field_errors" else
+                                            f"{path}.{key}" if path else str(key))]
     if isinstance(errors, list):
         if all(isinstance(e, str) for e in errors):
             return [f"{path}: {e}" if path else e for e in errors]
@@ -103,6 +114,7 @@ class Portal:
     def __init__(self, base_url: str, token: str, timeout: float = 20.0) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._token = token
+        self._redact = Redactor([token])  # an error page may echo our Authorization header
         self.timeout = timeout
 
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
@@ -123,7 +135,7 @@ class Portal:
             if exc.code == 429 or exc.code >= 500:
                 raise LCOError(f"LCO is unavailable ({exc.code}); will retry", retry=True) from None
             lines = describe_errors(detail) or [f"HTTP {exc.code}"]
-            raise LCOError("LCO rejected the request: " + "; ".join(lines[:10])) from None
+            raise LCOError(self._redact("LCO rejected the request: " + "; ".join(lines[:10]))) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise LCOError(f"cannot reach LCO ({exc})", retry=True) from None
 
@@ -138,7 +150,19 @@ class Portal:
         return self._call("GET", f"requestgroups/{group_id}/")
 
     def observations(self, request_id: int) -> list:
-        return self._call("GET", f"requests/{request_id}/observations/") or []
+        """The request's observations, cancelled ones left out (the portal lists them otherwise)."""
+        return self._call("GET", f"requests/{request_id}/observations/?exclude_canceled=true") or []
+
+    def scheduled(self, request_id: int) -> bool:
+        """Is a telescope going to take (or taking, or done with) this request? Failed attempts do not count."""
+        return any(o.get("state") in LIVE_OBSERVATIONS for o in self.observations(request_id))
+
+    def semester_end(self, when: datetime) -> datetime | None:
+        """End of the semester containing ``when`` (``/api/semesters/``, open to all), or None if none does."""
+        answer = self._call("GET", f"semesters/?semester_contains={_iso(when)}")
+        results = answer.get("results", answer) if isinstance(answer, dict) else answer
+        ends = [datetime.fromisoformat(str(r["end"]).replace("Z", "+00:00")) for r in results or []]
+        return min(ends) if ends else None
 
     def instruments(self) -> dict:
         return self._call("GET", "instruments/")
@@ -172,5 +196,11 @@ def refresh_instruments(facility: Facility, catalogue: dict) -> tuple[Facility, 
         if fov != inst.fov_deg or set(filters) != set(inst.filters):
             changes.append(f"{inst.name}: field {fov[0]:.3f}°×{fov[1]:.3f}°, filters {', '.join(filters)}")
         defaults = tuple(f for f in inst.default_filters if f in filters) or filters[:1]
-        updated.append(replace(inst, fov_deg=fov, filters=filters, default_filters=defaults))
+        readout = (info.get("modes") or {}).get("readout") or {}
+        modes = [m["code"] for m in readout.get("modes", []) if m.get("schedulable", True)]
+        mode = inst.readout_mode
+        if modes and mode not in modes:
+            mode = readout.get("default") or modes[0]
+            changes.append(f"{inst.name}: readout mode {mode}")
+        updated.append(replace(inst, fov_deg=fov, filters=filters, default_filters=defaults, readout_mode=mode))
     return with_instruments(facility, updated), changes

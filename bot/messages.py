@@ -12,6 +12,15 @@ from .gwalert import AlertError, GWAlert, from_record, read_avro
 Message = GWAlert | Circular | Notice
 
 
+class Unsupported(Exception):
+    """A message in a format the bot does not read (VOEvent XML): skipped once per topic, not malformed."""
+
+
+def _is_voevent(value: bytes, fmt: str | None) -> bool:
+    head = value[:400].lstrip()
+    return fmt == "voevent" or head.startswith(b"<?xml") or b"VOEvent" in head[:200] and head.startswith(b"<")
+
+
 def _format(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
     for name, value in headers or ():
         if name == "_format":
@@ -31,6 +40,9 @@ def decode(topic: str, value: bytes | None, headers: Sequence[tuple[str, bytes]]
     if not value:
         raise AlertError("message is empty")
     fmt = _format(headers)
+    if _is_voevent(value, fmt):
+        raise Unsupported(f"topic {topic!r} carries VOEvent XML, which gwbot does not read; subscribe to the same "
+                          "alerts in JSON or Avro (igwn.gwalert, gcn.circular, gcn.notices.*) instead")
     if "gwalert" in topic or topic.startswith("igwn."):
         record = read_avro(value) if fmt == "avro" or value[:4] == b"Obj\x01" else _json(value)
         if fmt == "avro" and isinstance(record, dict) and "format" in record and "content" in record:
@@ -46,6 +58,8 @@ def decode(topic: str, value: bytes | None, headers: Sequence[tuple[str, bytes]]
 def dedup_key(message: Message, value: bytes) -> str:
     """The same alert read twice (or through both transports) has the same key."""
     if isinstance(message, GWAlert):
+        if not message.time_created:  # nothing to tell two alerts apart by but their content
+            return f"gw:{message.superevent_id}:{message.alert_type}:sha256:{hashlib.sha256(value).hexdigest()[:32]}"
         return f"gw:{message.superevent_id}:{message.alert_type}:{message.time_created}"
     if isinstance(message, Circular):
         return message.key

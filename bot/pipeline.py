@@ -22,8 +22,8 @@ from . import formatting as fmt
 from .config import Settings
 from .delivery import EVENT_LINK, Outbox, enqueue
 from .gcn import Circular, Notice
-from .gwalert import AlertError, GWAlert
-from .messages import decode, dedup_key
+from .gwalert import AlertError, GWAlert, epoch
+from .messages import Unsupported, decode, dedup_key
 from .skymap.io import SkymapError, read_skymap
 from .skymap.prepared import PreparedMap, prepare
 from .skymap.render import labels_for, render_png
@@ -41,6 +41,7 @@ class RawMessage:
     headers: Sequence[tuple[str, bytes]] | None = None
     partition: int | None = None
     offset: int | None = None
+    timestamp: float | None = None  # when the broker got it (epoch seconds), for messages without a time of their own
 
 
 def _lane(channel: str) -> str:
@@ -58,6 +59,8 @@ class Pipeline:
         self.store = store
         self.outbox = outbox
         self.now = now
+        self._skipped_topics: set[str] = set()
+        self.last_error: str | None = None  # why the last malformed message was refused (for replay)
 
     # --- entry point ----------------------------------------------------------------------------
 
@@ -67,6 +70,11 @@ class Pipeline:
         self._progress(raw)
         try:
             message = decode(raw.topic, raw.value, raw.headers)
+        except Unsupported as exc:
+            if raw.topic not in self._skipped_topics:  # one line per topic, not one per message
+                self._skipped_topics.add(raw.topic)
+                log.warning("skipping topic %s: %s", raw.topic, exc, extra=where)
+            return "skipped"
         except AlertError as exc:
             return self._malformed(raw, str(exc))
         key = dedup_key(message, raw.value or b"")
@@ -77,8 +85,23 @@ class Pipeline:
             log.info("duplicate message %s skipped", key, extra=where)
             return "duplicate"
         if isinstance(message, GWAlert):
+            if stage is None and message.problems:
+                self.alarm(f"{message.superevent_id} {message.alert_type}: fields shown as unknown",
+                           "; ".join(message.problems), key=f"problems:{key}")
             return self._gw(message, key, raw, stage)
         return self._gcn(message, key, raw)
+
+    def _too_old(self, created: float | None) -> bool:
+        """Older than GWBOT_POST_MAX_AGE: stored, not posted (a new consumer group reads the retained backlog)."""
+        return created is not None and self.now().timestamp() - created > self.settings.post_max_age_s
+
+    def _silently(self, s, raw: RawMessage, what: str) -> None:
+        progress = s.get(TopicProgress, raw.topic)
+        if progress is not None:
+            progress.silent = (progress.silent or 0) + 1
+        log.info("%s is older than GWBOT_POST_MAX_AGE: stored, not posted", what,
+                 extra={"topic": raw.topic, "offset": raw.offset, "taken_in_silently": progress.silent if progress
+                        else None})
 
     # --- GW alerts ------------------------------------------------------------------------------
 
@@ -92,13 +115,18 @@ class Pipeline:
             log.info("mock alert %s %s ignored (no GWBOT_MOCK_CHANNEL)", alert.superevent_id, alert.alert_type,
                      extra=ctx)
             return "ignored"
+        silent = self._too_old(alert.created)
         if alert.alert_type == "RETRACTION":
-            return self._retraction(alert, key, raw)
-        prepared, summary = self._read_map(alert, raw)
+            return self._retraction(alert, key, raw, silent)
+        prepared, summary = self._read_map(alert, alert.skymap, raw, "sky map")
+        combined = self._read_map(alert, alert.combined_skymap, raw, "combined sky map")[1]
+        if silent:
+            self._store(alert, key, raw, summary, silent=True)
+            return "silent"
         summary_channel = self._summary_channel(alert)
         to_summary = summary_channel is not None and routing.matches(self.settings.routing.alerts, alert)
         if stage is None:
-            self._enqueue_text(alert, key, raw, summary, to_summary, summary_channel)
+            self._enqueue_text(alert, key, raw, summary, combined, to_summary, summary_channel)
             log.info("alert %s %s: summary queued", alert.superevent_id, alert.alert_type, extra=ctx)
         with self.store.session() as s:
             wants_channel = bool(s.get(Event, alert.superevent_id).wants_channel)
@@ -122,18 +150,56 @@ class Pipeline:
         self.outbox.wake()
         return "posted"
 
-    def _read_map(self, alert: GWAlert, raw: RawMessage) -> tuple[PreparedMap | None, Summary | None]:
-        if alert.skymap is None:
+    def _read_map(self, alert: GWAlert, data: bytes | None, raw: RawMessage, what: str
+                  ) -> tuple[PreparedMap | None, Summary | None]:
+        if data is None:
             return None, None
+        ctx = {"event_id": alert.superevent_id, "alert_type": alert.alert_type, "offset": raw.offset}
         try:
-            prepared = prepare(read_skymap(alert.skymap))
+            prepared = prepare(read_skymap(data, max_bytes=int(self.settings.max_skymap_mb * 2**20)))
         except SkymapError as exc:
-            self.report(raw, f"{alert.superevent_id} {alert.alert_type}: sky map unreadable: {exc}")
+            log.error("alert %s %s: %s unreadable: %s", alert.superevent_id, alert.alert_type, what, exc, extra=ctx)
+            self.report(raw, f"{alert.superevent_id} {alert.alert_type}: {what} unreadable: {exc}")
             return None, None
+        for warning in prepared.skymap.meta.get("warnings", []):
+            log.warning("alert %s %s: %s: %s", alert.superevent_id, alert.alert_type, what, warning, extra=ctx)
         return prepared, summarize(prepared)
 
+    def _store(self, alert: GWAlert, key: str, raw: RawMessage, summary: Summary | None, silent: bool = False) -> bool:
+        """Record the alert, its facts (unless a newer alert already set them) and its sky maps; True when this
+        alert is the event's newest. Runs in its own transaction (``silent``) or the caller's."""
+        with self.store.session() as s:
+            newest = self._record(s, alert, key, raw, summary)
+            if silent:
+                self._silently(s, raw, f"alert {alert.superevent_id} {alert.alert_type}")
+                s.add(Handled(key=key, kind="gw", event_id=alert.superevent_id, topic=raw.topic,
+                              partition=raw.partition, offset=raw.offset, stage="done"))
+        return newest
+
+    def _record(self, s, alert: GWAlert, key: str, raw: RawMessage, summary: Summary | None,
+                blocks: tuple[str, list] | None = None) -> bool:
+        event = self._event(s, alert)
+        last = epoch(event.last_alert_time)
+        created = alert.created
+        newest = last is None or created is None or created >= last
+        if newest:
+            event.facts = self._facts(alert, summary)
+            if blocks is not None:
+                event.summary = {"text": blocks[0], "blocks": blocks[1]}
+            event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
+            event.updated = time.time()
+        when = created if created is not None else time.time()
+        if alert.skymap is not None:
+            s.add(SkymapVersion(event_id=alert.superevent_id, alert_key=key, alert_type=alert.alert_type,
+                                fits=alert.skymap, kind="gw", created=when))
+        if alert.combined_skymap is not None and alert.external_coinc is not None:
+            s.add(SkymapVersion(event_id=alert.superevent_id, alert_key=key, alert_type=alert.alert_type,
+                                fits=alert.combined_skymap, kind="combined", created=when,
+                                observatory=alert.external_coinc.observatory[:40]))
+        return newest
+
     def _enqueue_text(self, alert: GWAlert, key: str, raw: RawMessage, summary: Summary | None,
-                      to_summary: bool, summary_channel: str | None) -> None:
+                      combined: Summary | None, to_summary: bool, summary_channel: str | None) -> None:
         sid = alert.superevent_id
         with self.store.session() as s:
             event = self._event(s, alert)
@@ -143,14 +209,19 @@ class Pipeline:
                 ensure = enqueue(s, _event_lane(sid), "ensure_channel",
                                  {"name": event.channel_name, "invite": list(self.settings.invite_users)}, event_id=sid)
             text, blocks = bk.gw_summary(alert, summary, self.now(), EVENT_LINK if event.wants_channel else None,
-                                         retracted=event.retracted)
+                                         retracted=event.retracted, combined=combined)
+            newest = self._record(s, alert, key, raw, summary, (text, blocks))
+            if not newest:
+                log.info("alert %s %s is older than the event's latest (%s): posted in the thread only", sid,
+                         alert.alert_type, event.last_alert_time, extra={"event_id": sid, "offset": raw.offset})
             if to_summary:
                 enqueue(s, _lane(summary_channel), "post",
                         {"channel": {"name": summary_channel}, "text": text, "blocks": blocks, "thread": "event",
-                         "root": True, "record": True},
+                         "root": newest, "record": True},
                         event_id=sid, depends_on=ensure.id if ensure else None)
             if event.wants_channel:
-                event_text, event_blocks = bk.gw_summary(alert, summary, self.now(), None, retracted=event.retracted)
+                event_text, event_blocks = bk.gw_summary(alert, summary, self.now(), None, retracted=event.retracted,
+                                                         combined=combined)
                 enqueue(s, _event_lane(sid), "post", {"channel": {"event": sid}, "text": event_text,
                                                       "blocks": event_blocks, "record": True}, event_id=sid)
             for route in self.settings.routing.routes:
@@ -158,16 +229,11 @@ class Pipeline:
                     enqueue(s, _lane(route.channel), "post",
                             {"channel": {"name": route.channel}, "text": text, "blocks": blocks, "record": True},
                             event_id=sid, depends_on=ensure.id if ensure else None)
-            event.facts = self._facts(alert, summary)
-            event.summary = {"text": text, "blocks": blocks}
-            event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
             event.summary_channel = summary_channel
-            event.updated = time.time()
-            if event.wants_channel:
+            if event.wants_channel and newest:
                 enqueue(s, _event_lane(sid), "topic",
-                        {"topic": bk.event_topic(alert.alert_type, event.facts, event.retracted)}, event_id=sid)
-            if alert.skymap is not None:
-                s.add(SkymapVersion(event_id=sid, alert_key=key, alert_type=alert.alert_type, fits=alert.skymap))
+                        {"topic": bk.event_topic(event.last_alert_type, event.facts, event.retracted)}, event_id=sid)
+            if alert.skymap is not None and newest:
                 self._supersede_plans(s, sid, f"a newer sky map arrived ({alert.alert_type} alert)")
             s.add(Handled(key=key, kind="gw", event_id=sid, topic=raw.topic, partition=raw.partition,
                           offset=raw.offset, stage="text"))
@@ -209,9 +275,9 @@ class Pipeline:
                          distance_mean_mpc=summary.distance_mean_mpc)
         return facts
 
-    def _retraction(self, alert: GWAlert, key: str, raw: RawMessage) -> str:
+    def _retraction(self, alert: GWAlert, key: str, raw: RawMessage, silent: bool) -> str:
         sid = alert.superevent_id
-        summary_channel = self._summary_channel(alert)
+        summary_channel = None if silent else self._summary_channel(alert)
         text, blocks = bk.gw_retraction(alert)
         with self.store.session() as s:
             event = self._event(s, alert)
@@ -219,6 +285,11 @@ class Pipeline:
             self._supersede_plans(s, sid, "the event was retracted")
             event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
             event.updated = time.time()
+            if silent:
+                self._silently(s, raw, f"retraction of {sid}")
+                s.add(Handled(key=key, kind="gw", event_id=sid, topic=raw.topic, partition=raw.partition,
+                              offset=raw.offset, stage="done"))
+                return "silent"
             last = None
             if summary_channel:
                 last = enqueue(s, _lane(summary_channel), "post",
@@ -244,6 +315,12 @@ class Pipeline:
     def _gcn(self, message: Circular | Notice, key: str, raw: RawMessage) -> str:
         text, blocks = bk.circular(message) if isinstance(message, Circular) else bk.notice(message)
         posted = False
+        if self._too_old(raw.timestamp):
+            with self.store.session() as s:
+                self._silently(s, raw, f"{type(message).__name__} about {', '.join(message.event_ids) or 'no event'}")
+                s.add(Handled(key=key, kind=type(message).__name__.lower(), topic=raw.topic,
+                              partition=raw.partition, offset=raw.offset, stage="done"))
+            return "silent"
         with self.store.session() as s:
             for sid in message.event_ids:
                 event = s.get(Event, sid)
@@ -274,6 +351,7 @@ class Pipeline:
     # --- bad input --------------------------------------------------------------------------------
 
     def _malformed(self, raw: RawMessage, reason: str) -> str:
+        self.last_error = reason
         key = f"bad:{raw.topic}:{raw.partition}:{raw.offset}"
         with self.store.session() as s:
             if s.get(Handled, key) is not None:
@@ -294,6 +372,11 @@ class Pipeline:
                 s.add(Handled(key=key, kind="malformed", topic=raw.topic, partition=raw.partition,
                               offset=raw.offset, stage="done"))
         self.outbox.wake()
+
+    def alarm(self, what: str, detail: str, key: str | None = None) -> None:
+        """Tell the people running the bot (log and ops channel), once per ``key``."""
+        log.error("%s: %s", what, detail)
+        self.outbox.alarm(self.settings.ops_channel, what, detail, key)
 
     def _mark(self, key: str, kind: str, event_id: str | None, raw: RawMessage, stage: str) -> None:
         with self.store.session() as s:

@@ -76,8 +76,12 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
             catalogue = load_catalogue(path)
         except SkymapError as exc:
             raise ConfigError(str(exc)) from None
+    start = start or datetime.now(UTC)
+    semester_note = ""
+    if facility.submit == "lco" and settings.lco_api_token:
+        hours, semester_note = _within_semester(settings, start, hours)
     try:
-        plan = make_plan(prepared, facility, inst, start=start or datetime.now(UTC), hours=hours,
+        plan = make_plan(prepared, facility, inst, start=start, hours=hours,
                          exposure_s=exposure_s, filters=filters, n_fields=n_fields, galaxies=catalogue,
                          complete_to_mpc=settings.galaxy_complete_to_mpc)
     except ValueError as exc:
@@ -100,9 +104,28 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
                 note = "validated by LCO" if not validation.get("errors") else "LCO found errors"
             except LCOError as exc:
                 note = f"could not validate: {exc}"
-    if refreshed:
-        plan.notes.append(refreshed)
+    plan.notes.extend(n for n in (refreshed, semester_note) if n)
     return PlanResult(plan, facility, inst, png, payload, validation, note)
+
+
+_SEMESTER_END: dict[str, datetime] = {}
+
+
+def _within_semester(settings: Settings, start: datetime, hours: float) -> tuple[float, str]:
+    """LCO takes no window that crosses a semester boundary: cut the window at the semester's end."""
+    end = _SEMESTER_END.get(settings.lco_api_url)
+    if end is None or not start < end:
+        try:
+            end = Portal(settings.lco_api_url, settings.lco_api_token or "").semester_end(start)
+        except LCOError as exc:
+            return hours, f"semester not checked ({exc})"
+        if end is None:
+            return hours, "no LCO semester contains the window start"
+        _SEMESTER_END[settings.lco_api_url] = end
+    left = (end - start).total_seconds() / 3600
+    if left >= hours:
+        return hours, ""
+    return max(left, 0.0), f"window cut at the end of the LCO semester ({end:%Y-%m-%d %H:%M} UTC)"
 
 
 _CATALOGUE: dict[str, tuple[float, dict]] = {}

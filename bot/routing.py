@@ -24,7 +24,8 @@ def matches(rule: Rule, alert: GWAlert, route: bool = False) -> bool:
         return False
     if rule.groups and ev.group.upper() not in {g.upper() for g in rule.groups}:
         return False
-    if rule.max_far_per_year is not None and ev.far * SECONDS_PER_YEAR > rule.max_far_per_year:
+    # an unknown FAR does not drop the alert: it is shown as unknown and judged by the other criteria
+    if rule.max_far_per_year is not None and ev.far is not None and ev.far * SECONDS_PER_YEAR > rule.max_far_per_year:
         return False
     minimums = [
         (rule.min_bns, ev.classification.get("BNS", 0.0)),

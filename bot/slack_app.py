@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 
@@ -118,11 +119,8 @@ class Commands:
 
     def _upload(self, client: WebClient, channel: str, reply: Reply, thread_ts: str | None, respond) -> bool:
         filename, data, title = reply.file
-        kwargs = dict(channel=channel, file=data, filename=filename, title=title, request_file_info=False)
-        if thread_ts:
-            kwargs["thread_ts"] = thread_ts
         try:
-            _joining(client, client.files_upload_v2, ("not_in_channel", "channel_not_found"), **kwargs)
+            upload_file(client, channel, data, filename, title, thread_ts)
             return True
         except SlackApiError as exc:
             _error(respond, f"I could not post the file here ({exc.response.get('error')}). "
@@ -163,8 +161,7 @@ class Commands:
         text, blocks = bk.plan_message(as_dict(row))
         ts = _post(client, channel=channel, text=text, blocks=blocks)["ts"]
         self.plans.set_message(row.id, channel, ts)
-        client.files_upload_v2(channel=channel, thread_ts=ts, file=png, filename=f"{row.event_id}-plan-{row.id}.png",
-                               title=f"{row.event_id} plan {row.id}", request_file_info=False)
+        upload_file(client, channel, png, f"{row.event_id}-plan-{row.id}.png", f"{row.event_id} plan {row.id}", ts)
 
     def ack_only(self, ack) -> None:
         ack()
@@ -241,7 +238,7 @@ class Commands:
         user = (body.get("user") or {}).get("id")
         channel, thread = meta.get("channel"), meta.get("thread_ts")
         try:
-            candidate = parse_candidate(tokens, label=f"<@{user}>'s candidate" if user else "")
+            candidate = parse_candidate(tokens, label="candidate from the form")
             event = self.answers.event(meta.get("event_id"), None, USAGE["check"])
             reply = self.answers.check(event, [candidate])
             client.chat_postMessage(channel=channel, thread_ts=thread, text=reply.text, blocks=reply.blocks)
@@ -270,14 +267,14 @@ class Commands:
         try:
             cmd = parse(text[len("/gw"):])
             target = self.answers.event(cmd.event_id, channel, USAGE["check"])
-            tell(f"working… checking the candidates in {files[0].get('name', 'the file')} against {target.event_id}")
+            tell(f"working… checking the candidates in {bk.escape(files[0].get('name', 'the file'))} against "
+                 f"{target.event_id}")
             candidates = list(cmd.candidates) + parse_csv(self._download(files[0]))
             reply = self.answers.check(target, candidates)
             client.chat_postMessage(channel=channel, thread_ts=ts, text=reply.text, blocks=reply.blocks)
             if reply.file:
                 filename, data, title = reply.file
-                client.files_upload_v2(channel=channel, thread_ts=ts, file=data, filename=filename, title=title,
-                                       request_file_info=False)
+                upload_file(client, channel, data, filename, title, ts)
         except UsageError as exc:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts, text=f":warning: {exc}")
         except Exception:
@@ -286,14 +283,42 @@ class Commands:
                                       text="Sorry, that check failed on my side; it has been logged.")
 
     def _download(self, file: dict) -> bytes:
+        """The shared file's bytes, fetched with the bot token only from Slack's own file host."""
         url = file.get("url_private_download") or file.get("url_private")
         if not url:
             raise UsageError("I cannot see that file's contents (no download URL).")
+        if not slack_file_url(url, self.settings.slack_api_url):
+            log.warning("refused to download a shared file from outside Slack", extra={"url": url[:200]})
+            raise UsageError("That file is not stored on Slack, so I will not fetch it. Upload the CSV to Slack.")
         if int(file.get("size") or 0) > MAX_CSV_BYTES:
             raise UsageError(f"that file is larger than {MAX_CSV_BYTES // 2**20} MB")
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.settings.slack_bot_token}"})
         with urllib.request.urlopen(request, timeout=20) as response:
             return response.read(MAX_CSV_BYTES + 1)
+
+
+def slack_file_url(url: str, api_url: str) -> bool:
+    """Is ``url`` on Slack's file host? files.slack.com for Slack itself; the API's own host for a stand-in or
+    a proxy configured as SLACK_API_URL. The bot token is sent nowhere else."""
+    api = urllib.parse.urlsplit(api_url)
+    target = urllib.parse.urlsplit(url)
+    if api.hostname in ("slack.com", "www.slack.com"):
+        return target.scheme == "https" and target.hostname == "files.slack.com" and target.port in (None, 443)
+    return target.scheme == api.scheme and target.hostname == api.hostname and target.port == api.port
+
+
+def upload_file(client: WebClient, channel: str, data: bytes, filename: str, title: str,
+                thread_ts: str | None = None) -> None:
+    """Every upload from a command: join the (public) channel first, and once more on not_in_channel."""
+    try:
+        client.conversations_join(channel=channel)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in ("already_in_channel", "method_not_supported_for_channel_type"):
+            raise
+    kwargs = dict(channel=channel, file=data, filename=filename, title=title, request_file_info=False)
+    if thread_ts:
+        kwargs["thread_ts"] = thread_ts
+    _joining(client, client.files_upload_v2, ("not_in_channel",), **kwargs)
 
 
 def _joining(client: WebClient, call, join_on: tuple[str, ...], **kwargs):
@@ -348,6 +373,7 @@ def start(settings: Settings, answers: Answers, plans: PlanBook | None = None) -
         return handler.close
     from .http_mode import serve
 
-    server = serve(build_app(settings, answers, socket_mode=False, plans=plans), settings.port)
+    server = serve(build_app(settings, answers, socket_mode=False, plans=plans), settings.port,
+                   signing_secret=settings.slack_signing_secret)
     log.info("slash commands: HTTP mode on port %s at /slack/events", settings.port)
     return server.shutdown

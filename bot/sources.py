@@ -12,10 +12,24 @@ from .skymap.io import SkyMap, SkymapError, read_skymap
 
 @dataclass(frozen=True)
 class Source:
-    """A sky map and, when it came inside an alert, that alert."""
+    """A sky map and, when it came inside an alert, that alert (and its combined GW x external map, if any)."""
 
     skymap: SkyMap
     alert: GWAlert | None
+    combined: SkyMap | None = None
+
+    @property
+    def observatory(self) -> str | None:
+        """The external coincidence's observatory, for the combined map."""
+        return self.alert.external_coinc.observatory if self.alert and self.alert.external_coinc else None
+
+    def pick(self, which: str) -> SkyMap:
+        """``"gw"`` (the event's localization) or ``"combined"``; a clear error when there is no combined map."""
+        if which == "combined":
+            if self.combined is None:
+                raise SkymapError("this alert has no combined (GW x external coincidence) sky map")
+            return self.combined
+        return self.skymap
 
 
 def load(path: str | Path) -> Source:
@@ -28,7 +42,8 @@ def load(path: str | Path) -> Source:
         alert = parse_bytes(data)
         if alert.skymap is None:
             raise AlertError(f"{alert.superevent_id} {alert.alert_type} alert carries no sky map")
-        return Source(read_skymap(alert.skymap), alert)
+        combined = read_skymap(alert.combined_skymap) if alert.combined_skymap is not None else None
+        return Source(read_skymap(alert.skymap), alert, combined)
     return Source(read_skymap(data), None)
 
 

@@ -21,8 +21,13 @@ from sqlalchemy import (
     LargeBinary,
     String,
     create_engine,
+    delete,
     event,
+    func,
+    inspect,
     select,
+    text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -67,7 +72,9 @@ class Handled(Base):
 
 
 class SkymapVersion(Base):
-    """Each sky map an event has had, newest last (the commands use the latest)."""
+    """Each sky map an event has had. The commands use the latest by alert time (``created``), not arrival:
+    an older alert arriving late does not replace a newer map. ``kind`` is "gw" (the event's localization) or
+    "combined" (GW x external coincidence, which assumes the coincidence is real)."""
 
     __tablename__ = "skymaps"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -76,6 +83,9 @@ class SkymapVersion(Base):
     alert_type: Mapped[str] = mapped_column(String(16))
     fits: Mapped[bytes] = mapped_column(LargeBinary)
     received: Mapped[float] = mapped_column(Float, default=time.time)
+    kind: Mapped[str | None] = mapped_column(String(16), default="gw")
+    created: Mapped[float | None] = mapped_column(Float)  # the alert's time_created (epoch seconds)
+    observatory: Mapped[str | None] = mapped_column(String(40))  # of the coincidence, for combined maps
 
 
 class Delivery(Base):
@@ -150,6 +160,7 @@ class TopicProgress(Base):
     topic: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_received: Mapped[float] = mapped_column(Float)
     last_offset: Mapped[int | None] = mapped_column(Integer)
+    silent: Mapped[int | None] = mapped_column(Integer, default=0)  # old alerts stored without posting
 
 
 class Store:
@@ -163,20 +174,61 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _add_missing_columns(self) -> None:
+        """A database made by an older gwbot gets the (nullable) columns added since."""
+        inspector = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                have = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in have:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self._sessions.begin() as s:
             yield s
 
-    def latest_skymap(self, event_id: str) -> SkymapVersion | None:
+    def latest_skymap(self, event_id: str, kind: str = "gw") -> SkymapVersion | None:
         with self.session() as s:
-            return s.scalars(select(SkymapVersion).where(SkymapVersion.event_id == event_id)
-                             .order_by(SkymapVersion.id.desc()).limit(1)).first()
+            return s.scalars(latest_map_query(event_id, kind)).first()
+
+    def prune(self, older_than: float) -> tuple[int, int]:
+        """Delete map versions received before ``older_than`` (the latest of each event and kind stays) and
+        finished deliveries; returns how many of each."""
+        with self.session() as s:
+            maps = 0
+            pairs = {(e, k or "gw") for e, k in s.execute(select(SkymapVersion.event_id, SkymapVersion.kind))}
+            for event_id, kind in sorted(pairs):
+                keep = s.scalar(latest_map_query(event_id, kind).with_only_columns(SkymapVersion.id))
+                maps += s.execute(delete(SkymapVersion).where(
+                    _map_filter(event_id, kind), SkymapVersion.id != keep,
+                    SkymapVersion.received < older_than)).rowcount
+            old = select(Delivery.id).where(Delivery.status.in_(("done", "failed")), Delivery.done_at < older_than)
+            s.execute(update(Delivery).where(Delivery.depends_on.in_(old)).values(depends_on=None))
+            deliveries = s.execute(delete(Delivery).where(Delivery.id.in_(old.scalar_subquery()))).rowcount
+        return maps, deliveries
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _map_filter(event_id: str, kind: str):
+    which = SkymapVersion.kind == kind
+    if kind == "gw":
+        which = which | SkymapVersion.kind.is_(None)
+    return (SkymapVersion.event_id == event_id) & which
+
+
+def latest_map_query(event_id: str, kind: str = "gw"):
+    """The newest map of an event by alert time (then arrival), of one kind (rows from before kinds are "gw")."""
+    return (select(SkymapVersion).where(_map_filter(event_id, kind))
+            .order_by(func.coalesce(SkymapVersion.created, SkymapVersion.received).desc(), SkymapVersion.id.desc())
+            .limit(1))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -3,9 +3,14 @@
 hop-client 0.13 traps handled here: ``read_raw`` (not ``read``) so a malformed
 message cannot break the iterator; ``autocommit=False`` with ``mark_done``
 after the message is fully handled (autocommit would store the offset before
-we handle it); a fixed group id (hop's default is random, which would replay
-or skip history on every restart); ``batch_size=1`` so an alert is not held
-back waiting for a batch to fill.
+we handle it); a fixed group id, ``<user name>-gwbot`` by default (hop's
+default is random, which would replay or skip history on every restart, and
+Hopskotch refuses groups that do not start with the credential's user name);
+``batch_size=1`` so an alert is not held back waiting for a batch to fill.
+
+Refused credentials or topics are reported once, in words, with what to do;
+a database that cannot be written (disk full, locked, read-only) is a
+transient fault: the message is retried after a pause and not committed.
 """
 
 from __future__ import annotations
@@ -15,13 +20,29 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
-from .config import Settings
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from .config import Settings, consumer_group
 from .pipeline import Pipeline, RawMessage
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
 POISON_ATTEMPTS = 3
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+#: Kafka error names that no retry will fix, with what the person running the bot should do.
+REFUSALS = {
+    "_AUTHENTICATION": "Hopskotch refused the credential (wrong user name or password). Check HOP_USERNAME and "
+                       "HOP_PASSWORD, or run `hop auth add` with the credential from https://my.hop.scimma.org.",
+    "SASL_AUTHENTICATION_FAILED": "Hopskotch refused the credential (wrong user name or password). Check "
+                                  "HOP_USERNAME and HOP_PASSWORD, or run `hop auth add`.",
+    "TOPIC_AUTHORIZATION_FAILED": "the credential may not read a topic in HOP_URL. Subscribe the credential to the "
+                                  "topic at https://my.hop.scimma.org (Credentials -> Manage -> add the topic).",
+    "GROUP_AUTHORIZATION_FAILED": "Hopskotch refused the consumer group: it must start with '<user name>-'. Unset "
+                                  "GWBOT_GROUP_ID to use '<user name>-gwbot'.",
+    "CLUSTER_AUTHORIZATION_FAILED": "the credential is not allowed on this Kafka cluster.",
+}
 
 
 def _auth(settings: Settings):
@@ -34,8 +55,11 @@ def _auth(settings: Settings):
     return True  # hop's own auth.toml
 
 
-def _kafka_error(error) -> None:
-    log.warning("kafka client: %s", error)
+def refusal(error) -> str | None:
+    """What to do about a KafkaError (or adc KafkaException) that retrying will not fix; None otherwise."""
+    error = getattr(error, "error", error)
+    name = error.name() if hasattr(error, "name") else str(error)
+    return REFUSALS.get(name)
 
 
 class StreamReader:
@@ -44,9 +68,27 @@ class StreamReader:
     def __init__(self, settings: Settings, pipeline: Pipeline) -> None:
         self.settings = settings
         self.pipeline = pipeline
+        self.group_id = consumer_group(settings)  # a ConfigError here stops start-up, with the reason
         self.connected = False
         self.handled = 0
+        self.problem: str | None = None  # why the stream cannot be read, in words (for /gw status and health)
+        self.database_ok = True
         self._failures: Counter[tuple] = Counter()
+
+    def _kafka_error(self, error) -> None:
+        what = refusal(error)
+        if what:
+            self._refused(what, str(error))
+        else:
+            log.warning("kafka client: %s", error)
+
+    def _refused(self, what: str, detail: str) -> None:
+        """Said once per kind of refusal: log, /gw status, ops channel."""
+        if self.problem == what:
+            return
+        self.problem = what
+        self.pipeline.alarm("gwbot cannot read the alert stream", f"{what} (Kafka said: {detail})",
+                            key=f"stream:{what}")
 
     def run(self, stop: threading.Event) -> None:
         from hop import Stream
@@ -57,15 +99,16 @@ class StreamReader:
             consumer = None
             try:
                 stream = Stream(auth=_auth(self.settings), start_at=StartPosition.EARLIEST, until_eos=False)
-                consumer = stream.open(self.settings.hop_url, "r", group_id=self.settings.group_id,
-                                       error_callback=_kafka_error)
+                consumer = stream.open(self.settings.hop_url, "r", group_id=self.group_id,
+                                       error_callback=self._kafka_error)
                 watcher = threading.Thread(target=lambda c=consumer: (stop.wait(), c.stop()), daemon=True)
                 watcher.start()
                 self.connected = True
-                log.info("stream connected", extra={"url": self.settings.hop_url, "group_id": self.settings.group_id})
+                log.info("stream connected", extra={"url": self.settings.hop_url_redacted, "group_id": self.group_id})
                 for value, meta in consumer.read_raw(metadata=True, autocommit=False, batch_size=1,
                                                      batch_timeout=timedelta(seconds=0.5)):
-                    self._handle(consumer, value, meta)
+                    self.problem = None
+                    self._handle(consumer, value, meta, stop)
                     backoff = 1.0
                     if stop.is_set():
                         break
@@ -73,8 +116,13 @@ class StreamReader:
                 self.connected = False
                 if stop.is_set():
                     break
-                log.warning("stream interrupted (%s: %s); reconnecting in %.0f s", type(exc).__name__, exc, backoff,
-                            extra={"url": self.settings.hop_url})
+                what = refusal(exc)
+                if what:  # said once; then retried quietly and slowly, in case someone fixes it
+                    self._refused(what, str(exc))
+                    backoff = MAX_BACKOFF
+                else:
+                    log.warning("stream interrupted (%s: %s); reconnecting in %.0f s", type(exc).__name__, exc,
+                                backoff, extra={"url": self.settings.hop_url_redacted})
                 stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
             finally:
@@ -85,11 +133,13 @@ class StreamReader:
                     except Exception:  # closing a broken consumer may fail too
                         pass
 
-    def _handle(self, consumer, value: bytes, meta) -> None:
-        raw = RawMessage(meta.topic, value, meta.headers, meta.partition, meta.offset)
+    def _handle(self, consumer, value: bytes, meta, stop: threading.Event) -> None:
+        stamp = getattr(meta, "timestamp", None)
+        raw = RawMessage(meta.topic, value, meta.headers, meta.partition, meta.offset,
+                         stamp / 1000.0 if stamp and stamp > 0 else None)
         where = (meta.topic, meta.partition, meta.offset)
         try:
-            self.pipeline.handle(raw)
+            self._handle_retrying_database(raw, stop)
         except Exception as exc:
             self._failures[where] += 1
             if self._failures[where] < POISON_ATTEMPTS:
@@ -100,3 +150,29 @@ class StreamReader:
                                   key=f"bad:{meta.topic}:{meta.partition}:{meta.offset}")
         consumer.mark_done(meta, asynchronous=False)
         self.handled += 1
+
+    def _handle_retrying_database(self, raw: RawMessage, stop: threading.Event) -> None:
+        """Handle; while the database cannot be written, wait and try again (the offset stays uncommitted)."""
+        pause = 2.0
+        while True:
+            try:
+                self.pipeline.handle(raw)
+            except DATABASE_ERRORS as exc:
+                if stop.is_set():
+                    raise
+                if self.database_ok:
+                    self.database_ok = False
+                    self.pipeline.alarm("gwbot cannot write its database",
+                                        f"{type(exc.orig).__name__ if exc.orig else type(exc).__name__}: "
+                                        f"{exc.orig or exc}. The message at {raw.topic} [{raw.partition}] @ "
+                                        f"{raw.offset} is kept and retried; nothing is lost. Free disk space or "
+                                        "fix the database (GWBOT_DATABASE_URL).", key="database")
+                log.warning("database error while handling %s @ %s; retrying in %.0f s", raw.topic, raw.offset,
+                            pause, extra={"topic": raw.topic, "offset": raw.offset})
+                stop.wait(pause)
+                pause = min(pause * 2, MAX_BACKOFF)
+                continue
+            if not self.database_ok:
+                self.database_ok = True
+                log.info("database writable again")
+            return

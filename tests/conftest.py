@@ -18,6 +18,9 @@ def data_file(name: str) -> Path:
     path = DATA / name
     return path if path.exists() else SAMPLES / name
 
+#: GWBOT_POST_MAX_AGE for tests that post the bundled real alerts (created years ago): post them anyway.
+OLD_ALERTS_TOO = "36500d"
+
 #: Real alerts whose sky maps the tests compare against ligo.skymap.
 MAP_ALERTS = ["MS181101ab-preliminary.avro", "S230518h_initial.json", "S250910b-earlywarning.json"]
 

@@ -1,12 +1,30 @@
 """A local LCO observation portal for the tests, following its API contract.
 
-Token authentication (``Authorization: Token …``, 401 otherwise); request-group
-validation with the portal's rules (name <= 50 characters, proposal the token
-may use, ipp_value 0.5-2.0, operator SINGLE for one request and MANY for more,
-observation type, windows, ICRS targets in range, known instrument types and
-filters, constraints) answering DRF-style nested errors; submission returning
-ids; and request states that move on over time (an observation is scheduled,
-then the request completes, fails or its window expires).
+Sources: OP = observatorycontrolsystem/observation-portal @ 31c2ddd; AEON = AEONplus/AEONlib @ ea8581a
+(``src/aeonlib/ocs/lco/instruments.py``, generated from LCO's live ``/api/instruments/``). Rules:
+
+- Token authentication, ``Authorization: Token …``, 401 otherwise; ``/api/instruments/`` and
+  ``/api/semesters/`` are open to all (OP ``requestgroups/views.py``, ``proposals/viewsets.py:121-128``).
+- Request group: name <= 50 characters, ipp_value 0.5-2.0, operator SINGLE for one request and MANY for
+  more, observation type; the proposal's membership error comes back under ``non_field_errors``
+  (OP ``requestgroups/serializers.py:883-892``).
+- Optical elements per instrument type: every group the instrument has must be given, and no other; values
+  checked case-insensitively (OP ``serializers.py:434-456``). MuSCAT has ``narrowband_{g,r,i,z}_position``
+  (in/out), no filter wheel, and takes ``extra_params.exposure_mode`` and ``exposure_time_{g,r,i,z}``
+  (AEON ``instruments.py:199-205``, ``tests/ocs/lco_requests.py:103-150``).
+- Readout ``mode``: must be one of the instrument's; without it, "Must set a readout mode" when the instrument
+  has several and no default (OP ``serializers.py:198-211, 422-423``; modes from AEON ``instruments.py``).
+- Windows: start before end, and inside one semester (OP ``serializers.py:623-644``); ``/api/semesters/``
+  with ``semester_contains`` (OP ``proposals/filters.py:35-49``), paginated as DRF LimitOffsetPagination
+  (OP ``settings.py:301-302``).
+- ``/api/instruments/`` keys are upper-case instrument codes with ``optical_elements`` groups (plural names)
+  and ``modes`` (OP ``views.py:145-166``).
+- ``/api/requests/ID/observations/`` lists cancelled observations too unless ``exclude_canceled`` is given,
+  which drops only CANCELED (OP ``viewsets.py:310-315``); request states PENDING, COMPLETED, WINDOW_EXPIRED,
+  FAILURE_LIMIT_REACHED, CANCELED (OP ``observations/models.py:88-153``).
+
+Request states move on over time (an observation is scheduled, then the request completes, fails or its
+window expires); ``cancel_first`` makes each request's first observation a CANCELED one.
 """
 
 from __future__ import annotations
@@ -15,23 +33,46 @@ import itertools
 import json
 import threading
 import time
+import urllib.parse
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-INSTRUMENTS = {  # pixel counts and scales as the instruments endpoint gives them
+INSTRUMENTS = {  # pixel counts and scales, optical-element groups and readout modes as /api/instruments/ has them
     "1M0-SCICAM-SINISTRO": {"class": "1m0", "pixels": (4096, 4096), "pixel_scale": 0.389,
-                            "filters": ["U", "B", "V", "R", "I", "up", "gp", "rp", "ip", "zs", "Y", "w"]},
-    "2M0-SCICAM-MUSCAT": {"class": "2m0", "filters": ["gp", "rp", "ip", "zs"], "pixels": (2048, 2048),
-                          "pixel_scale": 0.27},
-    "0M4-SCICAM-QHY600": {"class": "0m4", "filters": ["up", "gp", "rp", "ip", "zs", "B", "V", "w"],
-                          "pixels": (9576, 6388), "pixel_scale": 0.74},
+                            "optical_elements": {"filters": ["U", "B", "V", "R", "I", "up", "gp", "rp", "ip", "zs",
+                                                             "Y", "w"]},
+                            "readout": ["full_frame", "central_2k_2x2"]},
+    "2M0-SCICAM-MUSCAT": {"class": "2m0", "pixels": (2048, 2048), "pixel_scale": 0.27,
+                          "optical_elements": {f"narrowband_{c}_positions": ["in", "out"] for c in "griz"},
+                          "readout": ["MUSCAT_FAST", "MUSCAT_SLOW"]},
+    "0M4-SCICAM-QHY600": {"class": "0m4", "pixels": (9576, 6388), "pixel_scale": 0.74,
+                          "optical_elements": {"filters": ["up", "gp", "rp", "ip", "zs", "B", "V", "w"]},
+                          "readout": ["full_frame", "central30x30"]},
 }
+
+
+def lco_semesters(first: int, last: int) -> list[tuple[datetime, datetime]]:
+    """LCO's semesters: A from 1 February, B from 1 August (e.g. 2024B: 2024-08-01 to 2025-02-01)."""
+    out = []
+    for year in range(first, last + 1):
+        out.append((datetime(year, 2, 1, tzinfo=UTC), datetime(year, 8, 1, tzinfo=UTC)))
+        out.append((datetime(year, 8, 1, tzinfo=UTC), datetime(year + 1, 2, 1, tzinfo=UTC)))
+    return out
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
 
 
 class FakeLCO:
     def __init__(self, token: str = "lco-test-token", proposal: str = "LCO2025B-001",
-                 schedule_after: float = 1.0, finish_after: float = 2.0, outcome: str = "COMPLETED") -> None:
+                 schedule_after: float = 1.0, finish_after: float = 2.0, outcome: str = "COMPLETED",
+                 semesters: list[tuple[datetime, datetime]] | None = None, cancel_first: bool = False) -> None:
         self.token, self.proposal = token, proposal
         self.schedule_after, self.finish_after, self.outcome = schedule_after, finish_after, outcome
+        self.semesters = semesters or lco_semesters(2019, 2031)
+        self.cancel_first = cancel_first
+        self.observation_queries: list[str] = []  # query strings of observation look-ups
         self.groups: dict[int, dict] = {}
         self.submissions = 0
         self.validations = 0
@@ -59,7 +100,7 @@ class FakeLCO:
         elif len(name) > 50:
             errors["name"] = ["Ensure this field has no more than 50 characters."]
         if group.get("proposal") != self.proposal:
-            errors["proposal"] = ["You do not belong to this proposal."]
+            errors["non_field_errors"] = ["You do not belong to the proposal you are trying to submit with"]
         ipp = group.get("ipp_value")
         if not isinstance(ipp, (int, float)) or not 0.5 <= ipp <= 2.0:
             errors["ipp_value"] = ["ipp_value must be between 0.5 and 2.0"]
@@ -76,8 +117,10 @@ class FakeLCO:
             errors["requests"] = request_errors
         return errors
 
-    @staticmethod
-    def _request_errors(request: dict) -> dict:
+    def semester_containing(self, start: datetime, end: datetime | None = None) -> tuple[datetime, datetime] | None:
+        return next(((a, b) for a, b in self.semesters if a <= start and (end or start) <= b), None)
+
+    def _request_errors(self, request: dict) -> dict:
         e: dict = {}
         location = request.get("location") or {}
         if location.get("telescope_class") not in {i["class"] for i in INSTRUMENTS.values()}:
@@ -85,6 +128,9 @@ class FakeLCO:
         windows = request.get("windows") or []
         if not windows or any(w.get("start", "") >= w.get("end", "") for w in windows):
             e["windows"] = ["Windows must have a start before their end."]
+        elif any(self.semester_containing(_utc(w["start"]), _utc(w["end"])) is None for w in windows):
+            e["windows"] = [{"non_field_errors": ["The observation window does not fit within any defined "
+                                                  "semester."]}]
         conf_errors = []
         for conf in request.get("configurations") or []:
             c: dict = {}
@@ -101,16 +147,7 @@ class FakeLCO:
             ics = conf.get("instrument_configs") or []
             ic_errors = []
             for ic in ics:
-                elements = ic.get("optical_elements") or {}
-                bad = {}
-                if conf.get("instrument_type") == "2M0-SCICAM-MUSCAT":  # four channels, no filter wheel
-                    extra = ic.get("extra_params") or {}
-                    missing = [f"diffuser_{c}_position" for c in "griz" if f"diffuser_{c}_position" not in elements]
-                    missing += [f"exposure_time_{c}" for c in "griz" if f"exposure_time_{c}" not in extra]
-                    if missing or extra.get("exposure_mode") not in ("SYNCHRONOUS", "ASYNCHRONOUS"):
-                        bad["optical_elements"] = [f"MuSCAT needs {', '.join(missing) or 'an exposure_mode'}."]
-                elif instrument and elements.get("filter") not in instrument["filters"]:
-                    bad["optical_elements"] = {"filter": [f"Invalid filter {elements.get('filter')}."]}
+                bad = self._instrument_config_errors(conf.get("instrument_type", ""), instrument, ic)
                 if not 0 < float(ic.get("exposure_time", 0)) <= 3600:
                     bad["exposure_time"] = ["Exposure time must be between 0 and 3600 seconds."]
                 ic_errors.append(bad)
@@ -129,6 +166,34 @@ class FakeLCO:
         return e
 
     @staticmethod
+    def _instrument_config_errors(name: str, instrument: dict | None, ic: dict) -> dict:
+        """OP serializers.py:198-211 (readout mode) and 434-456 (optical elements); AEON for MuSCAT."""
+        if instrument is None:
+            return {}
+        bad: dict = {}
+        modes = instrument["readout"]
+        if "mode" not in ic:
+            bad["non_field_errors"] = [f"Must set a readout mode, choose from {', '.join(modes)}"]
+        elif ic["mode"].lower() not in {m.lower() for m in modes}:
+            bad["non_field_errors"] = [f"Readout mode {ic['mode']} is not available for instrument type {name}"]
+        elements = ic.get("optical_elements") or {}
+        groups = instrument["optical_elements"]
+        for kind, value in elements.items():
+            if f"{kind}s" not in groups:
+                bad["non_field_errors"] = [f"optical_element of type {kind} is not available on {name} instruments"]
+            elif str(value).lower() not in {v.lower() for v in groups[f"{kind}s"]}:
+                bad["non_field_errors"] = [f"optical element {value} of type {kind} is not available"]
+        for group in groups:
+            if group[:-1] not in elements:
+                bad["non_field_errors"] = [f"Must set optical element of type {group[:-1]} for instrument type {name}"]
+        if name == "2M0-SCICAM-MUSCAT":
+            extra = ic.get("extra_params") or {}
+            missing = [f"exposure_time_{c}" for c in "griz" if f"exposure_time_{c}" not in extra]
+            if missing or extra.get("exposure_mode") not in ("SYNCHRONOUS", "ASYNCHRONOUS"):
+                bad["extra_params"] = [f"MuSCAT needs {', '.join(missing) or 'an exposure_mode'}."]
+        return bad
+
+    @staticmethod
     def _duration(request: dict) -> float:
         return sum(ic["exposure_time"] * ic.get("exposure_count", 1) + 28
                    for c in request["configurations"] for ic in c["instrument_configs"]) + 90
@@ -139,8 +204,10 @@ class FakeLCO:
         age = time.monotonic() - request["_submitted"]
         observations = [{"id": request["id"] * 10, "state": "PENDING", "site": "lsc"}] \
             if age >= self.schedule_after else []
-        if age >= self.finish_after:
-            observations[0]["state"] = {"COMPLETED": "COMPLETED", "FAILURE_LIMIT_REACHED": "FAILED"}.get(
+        if self.cancel_first:  # a scheduled block that LCO cancelled (e.g. rescheduled), listed first
+            observations.insert(0, {"id": request["id"] * 10 - 1, "state": "CANCELED", "site": "coj"})
+        if age >= self.finish_after and observations:
+            observations[-1]["state"] = {"COMPLETED": "COMPLETED", "FAILURE_LIMIT_REACHED": "FAILED"}.get(
                 self.outcome, "NOT_ATTEMPTED")
             return self.outcome, observations
         return "PENDING", observations
@@ -183,15 +250,27 @@ class FakeLCO:
             def do_GET(self) -> None:
                 path = self.path.split("?")[0]
                 if path == "/api/instruments/":  # AllowAny in the real portal
-                    self._reply(200, {name.lower(): {
+                    self._reply(200, {name: {
                         "type": "IMAGE", "class": i["class"], "name": name,
                         "camera_type": {"pixels_x": i["pixels"][0], "pixels_y": i["pixels"][1],
                                         "pixel_scale": i["pixel_scale"],
                                         "science_field_of_view": round(
                                             i["pixel_scale"] * (i["pixels"][0] ** 2 + i["pixels"][1] ** 2) ** 0.5
                                             / 60, 1)},
-                        "optical_elements": {"filters": [{"code": f, "schedulable": True} for f in i["filters"]]}}
+                        "optical_elements": {group: [{"code": v, "name": v, "schedulable": True} for v in values]
+                                             for group, values in i["optical_elements"].items()},
+                        "modes": {"readout": {"type": "readout", "modes": [
+                            {"code": m, "name": m, "schedulable": True} for m in i["readout"]]}}}
                         for name, i in INSTRUMENTS.items()})
+                    return
+                if path == "/api/semesters/":  # AllowAny
+                    query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                    rows = fake.semesters
+                    if "semester_contains" in query:
+                        when = _utc(query["semester_contains"][0])
+                        rows = [(a, b) for a, b in rows if a <= when <= b]
+                    results = [{"id": f"S{a:%Y%m%d}", "start": a.isoformat(), "end": b.isoformat()} for a, b in rows]
+                    self._reply(200, {"count": len(results), "next": None, "previous": None, "results": results})
                     return
                 if not self._authorized():
                     return
@@ -202,10 +281,15 @@ class FakeLCO:
                         self._reply(200, view) if view else self._reply(404, {"detail": "Not found."})
                         return
                     if parts[:2] == ["api", "requests"] and len(parts) == 4 and parts[3] == "observations":
+                        query = urllib.parse.urlsplit(self.path).query
+                        fake.observation_queries.append(query)
+                        exclude = bool(urllib.parse.parse_qs(query).get("exclude_canceled"))
                         for g in fake.groups.values():
                             for r in g["requests"]:
                                 if r["id"] == int(parts[2]):
-                                    self._reply(200, fake._state(r)[1])
+                                    observations = fake._state(r)[1]
+                                    self._reply(200, [o for o in observations
+                                                      if not (exclude and o["state"] == "CANCELED")])
                                     return
                 self._reply(404, {"detail": "Not found."})
 

@@ -2,14 +2,43 @@
 
 It checks what real Slack checks and answers as Slack does (HTTP 200 with
 ``{"ok": false, "error": ...}`` for API errors, 429 with Retry-After for rate
-limits): the bot token, required arguments, channel-name rules, Block Kit
-limits, the three-step external file upload, and about one message per
-second per channel. Faults can be injected (``outage``) and everything the
-bot did is recorded for assertions. It also serves response URLs.
+limits). Everything the bot did is recorded for assertions; it also serves
+response URLs and shared files. The rules and their sources (facts collected
+in ../shared/notes/real-contracts.md):
+
+- Token: ``Authorization: Bearer``; wrong token -> ``invalid_auth``, none -> ``not_authed``
+  (https://api.slack.com/web#authentication).
+- Scopes: each method needs the scope its reference page names; a scope missing from
+  ``app-manifest.yml`` -> ``missing_scope`` with ``needed`` (https://api.slack.com/scopes, each method's
+  "Required scopes"; files.info and shared-file downloads need ``files:read``, history needs
+  ``channels:history`` / ``groups:history``).
+- Membership: chat.postMessage into a public channel works without membership only with
+  ``chat:write.public``; files.completeUploadExternal into a channel and conversations.history need
+  membership -> ``not_in_channel`` (slackapi/deno-slack-sdk#128, getnao/nao#1372).
+- conversations.unarchive with a bot token -> ``not_allowed_token_type``: "Bot tokens (xoxb-...) cannot
+  currently be used to unarchive conversations" (https://api.slack.com/methods/conversations.unarchive).
+- conversations.invite with several users fails as a whole when one cannot be invited, unless
+  ``force=true``: then the others are invited and the failures listed in ``errors``
+  (https://api.slack.com/methods/conversations.invite, argument ``force``; slackapi/java-slack-sdk#1247).
+- Channel names: lower-case letters, digits, ``-`` and ``_``, at most 80 characters
+  (https://api.slack.com/methods/conversations.create).
+- Block Kit limits: 50 blocks, header plain_text <= 150, section text <= 3,000, fields <= 10 of <= 2,000
+  (https://api.slack.com/reference/block-kit/blocks).
+- Files: the three-step external upload (files.getUploadURLExternal, POST, files.completeUploadExternal;
+  https://api.slack.com/messaging/files#uploading_files); files.info shows the channels a file is shared in;
+  private file URLs need the bot token as Bearer, else a redirect to a login page
+  (https://api.slack.com/types/file#authentication).
+- Rate limits: about one message per second per channel, 429 with ``Retry-After``
+  (https://api.slack.com/docs/rate-limits).
+
+Faults can be injected (:meth:`outage`, :meth:`fault`): 5xx pages, answers delayed past the client's
+timeout after the request was processed (an unknown outcome), dropped connections after processing, HTML
+pages with status 200 (a proxy), and ``Retry-After`` given as an HTTP date.
 """
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 import json
 import re
@@ -18,9 +47,39 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+MANIFEST = Path(__file__).parents[1] / "app-manifest.yml"
+
+#: Bot scopes each method needs (each method's reference page at https://api.slack.com/methods).
+SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",), "chat.update": ("chat:write",), "chat.postEphemeral": ("chat:write",),
+    "conversations.create": ("channels:manage",), "conversations.join": ("channels:join",),
+    "conversations.invite": ("channels:manage",), "conversations.setTopic": ("channels:manage",),
+    "conversations.list": ("channels:read", "groups:read"), "conversations.history": ("channels:history",),
+    "conversations.unarchive": ("channels:manage",), "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",), "files.info": ("files:read",),
+    "usergroups.users.list": ("usergroups:read",), "views.open": (), "auth.test": (),
+    "apps.connections.open": (),
+}
+
+
+def manifest_scopes(path: Path = MANIFEST) -> set[str]:
+    """The bot scopes app-manifest.yml asks for (read as text: the list under oauth_config.scopes.bot)."""
+    scopes, inside = set(), False
+    for line in path.read_text().splitlines():
+        stripped = line.split("#", 1)[0].rstrip()
+        if stripped.strip() == "bot:":
+            inside = True
+            continue
+        if inside:
+            if stripped.strip().startswith("- "):
+                scopes.add(stripped.strip()[2:].strip())
+            elif stripped.strip():
+                break
+    return scopes
 
 
 @dataclass
@@ -34,8 +93,9 @@ class Channel:
 
 
 class SlackError(Exception):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, **extra: Any) -> None:
         self.error = error
+        self.extra = extra
 
 
 def _check_blocks(blocks: Any) -> None:
@@ -92,6 +152,9 @@ class FakeSlack:
         self.responses: list[tuple[str, dict]] = []  # what was posted to response URLs
         self.response_times: dict[str, float] = {}  # time.time() each response URL was first hit
         self.rate_limited = 0
+        self.scopes = manifest_scopes()
+        self.faults: list[dict] = []  # injected by fault(): applied to matching calls, in order
+        self.downloads: list[tuple[str, str | None]] = []  # (file id, Authorization header) of file fetches
         self._buckets: dict[str, tuple[float, float]] = {}
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)
@@ -178,6 +241,26 @@ class FakeSlack:
         self._outage_until = time.monotonic() + seconds
         self._outage_status = status
 
+    def fault(self, kind: str, method: str = "chat.postMessage", times: int = 1, seconds: float = 0.0) -> None:
+        """The next ``times`` calls of ``method`` misbehave: ``slow`` (answer after ``seconds``), ``late``
+        (processed, then answered after ``seconds``: past the client's timeout it is an unknown outcome),
+        ``drop`` (processed, connection closed without an answer), ``html`` (a proxy's 200 page, not
+        processed), ``retry_date`` (429 with an HTTP-date Retry-After ``seconds`` ahead, not processed),
+        ``error`` (``{"ok": false, "error": ...}`` with ``seconds`` ignored; the error in ``method`` after
+        a colon, e.g. ``chat.postMessage:invalid_auth``)."""
+        method, _, error = method.partition(":")
+        with self.lock:
+            self.faults.append({"kind": kind, "method": method, "times": times, "seconds": seconds,
+                                "error": error})
+
+    def _take_fault(self, method: str) -> dict | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault["method"] == method and fault["times"] > 0:
+                    fault["times"] -= 1
+                    return fault
+        return None
+
     def channel(self, name: str) -> Channel | None:
         with self.lock:
             return next((c for c in self.channels.values() if c.name == name), None)
@@ -228,7 +311,14 @@ class FakeSlack:
             handler = getattr(self, "api_" + method.replace(".", "_"), None)
             if handler is None:
                 raise SlackError("unknown_method")
+            needed = [scope for scope in SCOPES.get(method, ()) if scope not in self.scopes]
+            if needed and not (method == "conversations.list" and set(SCOPES[method]) & self.scopes):
+                raise SlackError("missing_scope", needed=",".join(needed))
             return handler(args)
+
+    def _member(self, channel: Channel) -> None:
+        if self.BOT_USER not in channel.members:
+            raise SlackError("not_in_channel")
 
     def api_auth_test(self, args):
         return {"user_id": self.BOT_USER, "bot_id": "B0001", "team_id": "T0001", "user": "gwbot"}
@@ -237,7 +327,7 @@ class FakeSlack:
         channel = self._channel(args.get("channel"))
         if channel.is_archived:
             raise SlackError("is_archived")
-        if self.BOT_USER not in channel.members:
+        if self.BOT_USER not in channel.members and "chat:write.public" not in self.scopes:
             raise SlackError("not_in_channel")
         if not args.get("text") and not args.get("blocks"):
             raise SlackError("no_text")
@@ -299,11 +389,7 @@ class FakeSlack:
                 "response_metadata": {"next_cursor": str(nxt) if nxt < len(everything) else ""}}
 
     def api_conversations_unarchive(self, args):
-        channel = self._channel(args.get("channel"))
-        if not channel.is_archived:
-            raise SlackError("not_archived")
-        channel.is_archived = False
-        return {}
+        raise SlackError("not_allowed_token_type")  # bot tokens cannot unarchive
 
     def api_conversations_join(self, args):
         channel = self._channel(args.get("channel"))
@@ -317,15 +403,18 @@ class FakeSlack:
         users = [u for u in str(args.get("users") or "").split(",") if u]
         if not users:
             raise SlackError("no_user")
-        if self.BOT_USER not in channel.members:
-            raise SlackError("not_in_channel")
-        for user in users:
-            if user not in self.users:
-                raise SlackError("user_not_found")
-        if all(u in channel.members for u in users):
+        self._member(channel)
+        force = str(args.get("force", "false")).lower() in ("true", "1")
+        errors = [{"user": u, "ok": False, "error": "user_not_found"} for u in users if u not in self.users]
+        if errors and not force:
+            raise SlackError("user_not_found", errors=errors)
+        good = [u for u in users if u in self.users]
+        if not good:
+            raise SlackError("user_not_found", errors=errors)
+        if all(u in channel.members for u in good) and not errors:
             raise SlackError("already_in_channel")
-        channel.members.update(users)
-        return {"channel": self._info(channel)}
+        channel.members.update(good)
+        return {"channel": self._info(channel), **({"errors": errors} if errors else {})}
 
     def api_conversations_setTopic(self, args):
         channel = self._channel(args.get("channel"))
@@ -337,6 +426,7 @@ class FakeSlack:
 
     def api_conversations_history(self, args):
         channel = self._channel(args.get("channel"))
+        self._member(channel)
         oldest = float(args.get("oldest") or 0)
         metadata = str(args.get("include_all_metadata", "false")).lower() in ("true", "1")
         found = [dict(m) for m in channel.messages if float(m["ts"]) >= oldest or m["received"] >= oldest]
@@ -387,6 +477,8 @@ class FakeSlack:
         if not files:
             raise SlackError("invalid_arguments")
         channel = self._channel(args.get("channel_id")) if args.get("channel_id") else None
+        if channel is not None:
+            self._member(channel)
         for item in files:
             record = self.files.get(item.get("id"))
             if record is None or record["data"] is None:
@@ -402,6 +494,14 @@ class FakeSlack:
                               files=[{"id": item["id"], "title": item.get("title"),
                                       "name": self.files[item["id"]]["filename"]}])
         return {"files": [{"id": item["id"], "title": item.get("title")} for item in files]}
+
+    def api_files_info(self, args):
+        record = self.files.get(args.get("file"))
+        if record is None or not record["shared"]:
+            raise SlackError("file_not_found")
+        channels = sorted({c for c, _ in record["shared"]})
+        return {"file": {"id": args["file"], "name": record["filename"], "channels": channels,
+                         "shares": {"public": {c: [{"ts": "0"}] for c in channels}}}}
 
     def upload(self, file_id: str, data: bytes) -> None:
         with self.lock:
@@ -431,6 +531,8 @@ class FakeSlack:
             def do_GET(self) -> None:
                 path = urllib.parse.urlparse(self.path).path
                 record = fake.files.get(path.rsplit("/", 1)[-1]) if path.startswith("/files/") else None
+                if path.startswith("/files/"):
+                    fake.downloads.append((path.rsplit("/", 1)[-1], self.headers.get("Authorization")))
                 if record is None:
                     self._reply(404, "not found")
                 elif self.headers.get("Authorization") != f"Bearer {fake.token}":
@@ -484,6 +586,20 @@ class FakeSlack:
                 if auth != f"Bearer {expected}":
                     self._reply(200, {"ok": False, "error": "invalid_auth"})
                     return
+                fault = fake._take_fault(method)
+                kind = fault["kind"] if fault else None
+                if kind == "html":
+                    self._reply(200, "<html><body>Bad gateway (proxy)</body></html>", {"Content-Type": "text/html"})
+                    return
+                if kind == "retry_date":
+                    when = email.utils.formatdate(time.time() + fault["seconds"], usegmt=True)
+                    self._reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": when})
+                    return
+                if kind == "error":
+                    self._reply(200, {"ok": False, "error": fault["error"]})
+                    return
+                if kind == "slow":
+                    time.sleep(fault["seconds"])
                 try:
                     result = fake.call(method, args)
                 except RateLimited as exc:
@@ -491,7 +607,13 @@ class FakeSlack:
                                 {"Retry-After": str(max(1, int(exc.wait + 0.999)))})
                     return
                 except SlackError as exc:
-                    self._reply(200, {"ok": False, "error": exc.error})
+                    self._reply(200, {"ok": False, "error": exc.error, **exc.extra})
+                    return
+                if kind == "late":
+                    time.sleep(fault["seconds"])
+                if kind == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
                     return
                 self._reply(200, {"ok": True, **result})
 

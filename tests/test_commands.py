@@ -15,7 +15,7 @@ import urllib.request
 
 import numpy as np
 import pytest
-from conftest import data_file
+from conftest import OLD_ALERTS_TOO, data_file
 from helpers import json_bytes, variant, wait_for, without_distance
 from slack_server import FakeSlack
 
@@ -41,7 +41,8 @@ def world(tmp_path_factory):
         slack.add_channel("random")
         settings = config.load({"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url,
                                 "SLACK_SIGNING_SECRET": SECRET, "GWBOT_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite'}",
-                                "GWBOT_ALERTS_CHANNEL": "gw-alerts", "HOP_AUTH": "false"})
+                                "GWBOT_ALERTS_CHANNEL": "gw-alerts", "HOP_AUTH": "false",
+                                "GWBOT_POST_MAX_AGE": OLD_ALERTS_TOO})
         bot = Bot(settings)
         burst = variant("MS181101ab-update.json", "S250101b")
         burst["event"]["skymap"] = without_distance(base64.b64decode(burst["event"]["skymap"]))

@@ -11,13 +11,14 @@ import time
 from dataclasses import replace
 
 import pytest
-from conftest import data_file
+from conftest import OLD_ALERTS_TOO, data_file
 from helpers import TcpProxy, json_bytes, variant, wait_for
 from slack_server import FakeSlack
 
 from bot import config
 from bot.app import Bot
 from bot.broker import LocalBroker, free_port, publish
+from bot.store import Event
 
 TOPICS = ["igwn.gwalert", "gcn.circular", "gcn.notices.icecube.lvk_nu_track_search"]
 AVRO = [("_format", b"avro")]
@@ -46,7 +47,7 @@ def settings_for(broker, slack, tmp_path, group: str, **extra) -> config.Setting
         "HOP_URL": f"kafka://{broker.address}/{','.join(TOPICS)}", "GWBOT_GROUP_ID": group,
         "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite'}", "GWBOT_ALERTS_CHANNEL": "gw-alerts",
         "GWBOT_MOCK_CHANNEL": "gw-mock", "GWBOT_OPS_CHANNEL": "gw-ops", "GWBOT_INVITE_USERS": "U0000ALICE",
-        "GWBOT_OUTPUT_DIR": str(tmp_path / "out"),
+        "GWBOT_OUTPUT_DIR": str(tmp_path / "out"), "GWBOT_POST_MAX_AGE": OLD_ALERTS_TOO,
     }
     env.update(extra)
     return config.load(env)
@@ -95,7 +96,8 @@ def test_full_life_of_an_event(running, slack, broker):
     # everything after the first summary threads under it
     assert all(m["thread_ts"] == root["ts"] for m in mock[1:])
     update = next(m for m in mock if "MS181101ab UPDATE" in m["text"])
-    assert "Fermi GRB" in json.dumps(update["blocks"]) and "combined GW + Fermi" in json.dumps(update["blocks"])
+    flat = json.dumps(update["blocks"], ensure_ascii=False)
+    assert "Fermi GRB" in flat and "with Fermi: 90%" in flat  # the combined map after the GW one, labelled
     # the channel link in the summary points at the event channel
     channel = slack.channel("mock-ms181101ab")
     assert f"<#{channel.id}>" in json.dumps(root["blocks"])
@@ -175,13 +177,22 @@ def test_two_alerts_for_one_event_make_one_channel(running, slack, broker):
     assert len([m for m in slack.messages("s250401x") if m.get("blocks")]) == 2
 
 
-def test_existing_archived_channel_is_reused(running, slack, broker):
+def test_archived_channel_name_clash_opens_the_next_free_name(running, slack, broker):
+    """Bot tokens cannot unarchive: the event gets #s250402y-1 (the -1 being taken too, by a private channel the
+    bot cannot see, it gets -2), the ops channel is told, and the archived channel is left alone."""
     bot, topic = running
     old = slack.add_channel("s250402y", archived=True, bot_member=False)
     publish(broker.address, [(topic["igwn.gwalert"], json_bytes(variant("S241102br-initial.json", "S250402y")), JSON)])
     wait_for(lambda: bot.reader.handled == 1 and bot.outbox.pending() == 0, 60, "delivered")
-    assert not old.is_archived and slack.BOT_USER in old.members
-    assert len([m for m in old.messages if m.get("blocks")]) == 1
+    assert old.is_archived and not old.messages and slack.count("conversations.unarchive") == 0
+    new = slack.channel("s250402y-1")
+    assert new is not None and len([m for m in new.messages if m.get("blocks")]) == 1
+    assert new.topic.startswith("INITIAL")
+    ops = " ".join(m["text"] for m in slack.messages("gw-ops"))
+    assert "#s250402y was taken" in ops
+    with bot.store.session() as s:
+        event = s.get(Event, "S250402y")
+        assert (event.channel_id, event.channel_name) == (new.id, "s250402y-1")
 
 
 def test_neutrino_notice_goes_to_the_event_channel(running, slack, broker):
@@ -207,6 +218,7 @@ def test_crash_and_restart_posts_every_alert_exactly_once(broker, slack, tmp_pat
         "SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url, "HOP_AUTH": "false",
         "HOP_URL": f"kafka://{broker.address}/{topic}", "GWBOT_GROUP_ID": "crash-test",
         "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite'}", "GWBOT_ALERTS_CHANNEL": "gw-alerts",
+        "GWBOT_POST_MAX_AGE": OLD_ALERTS_TOO,
     }
     ids = [f"S2505{i:02d}a" for i in range(12)]
     alerts = [json_bytes(variant("S241102br-preliminary.json", sid, significant=False)) for sid in ids]

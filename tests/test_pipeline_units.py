@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import data_file
+from conftest import OLD_ALERTS_TOO, data_file
 from helpers import variant
 from slack_server import SlackError, _check_blocks
 
@@ -181,7 +181,8 @@ def test_unassociated_circulars_and_notices_go_to_the_notices_channel(tmp_path):
     from bot.pipeline import RawMessage
 
     settings = config.load({"GWBOT_OUTPUT_DIR": str(tmp_path / "out"), "GWBOT_NOTICES_CHANNEL": "gcn-notices",
-                            "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}, dry_run=True)
+                            "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+                            "GWBOT_POST_MAX_AGE": OLD_ALERTS_TOO}, dry_run=True)
     bot = Bot(settings)
     gcn = Path(__file__).parent / "data" / "gcn"
     outcomes = [

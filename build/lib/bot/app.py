@@ -1,0 +1,152 @@
+"""Wiring: settings -> store, Slack target, outbox, pipeline and stream reader, and the threads that run them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from . import __version__
+from .answers import Answers
+from .approvals import PlanBook
+from .config import ConfigError, Settings
+from .delivery import Outbox
+from .pipeline import Pipeline
+from .slack import DryRun, SlackTarget, WebAPI
+from .store import Store
+from .stream import StreamReader
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT = Path(tempfile.gettempdir()) / "gwbot-heartbeat.json"
+HEARTBEAT_MAX_AGE = 120.0
+HOUSEKEEPING_S = 3600.0
+
+
+def make_target(settings: Settings) -> SlackTarget:
+    if settings.posts_to_slack:
+        return WebAPI(settings.slack_bot_token, settings.slack_api_url)
+    return DryRun(settings.output_dir)
+
+
+class Bot:
+    def __init__(self, settings: Settings, target: SlackTarget | None = None) -> None:
+        self.settings = settings
+        self.store = Store(settings.database_url)
+        self.outbox = Outbox(self.store, target or make_target(settings), ops_channel=settings.ops_channel)
+        self.pipeline = Pipeline(settings, self.store, self.outbox)
+        self.reader = StreamReader(settings, self.pipeline)
+        self.stop = threading.Event()
+        self.started = time.time()
+        self.answers = Answers(self.store, stream_status=self.stream_status, started=self.started)
+        self.plans = PlanBook(self.store, settings, self.answers.maps)
+        self._scheduler = None
+        self._threads: list[threading.Thread] = []
+        self._stop_commands = None
+
+    def stream_status(self) -> dict:
+        return {"connected": self.reader.connected, "url": self.settings.hop_url_redacted,
+                "group_id": self.reader.group_id, "problem": self.reader.problem,
+                "database_ok": self.reader.database_ok, "outbox_stalled_s": self._stalled()}
+
+    def _stalled(self) -> float | None:
+        """Seconds the oldest pending delivery has waited, when that is longer than GWBOT_STALL_SECONDS."""
+        age = self.outbox.oldest_pending_age()
+        return age if age > self.settings.stall_seconds else None
+
+    def start_commands(self) -> None:
+        """The /gw command in Socket Mode or HTTP mode, when the bot talks to a real workspace."""
+        from .slack_app import start
+
+        self._stop_commands = start(self.settings, self.answers, self.plans)
+
+    def start_background(self) -> None:
+        """Delivery and heartbeat threads and the plan follower; the stream reader runs in the caller's thread."""
+        from . import follow
+
+        self._scheduler = follow.start(self, self.settings.follow_seconds)
+        for name, target in (("delivery", self.outbox.run), ("heartbeat", self._heartbeat)):
+            thread = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def run(self) -> None:
+        log.info("gwbot %s starting", __version__, extra={"settings": self.settings.describe()})
+        if self.settings.posts_to_slack:
+            try:
+                self.start_commands()
+            except ConfigError as exc:  # the alert pipeline is the main job: run it anyway
+                log.warning("/gw commands are off: %s", exc)
+        self.start_background()
+        self.reader.run(self.stop)
+
+    def start_reader_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.reader.run, args=(self.stop,), name="stream", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return thread
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        if self._stop_commands is not None:
+            self._stop_commands()
+        self.outbox.wake()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.store.close()
+
+    def beat(self) -> dict:
+        """What the heartbeat says: the stream, the database, and whether the outbox is moving."""
+        beat = {"time": time.time(), "connected": self.reader.connected, "handled": self.reader.handled,
+                "problem": self.reader.problem, "database_ok": self.reader.database_ok}
+        try:
+            beat.update(pending=self.outbox.pending(), stalled_s=self._stalled())
+        except Exception as exc:  # the database itself is the trouble
+            beat.update(database_ok=False, pending=None, stalled_s=None, problem=f"database: {exc}"[:300])
+        return beat
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        last_prune = 0.0
+        while not stop.is_set():
+            try:
+                HEARTBEAT.write_text(json.dumps(self.beat()))
+            except OSError as exc:
+                log.warning("cannot write heartbeat: %s", exc)
+            if time.time() - last_prune > HOUSEKEEPING_S:
+                last_prune = time.time()
+                self.housekeeping()
+            stop.wait(15)
+
+    def housekeeping(self) -> None:
+        """Keep storage bounded: map versions and finished deliveries older than GWBOT_RETENTION_DAYS go."""
+        try:
+            maps, deliveries = self.store.prune(time.time() - 86400 * self.settings.retention_days)
+        except Exception:
+            log.exception("pruning old rows failed; will try again")
+            return
+        if maps or deliveries:
+            log.info("pruned %d old sky-map versions and %d finished deliveries", maps, deliveries)
+
+
+def healthy(path: Path = HEARTBEAT, max_age: float = HEARTBEAT_MAX_AGE) -> tuple[bool, str]:
+    """For the container HEALTHCHECK: is a running bot writing its heartbeat, with its database writable, the
+    stream not refused, and the outbox moving?"""
+    try:
+        beat = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False, "no heartbeat yet"
+    age = time.time() - beat["time"]
+    if age > max_age:
+        return False, f"heartbeat is {age:.0f} s old"
+    if not beat.get("database_ok", True):
+        return False, f"unhealthy: the database cannot be written ({beat.get('problem') or 'see the log'})"
+    if beat.get("stalled_s"):
+        return False, f"unhealthy: the oldest Slack delivery has waited {beat['stalled_s']:.0f} s"
+    if beat.get("problem"):
+        return False, f"unhealthy: {beat['problem']}"
+    return True, f"ok: connected={beat['connected']} pending={beat['pending']} handled={beat['handled']}"

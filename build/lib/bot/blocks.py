@@ -1,0 +1,368 @@
+"""Block Kit builders: pure functions from our data to Slack message JSON.
+
+Every builder returns ``(text, blocks)``: ``text`` is the notification and
+fallback text, ``blocks`` the rich layout. Slack's limits (50 blocks, 150
+characters per header, 3,000 per section text, 2,000 per field, 10 fields)
+are enforced here, so a long circular can never make a post fail.
+
+Text from the streams (circulars, notices, alert fields) and from users (file
+and candidate names) is data, never markup: it goes through :func:`escape`, so
+``<!channel>`` or ``<https://evil|GraceDB>`` inside it pings no one and links
+nowhere; links are made only by :func:`link`, from URLs that pass its check.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from . import formatting as fmt
+from .gcn import Circular, Notice
+from .gwalert import GWAlert, epoch
+from .skymap.summary import Summary
+
+HEADER_MAX = 150
+SECTION_MAX = 3000
+FIELD_MAX = 2000
+FIELDS_MAX = 10
+BLOCKS_MAX = 50
+TOPIC_MAX = 250
+
+Blocks = list[dict[str, Any]]
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")
+
+
+def escape(text: Any) -> str:
+    """Outside text for mrkdwn: &, < and > as entities (Slack's own rule), so it cannot mention or link."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str | None, label: str) -> str:
+    """A mrkdwn link when the URL is a plain http(s) URL; otherwise the label alone (escaped)."""
+    if url and _SAFE_URL.match(url):
+        return f"<{url.replace('&', '&amp;')}|{escape(label)}>"
+    return escape(label)
+
+
+def header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_MAX), "emoji": True}}
+
+
+def section(text: str, fields: list[str] | None = None) -> dict:
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_MAX)}}
+    if fields:
+        block["fields"] = [{"type": "mrkdwn", "text": clip(f, FIELD_MAX)} for f in fields[:FIELDS_MAX]]
+    return block
+
+
+def fields_section(fields: list[str]) -> dict:
+    return {"type": "section", "fields": [{"type": "mrkdwn", "text": clip(f, FIELD_MAX)} for f in fields[:FIELDS_MAX]]}
+
+
+def context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_MAX)}]}
+
+
+def _limit(blocks: Blocks) -> Blocks:
+    return blocks[:BLOCKS_MAX]
+
+
+def channel_link(channel_id: str | None, channel_name: str | None) -> str | None:
+    if channel_id and channel_id.startswith("#"):  # dry run: no workspace, no IDs
+        return channel_id
+    if channel_id:
+        return f"<#{channel_id}>"
+    return f"#{channel_name}" if channel_name else None
+
+
+def _percent_list(values: dict[str, float]) -> str:
+    ordered = sorted(values.items(), key=lambda kv: kv[1], reverse=True)
+    return " · ".join(f"{escape(name)} {100 * p:.0f}%" if p >= 0.005 or p == 0 else f"{escape(name)} &lt;1%"
+                      for name, p in ordered)
+
+
+def most_likely_class(classification: dict[str, float]) -> str | None:
+    if not classification:
+        return None
+    name, p = max(classification.items(), key=lambda kv: kv[1])
+    return f"{name} {100 * p:.0f}%"
+
+
+def _event_time(text: str, now: datetime) -> str:
+    when = epoch(text)
+    if when is None:
+        return "unknown"
+    moment = datetime.fromtimestamp(when, UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({fmt.time_since(moment, now)})"
+
+
+def _far(far_hz: float | None) -> str:
+    return "unknown" if far_hz is None else fmt.far_per_year(far_hz)
+
+
+def _localization(summary: Summary) -> list[str]:
+    return [f"90% area *{fmt.area(summary.area_90_deg2)}*, 50% area {fmt.area(summary.area_50_deg2)}",
+            f"most probable position RA {summary.ra_deg:.2f}° Dec {summary.dec_deg:+.2f}°"
+            f" ({fmt.ra_hms(summary.ra_deg)} {fmt.dec_dms(summary.dec_deg)})"]
+
+
+def gw_title(alert: GWAlert, retracted: bool = False) -> str:
+    parts = [alert.superevent_id, alert.alert_type]
+    if alert.is_mock:
+        parts.append("MOCK")
+    title = " · ".join(parts)
+    return f"RETRACTED — {title}" if retracted else title
+
+
+def gw_summary(
+    alert: GWAlert,
+    summary: Summary | None,
+    now: datetime,
+    event_channel: str | None = None,
+    retracted: bool = False,
+    combined: Summary | None = None,
+) -> tuple[str, Blocks]:
+    """The summary of one igwn.gwalert (not a retraction).
+
+    ``summary`` is the GW-only sky map's (the event's localization); ``combined`` the GW x external
+    coincidence map's, shown after it and labelled with the coincident observatory.
+    """
+    ev = alert.event
+    assert ev is not None, "retractions use gw_retraction"
+    significance = "significant" if ev.significant else "low significance"
+    facts = [
+        f"*Event time*\n{_event_time(ev.time, now)}",
+        f"*False alarm rate*\n{_far(ev.far)} ({significance})",
+        f"*Search*\n{escape(ev.group)} · {escape(ev.pipeline)}" + (f" · {escape(ev.search)}" if ev.search else ""),
+        f"*Detectors*\n{escape(' '.join(ev.instruments)) or 'unknown'}",
+    ]
+    if ev.classification:
+        facts.append(f"*Classification*\n{_percent_list(ev.classification)}")
+    if ev.properties:
+        facts.append(f"*Properties*\n{_percent_list(ev.properties)}")
+    if ev.duration is not None or ev.central_frequency is not None:
+        burst = []
+        if ev.duration is not None:
+            burst.append(f"duration {ev.duration * 1e3:.1f} ms" if ev.duration < 1 else f"duration {ev.duration:.2f} s")
+        if ev.central_frequency is not None:
+            burst.append(f"central frequency {ev.central_frequency:.0f} Hz")
+        facts.append("*Burst*\n" + ", ".join(burst))
+    blocks: Blocks = [header(gw_title(alert, retracted))]
+    if retracted:
+        blocks.append(section(":no_entry: *This event was retracted* — it is not astrophysical."))
+    blocks.append(fields_section(facts))
+    loc_text = "*Localization*: " + ("sky map could not be read" if alert.skymap else "no sky map in this alert")
+    if summary is not None:
+        loc = _localization(summary)
+        if summary.distance_mean_mpc is not None:
+            loc.append(f"distance *{fmt.distance(summary.distance_mean_mpc, summary.distance_std_mpc)}*"
+                       f" (distance modulus {summary.distance_modulus:.1f})")
+        else:
+            loc.append("no distance in this sky map")
+        loc_text = "*Localization* (GW sky map)\n" + "\n".join(loc)
+    blocks.append(section(loc_text))
+    if alert.external_coinc is not None:
+        ext = alert.external_coinc
+        lines = [f"*External coincidence*: {escape(ext.observatory)} {escape(ext.search)},"
+                 f" Δt = {ext.time_difference:+.2f} s"]
+        if combined is not None:
+            lines.append(f"with {escape(ext.observatory)}: 90% {fmt.area(combined.area_90_deg2)}, "
+                         + _localization(combined)[1] + " (combined map; assumes the coincidence is real)")
+        if ext.time_coincidence_far is not None:
+            lines.append(f"joint FAR (time) {fmt.far_per_year(ext.time_coincidence_far)}")
+        if ext.time_sky_position_coincidence_far is not None:
+            lines.append(f"joint FAR (time + sky) {fmt.far_per_year(ext.time_sky_position_coincidence_far)}")
+        blocks.append(section("\n".join(lines)))
+    links = []
+    if alert.urls.get("gracedb"):
+        links.append(link(alert.urls["gracedb"], "GraceDB"))
+    if event_channel:
+        links.append(f"channel {event_channel}")
+    links.append(f"alert issued {escape(alert.time_created.replace('T', ' ').replace('Z', ' UTC'))}")
+    blocks.append(context(" · ".join(links)))
+    if not retracted:
+        blocks.append(check_button(alert.superevent_id))
+    area = f", 90% area {fmt.area(summary.area_90_deg2)}" if summary else ""
+    dist = (f", {fmt.distance(summary.distance_mean_mpc, summary.distance_std_mpc)}"
+            if summary and summary.distance_mean_mpc is not None else "")
+    cls = most_likely_class(ev.classification)
+    text = (f"{'RETRACTED: ' if retracted else ''}{alert.superevent_id} {alert.alert_type}"
+            f"{' (mock)' if alert.is_mock else ''}: {escape(cls) + ', ' if cls else ''}{significance}{area}{dist}")
+    return text, _limit(blocks)
+
+
+CHECK_ACTION = "check_candidate"
+
+
+def check_button(event_id: str) -> dict:
+    return {"type": "actions", "block_id": f"check:{event_id}",
+            "elements": [{"type": "button", "action_id": CHECK_ACTION, "value": event_id,
+                          "text": {"type": "plain_text", "text": "Check a candidate"}}]}
+
+
+def gw_retraction(alert: GWAlert) -> tuple[str, Blocks]:
+    text = f"{alert.superevent_id} was RETRACTED: it is not an astrophysical event."
+    blocks = [header(f"RETRACTED — {alert.superevent_id}" + (" · MOCK" if alert.is_mock else "")),
+              section(f":no_entry: *{alert.superevent_id} was retracted* by LIGO/Virgo/KAGRA: it is not an"
+                      " astrophysical event. Stop follow-up observations."),
+              context(" · ".join(filter(None, [
+                  link(alert.urls["gracedb"], "GraceDB") if alert.urls.get("gracedb") else None,
+                  f"retraction issued {escape(alert.time_created.replace('T', ' ').replace('Z', ' UTC'))}"])))]
+    return text, blocks
+
+
+def event_topic(alert_type: str, facts: dict[str, Any], retracted: bool) -> str:
+    """The event channel's topic: type, classification, area, distance."""
+    parts = ["RETRACTED" if retracted else alert_type]
+    for key in ("class", "area", "distance"):
+        if facts.get(key):
+            parts.append(escape(facts[key]))
+    return clip(" · ".join(parts), TOPIC_MAX)
+
+
+def circular(message: Circular) -> tuple[str, Blocks]:
+    title = f"GCN Circular {message.number}" if message.number is not None else "GCN Circular"
+    link = f"https://gcn.nasa.gov/circulars/{message.number}" if message.number is not None else None
+    body = message.body.strip()
+    blocks = [header(title), section(f"*{escape(message.subject)}*"), section(escape(body) or "(empty body)")]
+    tail = [f"<{link}|full circular>"] if link else []
+    if message.submitter:
+        tail.append(f"from {escape(message.submitter.split('<')[0].strip())}")
+    if tail:
+        blocks.append(context(" · ".join(tail)))
+    return f"{title}: {escape(message.subject)}", blocks
+
+
+def notice(message: Notice) -> tuple[str, Blocks]:
+    title = message.kind + (" (TEST)" if message.test else "")
+    facts = []
+    if message.trigger_time:
+        facts.append(f"*Trigger time*\n{escape(message.trigger_time)}")
+    if message.ra is not None and message.dec is not None:
+        err = f" ± {message.error_deg:g}°" if message.error_deg is not None else ""
+        facts.append(f"*Position*\nRA {message.ra:.2f}° Dec {message.dec:+.2f}°{err}")
+    if message.far is not None:
+        facts.append(f"*False alarm rate*\n{fmt.far_per_year(message.far)}")
+    if message.event_ids:
+        facts.append(f"*About*\n{', '.join(message.event_ids)}")
+    facts += [f"*{label}*\n{escape(value)}" for label, value in message.facts]
+    blocks = [header(title)]
+    for i in range(0, len(facts), FIELDS_MAX):
+        blocks.append(fields_section(facts[i:i + FIELDS_MAX]))
+    blocks.append(context(f"GCN notice on `{escape(message.topic)}`"))
+    about = f" about {', '.join(message.event_ids)}" if message.event_ids else ""
+    return f"{escape(title)}{about}", _limit(blocks)
+
+
+def ops_error(topic: str, partition: int | None, offset: int | None, reason: str) -> tuple[str, Blocks]:
+    where = escape(f"{topic} [{partition}] @ {offset}")
+    text = f"Could not understand a message on {where}: {escape(reason)}"
+    return text, [section(f":warning: *Could not understand a message* on `{where}`\n{clip(escape(reason), 2500)}"),
+                  context("It was logged and skipped; the stream goes on.")]
+
+
+def ops_alarm(what: str, detail: str) -> tuple[str, Blocks]:
+    """Something the people running the bot must know (and usually act on)."""
+    return f"gwbot: {escape(what)}", [section(f":rotating_light: *{escape(what)}*\n{clip(escape(detail), 2800)}")]
+
+
+def mark_retracted(text: str, blocks: Blocks) -> tuple[str, Blocks]:
+    """An earlier summary, edited to say RETRACTED (idempotent)."""
+    if text.startswith("RETRACTED"):
+        return text, blocks
+    edited: Blocks = []
+    for block in blocks:
+        if block.get("type") == "actions":
+            continue  # no candidate checks on a retracted event
+        if block.get("type") == "header":
+            title = block["text"]["text"]
+            edited.append(header(title if title.startswith("RETRACTED") else f"RETRACTED — {title}"))
+            edited.append(section(":no_entry: *This event was retracted* — it is not astrophysical."))
+        else:
+            edited.append(block)
+    return f"RETRACTED: {text}", _limit(edited)
+
+
+PLAN_APPROVE, PLAN_REJECT, PLAN_REPLAN = "plan_approve", "plan_reject", "plan_replan"
+_PLAN_STATUS = {
+    "proposed": ":hourglass: Waiting for an approver",
+    "draft": ":memo: For information (cannot be submitted from here)",
+    "approved": ":white_check_mark: Approved — submitting",
+    "submitting": ":white_check_mark: Approved — submitting",
+    "submitted": ":telescope: Submitted",
+    "done": ":checkered_flag: Finished at the facility",
+    "rejected": ":x: Rejected",
+    "expired": ":alarm_clock: Expired without approval",
+    "superseded": ":arrows_counterclockwise: Superseded",
+    "failed": ":warning: Submission failed",
+}
+
+
+def _utc(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else ""
+
+
+def plan_message(plan: dict) -> tuple[str, Blocks]:
+    """The plan post: what, how much probability, where and when, and what happened to it.
+
+    ``plan`` holds the stored plan's columns (id, event_id, status, summary, decided_by, ...).
+    """
+    s = plan["summary"]
+    hours = s["total_exposure_s"] / 3600
+    title = f"{plan['event_id']} · plan for {s['facility'].upper()} {s['instrument']}"
+    facts = [f"*Fields*\n{s['n_fields']}", f"*Probability covered*\n{100 * s['covered_prob']:.1f}%",
+             f"*Filters × exposure*\n{', '.join(s['filters'])} × {s['exposure_s']:g} s",
+             f"*Total exposure*\n{hours:.1f} h"]
+    if s["seconds_per_site"]:
+        facts.append("*Time per site*\n" + ", ".join(f"{k} {v / 3600:.1f} h" for k, v in s["seconds_per_site"].items()))
+    if s["first_windows"]:
+        facts.append("*First windows*\n" + ", ".join(f"{k} {v[11:16]} UTC" for k, v in
+                                                    list(s["first_windows"].items())[:4]))
+    blocks: Blocks = [header(title), fields_section(facts)]
+    validation = s.get("validation") or {}
+    durations = (validation.get("request_durations") or {}).get("duration")
+    check = s.get("validation_note", "")
+    if durations:
+        check += f" (LCO estimates {durations / 3600:.1f} h in all)"
+    errors = validation.get("errors")
+    if errors:
+        from .lco import describe_errors
+
+        check += ":\n" + "\n".join(f"• {line}" for line in describe_errors(errors)[:8])
+    blocks.append(section(f"*Check*: {check}"))
+    status = plan["status"]
+    line = _PLAN_STATUS.get(status, status)
+    if plan.get("decided_by"):
+        line += f" · {'approved' if status not in ('rejected',) else 'rejected'} by <@{plan['decided_by']}>" \
+                f" at {_utc(plan.get('decided_at'))}"
+    if plan.get("group_id"):
+        url = f"https://observe.lco.global/requestgroups/{plan['group_id']}/"
+        line += f"\nLCO request group <{url}|{plan['group_id']}>"
+    if plan.get("note"):
+        line += f"\n{plan['note']}"
+    if status == "proposed":
+        line += f"\nExpires at {_utc(plan.get('expires'))}."
+    blocks.append(section(line))
+    buttons = []
+    if status == "proposed":
+        buttons = [{"type": "button", "action_id": PLAN_APPROVE, "value": str(plan["id"]), "style": "primary",
+                    "text": {"type": "plain_text", "text": "Approve and submit"}},
+                   {"type": "button", "action_id": PLAN_REJECT, "value": str(plan["id"]), "style": "danger",
+                    "text": {"type": "plain_text", "text": "Reject"}}]
+    elif status == "superseded":
+        buttons = [{"type": "button", "action_id": PLAN_REPLAN, "value": str(plan["id"]),
+                    "text": {"type": "plain_text", "text": "Re-plan on the latest sky map"}}]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"plan:{plan['id']}", "elements": buttons})
+    blocks.append(context(f"plan {plan['id']} · window {s['window_start'][:16].replace('T', ' ')} –"
+                          f" {s['window_end'][:16].replace('T', ' ')} UTC"))
+    text = (f"{title}: {s['n_fields']} fields, {100 * s['covered_prob']:.1f}% covered — "
+            f"{_PLAN_STATUS.get(status, status).split(' ', 1)[1]}")
+    return text, _limit(blocks)

@@ -1,0 +1,328 @@
+"""``gwbot``: the command-line face of the bot (a thin layer over the library)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from . import formatting as fmt
+from .config import ConfigError
+from .coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
+from .gwalert import AlertError
+from .skymap.io import SkymapError
+
+EXIT_USAGE = 2
+
+
+def _json_value(value):
+    """NaN and inf become null, numpy scalars plain numbers."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def cmd_skymap(args: argparse.Namespace) -> int:
+    from .skymap.prepared import prepare
+    from .skymap.render import labels_for, render_png
+    from .skymap.summary import summarize
+    from .sources import load
+
+    source = load(args.file)
+    prepared = prepare(source.skymap)
+    summary = summarize(prepared)
+    combined = summarize(prepare(source.combined)) if source.combined is not None else None
+    alert = source.alert
+    event_id = alert.superevent_id if alert else summary.objid
+    alert_type = alert.alert_type if alert else None
+    if args.png:
+        shown = prepared if args.map == "gw" else prepare(source.pick("combined"))
+        labels = labels_for(summary if args.map == "gw" else combined, event_id, alert_type)
+        Path(args.png).write_bytes(render_png(shown, labels))
+    if args.json:
+        out = _summary_json(summary)
+        out.update(superevent_id=event_id, alert_type=alert_type, png=args.png)
+        if combined is not None:
+            out["combined"] = {**_summary_json(combined), "observatory": source.observatory}
+        print(json.dumps(out))
+        return 0
+    print(f"{event_id or 'sky map'}" + (f" ({alert_type})" if alert_type else ""))
+    print(f"  90% area: {fmt.area(summary.area_90_deg2)}   50% area: {fmt.area(summary.area_50_deg2)}")
+    print(f"  most probable position: RA {summary.ra_deg:.3f}° Dec {summary.dec_deg:+.3f}°"
+          f" ({fmt.ra_hms(summary.ra_deg)} {fmt.dec_dms(summary.dec_deg)})")
+    if summary.distance_mean_mpc is not None:
+        print(f"  distance: {fmt.distance(summary.distance_mean_mpc, summary.distance_std_mpc)}"
+              f" (distance modulus {summary.distance_modulus:.2f})")
+    else:
+        print("  distance: not in this map")
+    details = [f"{summary.npix} pixels"]
+    if summary.instruments:
+        details.append("detectors " + " ".join(summary.instruments))
+    if summary.event_time:
+        details.append(f"event time {summary.event_time} UTC")
+    print("  " + ", ".join(details))
+    if combined is not None:
+        print(f"  with {source.observatory}: 90% area {fmt.area(combined.area_90_deg2)}, most probable position "
+              f"RA {combined.ra_deg:.3f}° Dec {combined.dec_deg:+.3f}° (combined map; assumes the coincidence is real)")
+    if args.png:
+        print(f"  picture: {args.png}" + (" (combined map)" if args.map == "combined" else ""))
+    return 0
+
+
+def _summary_json(summary) -> dict:
+    return {k: _json_value(v) if not isinstance(v, list) else v for k, v in summary.to_dict().items()}
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .skymap.crossmatch import crossmatch, verdict, verdict_text
+    from .skymap.prepared import prepare
+    from .sources import load
+
+    ra, dec = parse_ra(args.ra), parse_dec(args.dec)
+    dist = parse_distance(args.distance) if args.distance is not None else None
+    when = parse_time(args.time) if args.time else None
+    source = load(args.file)
+    prepared = prepare(source.skymap)
+    result = crossmatch(prepared, ra, dec, dist)
+    combined_cl = crossmatch(prepare(source.combined), ra, dec).credible_level[0] if source.combined else None
+    event_time_text = source.alert.event.time if source.alert else source.skymap.meta.get("date_obs")
+    event_time = fmt.parse_utc(event_time_text) if event_time_text else None
+    row = {name: _json_value(getattr(result, name)[0]) for name in (
+        "credible_level", "searched_area_deg2", "offset_deg", "distance_mean_mpc",
+        "distance_std_mpc", "distance_credible_level", "probdensity_vol_per_mpc3")}
+    row["probdensity_per_deg2"] = _json_value(result.probdensity_per_deg2[0])
+    label, reasons = verdict(
+        result.credible_level[0],
+        row["distance_credible_level"],
+        when,
+        event_time,
+    )
+    if when is not None and event_time is not None:
+        row["days_since_merger"] = (when - event_time).total_seconds() / 86400
+    row.update(ra_deg=ra, dec_deg=dec, distance_mpc=dist, verdict=verdict_text(label, reasons),
+               plausibility=label)
+    if combined_cl is not None:
+        row["combined"] = {"credible_level": _json_value(combined_cl), "observatory": source.observatory}
+    if args.json:
+        print(json.dumps(row))
+        return 0
+    print(row["verdict"])
+    if combined_cl is not None:
+        print(f"  in the combined GW x {source.observatory} map: credible level {combined_cl:.3f}"
+              " (assumes the coincidence is real)")
+    print(f"  position RA {ra:.4f}° Dec {dec:+.4f}°: credible level {row['credible_level']:.3f},"
+          f" searched area {fmt.area(row['searched_area_deg2'])},"
+          f" {row['probdensity_per_deg2']:.3g} per deg², {row['offset_deg']:.2f}° from the most probable position")
+    if row["distance_mean_mpc"] is not None:
+        line = f"  distance along this line of sight: {fmt.distance(row['distance_mean_mpc'], row['distance_std_mpc'])}"
+        if dist is not None:
+            line += (f"; candidate at {dist:g} Mpc: two-sided credible level {row['distance_credible_level']:.3f},"
+                     f" 3D density {row['probdensity_vol_per_mpc3']:.3g} per Mpc³")
+        print(line)
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from . import config
+    from .plans import build, first_windows
+    from .skymap.prepared import prepare
+    from .sources import load
+
+    source = load(args.file)
+    event_id = source.alert.superevent_id if source.alert else (source.skymap.meta.get("objid") or "skymap")
+    start = parse_time(args.start) if args.start else None
+    filters = tuple(f.strip() for f in args.filters.split(",") if f.strip()) if args.filters else None
+    overrides = {"galaxy_complete_to_mpc": args.complete_to} if args.complete_to else {}
+    result = build(prepare(source.pick(args.map)), event_id, config.load(**overrides), args.facility,
+                   instrument=args.instrument, filters=filters, exposure_s=args.exposure, n_fields=args.fields,
+                   hours=args.hours, start=start, galaxies=args.galaxies or False)
+    if args.png:
+        Path(args.png).write_bytes(result.png)
+    if args.json:
+        print(json.dumps(result.to_dict(), default=str))
+        return 0
+    p = result.plan
+    print(f"{event_id}: {result.facility.title}, {p.instrument}, {len(p.fields)} fields, "
+          f"{p.covered_prob:.1%} of the probability")
+    print(f"  window {p.start:%Y-%m-%d %H:%M} – {p.end:%Y-%m-%d %H:%M} UTC; filters {', '.join(p.filters)}, "
+          f"{p.exposure_s:g} s each; total exposure {p.total_exposure_s / 3600:.1f} h")
+    for code, seconds in p.seconds_per_site.items():
+        print(f"  {code}: {seconds / 3600:.1f} h")
+    for code, when in first_windows(p).items():
+        print(f"  first window at {code}: {when:%Y-%m-%d %H:%M} UTC")
+    for note in [result.validation_note, *p.notes]:
+        print(f"  {note}")
+    return 0
+
+
+def _settings(args: argparse.Namespace, **overrides):
+    from . import config, logs
+
+    if getattr(args, "dry_run", False):
+        overrides["dry_run"] = True
+    if getattr(args, "output_dir", None):
+        overrides["output_dir"] = args.output_dir
+    settings = config.load(**overrides)
+    logs.setup(getattr(args, "log_level", "INFO"), secrets=settings.secret_values())
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .app import Bot
+
+    bot = Bot(_settings(args))
+
+    def stop(signum, _frame):  # `docker stop` sends SIGTERM: leave as cleanly as for Ctrl-C
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        bot.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bot.shutdown()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Each file through the pipeline, whatever its age; one line per file with its outcome; exit 1 when any
+    file was malformed or unreadable. A dry run without a database of its own uses a throw-away one."""
+    import os
+    import tempfile
+
+    from .app import Bot
+    from .pipeline import RawMessage
+    from .sources import topic_for
+
+    overrides: dict = {"post_max_age_s": float("inf")}
+    scratch = None
+    if args.dry_run and not (args.database or os.environ.get("GWBOT_DATABASE_URL")):
+        scratch = tempfile.TemporaryDirectory(prefix="gwbot-replay-")
+        overrides["database_url"] = f"sqlite:///{Path(scratch.name) / 'replay.sqlite'}"
+    elif args.database:
+        overrides["database_url"] = args.database
+    bot = Bot(_settings(args, **overrides))
+    outcomes = []
+    for offset, path in enumerate(args.files):
+        try:
+            data = Path(path).read_bytes()
+            outcome = bot.pipeline.handle(RawMessage(topic_for(data), data, None, 0, offset))
+            detail = f": {bot.pipeline.last_error}" if outcome == "malformed" else ""
+        except OSError as exc:
+            outcome, detail = "malformed", f": cannot read it ({exc.strerror})"
+        except Exception as exc:  # never a traceback: say which file and why, and go on
+            outcome, detail = "malformed", f": {type(exc).__name__}: {exc}"
+        outcomes.append(outcome)
+        print(f"{path}: {outcome}{detail}")
+    bot.outbox.drain(args.timeout)
+    bot.store.close()
+    if scratch is not None:
+        scratch.cleanup()
+    counts = ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes)))
+    print(f"gwbot replay: {len(outcomes)} files: {counts}")
+    return 1 if "malformed" in outcomes else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    settings = _settings(args)
+    out = run_demo(settings)
+    where = "your Slack workspace" if settings.posts_to_slack else f"{out.resolve()} (Block Kit JSON and PNG)"
+    print(f"gwbot demo: done. Messages went to {where}.")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from .app import healthy
+
+    ok, why = healthy()
+    print(why)
+    return 0 if ok else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gwbot", description="Slack bot for gravitational-wave follow-up.")
+    p.add_argument("--version", action="version", version=f"gwbot {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("skymap", help="summarize (and draw) a sky map from an alert or FITS file")
+    s.add_argument("file", help="alert (.avro, .json) or FITS sky map (multi-order or flat, .gz ok)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--png", metavar="OUT.png", help="write the picture here")
+    s.add_argument("--map", choices=["gw", "combined"], default="gw",
+                   help="which map to draw: the GW localization (default) or the combined GW x external one")
+    s.set_defaults(func=cmd_skymap)
+
+    c = sub.add_parser("check", help="how plausible is a transient at RA, Dec as the counterpart")
+    c.add_argument("file", help="alert (.avro, .json) or FITS sky map")
+    c.add_argument("ra", help="degrees (197.45) or hours (13:09:48.1)")
+    c.add_argument("dec", help="degrees (-23.38) or -23:22:53")
+    c.add_argument("--distance", metavar="MPC", help="candidate luminosity distance in Mpc")
+    c.add_argument("--time", metavar="ISO8601", help="when the candidate was seen (UTC)")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.set_defaults(func=cmd_check)
+
+    pl = sub.add_parser("plan", help="tile the localization for a facility (lco, ztf, or your own)")
+    pl.add_argument("file", help="alert (.avro, .json) or FITS sky map")
+    pl.add_argument("facility", help="facility name: lco, ztf, or one from GWBOT_CONFIG")
+    pl.add_argument("instrument", nargs="?", help="instrument name or alias (default: the facility's)")
+    pl.add_argument("--filters", help="comma-separated filters, e.g. gp,rp")
+    pl.add_argument("--exposure", type=float, default=300.0, help="seconds per exposure (default 300)")
+    pl.add_argument("--fields", type=int, help="at most this many fields")
+    pl.add_argument("--hours", type=float, default=24.0, help="length of the observing window (default 24)")
+    pl.add_argument("--start", metavar="ISO8601", help="window start (default now)")
+    pl.add_argument("--galaxies", metavar="CATALOGUE", help="target galaxies from this CSV/FITS (ra, dec, distance)")
+    pl.add_argument("--complete-to", type=float, metavar="MPC", help="distance to which the catalogue is complete")
+    pl.add_argument("--json", action="store_true", help="print one JSON object")
+    pl.add_argument("--png", metavar="OUT.png", help="write the plan's picture here")
+    pl.add_argument("--map", choices=["gw", "combined"], default="gw",
+                    help="plan on the GW localization (default) or the combined GW x external map")
+    pl.set_defaults(func=cmd_plan)
+
+    for name, func, text in (
+        ("run", cmd_run, "run the bot: read HOP_URL and post to Slack (or to files without SLACK_BOT_TOKEN)"),
+        ("demo", cmd_demo, "start a local broker, publish the bundled sample alerts and run the bot on them"),
+        ("replay", cmd_replay, "run alert files through the same pipeline"),
+    ):
+        r = sub.add_parser(name, help=text)
+        r.add_argument("--dry-run", action="store_true", help="write messages to GWBOT_OUTPUT_DIR, not Slack")
+        r.add_argument("--output-dir", help="where dry-run output goes (GWBOT_OUTPUT_DIR)")
+        r.add_argument("--log-level", default="INFO", type=str.upper,
+                       choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], help="any case")
+        r.set_defaults(func=func)
+        if name == "replay":
+            r.add_argument("files", nargs="+", help="alert, circular or notice files (.avro, .json)")
+            r.add_argument("--database", metavar="URL",
+                           help="database to use (default: GWBOT_DATABASE_URL; a throw-away one in a dry run)")
+            r.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for Slack deliveries")
+    h = sub.add_parser("health", help="exit 0 when a running bot's heartbeat is fresh (container HEALTHCHECK)")
+    h.set_defaults(func=cmd_health)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # negative declinations look like options to argparse: keep them positional
+    if argv[:1] == ["check"]:
+        argv = [f" {a}" if a[:1] == "-" and a[1:2].isdigit() else a for a in argv]
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (SkymapError, AlertError, CoordinateError, ConfigError) as exc:
+        print(f"gwbot {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

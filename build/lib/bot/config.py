@@ -1,0 +1,298 @@
+"""All settings in one place: the environment, an optional TOML file (GWBOT_CONFIG), defaults that work.
+
+Secrets (tokens, passwords) are kept in :class:`Settings` but never appear in
+its ``repr`` or in :meth:`Settings.describe`, so they cannot reach a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOP_URL = "kafka://kafka.scimma.org/igwn.gwalert,gcn.circular"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+SECRET_FIELDS = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "hop_password", "lco_api_token"}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Which alerts a channel wants. Unset criteria match everything."""
+
+    significant: bool | None = None
+    groups: tuple[str, ...] = ()
+    max_far_per_year: float | None = None
+    min_bns: float | None = None
+    min_nsbh: float | None = None
+    min_hasns: float | None = None
+    min_hasremnant: float | None = None
+    alert_types: tuple[str, ...] = ()
+    mock: bool | None = None  # routes: None = real events only; True = mock only
+
+    @classmethod
+    def from_toml(cls, table: Mapping[str, Any], where: str) -> Rule:
+        known = {f.name for f in fields(cls)}
+        unknown = set(table) - known - {"channel"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown routing keys {sorted(unknown)}; known: {sorted(known)}")
+        values = dict(table)
+        values.pop("channel", None)
+        for key in ("groups", "alert_types"):
+            if key in values:
+                values[key] = tuple(str(v).upper() if key == "alert_types" else str(v) for v in values[key])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: str
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The alerts channel's rule, which events get a channel, and extra channels."""
+
+    alerts: Rule = field(default_factory=Rule)
+    event_channels: Rule = field(default_factory=lambda: Rule(significant=True))
+    routes: tuple[Route, ...] = ()
+
+    @classmethod
+    def from_toml(cls, doc: Mapping[str, Any]) -> Routing:
+        alerts = Rule.from_toml(doc.get("alerts", {}), "[alerts]")
+        event_channels = Rule.from_toml(doc.get("event_channels", {"significant": True}), "[event_channels]")
+        routes = []
+        for i, table in enumerate(doc.get("routes", [])):
+            if "channel" not in table:
+                raise ConfigError(f"[[routes]] entry {i + 1} has no channel")
+            routes.append(Route(str(table["channel"]), Rule.from_toml(table, f"[[routes]] {table['channel']}")))
+        return cls(alerts, event_channels, tuple(routes))
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    hop_url: str = DEFAULT_HOP_URL
+    hop_username: str | None = None
+    hop_password: str | None = field(default=None, repr=False)
+    hop_auth: bool = True
+    group_id: str | None = None  # default: "<hop user name>-gwbot" (Hopskotch refuses other prefixes)
+    database_url: str = "sqlite:///gwbot.sqlite"
+    alerts_channel: str | None = "gw-alerts"
+    mock_channel: str | None = None
+    ops_channel: str | None = None
+    notices_channel: str | None = None
+    invite_users: tuple[str, ...] = ()
+    channel_prefix: str = ""
+    mock_channel_prefix: str = "mock-"
+    config_file: str | None = None
+    output_dir: str = "gwbot-out"
+    dry_run: bool = False
+    port: int = 3000
+    lco_api_url: str = "https://observe.lco.global/api/"
+    lco_api_token: str | None = field(default=None, repr=False)
+    lco_proposal_id: str | None = None
+    lco_ipp_value: float = 1.05
+    lco_observation_type: str = "NORMAL"
+    approvers: tuple[str, ...] = ()
+    plan_expiry_hours: float = 2.0
+    follow_seconds: float = 300.0
+    galaxy_catalogue: str | None = None
+    galaxy_complete_to_mpc: float | None = None
+    facility_tables: tuple[dict, ...] = ()
+    post_max_age_s: float = 6 * 3600.0  # older alerts are stored but not posted (a new group's backlog)
+    max_skymap_mb: float = 1024.0
+    retention_days: float = 30.0  # old sky-map versions and delivered outbox rows are pruned after this
+    stall_seconds: float = 300.0  # an outbox whose oldest pending delivery is older is unhealthy
+    routing: Routing = field(default_factory=Routing)
+
+    @property
+    def posts_to_slack(self) -> bool:
+        return bool(self.slack_bot_token) and not self.dry_run
+
+    @property
+    def hop_url_redacted(self) -> str:
+        return redact_url(self.hop_url)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret in use, for redaction: tokens, passwords, and credentials inside HOP_URL."""
+        values = [getattr(self, name) for name in SECRET_FIELDS]
+        match = _URL_CREDENTIALS.search(self.hop_url)
+        if match and ":" in match.group(2):
+            values.append(match.group(2).split(":", 1)[1])
+        return tuple(v for v in values if v and len(v) >= 4)
+
+    def describe(self) -> dict[str, Any]:
+        """Settings for a log line: secrets only say whether they are set."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS:
+                value = "set" if value else "unset"
+            elif f.name == "routing":
+                value = f"{len(value.routes)} extra routes"
+            elif f.name == "facility_tables":
+                value = [t.get("name") for t in value]
+            elif f.name == "hop_url":
+                value = redact_url(value)
+            out[f.name] = value
+        return out
+
+
+_ENV = {
+    "SLACK_BOT_TOKEN": "slack_bot_token",
+    "SLACK_APP_TOKEN": "slack_app_token",
+    "SLACK_SIGNING_SECRET": "slack_signing_secret",
+    "SLACK_API_URL": "slack_api_url",
+    "HOP_URL": "hop_url",
+    "HOP_USERNAME": "hop_username",
+    "HOP_PASSWORD": "hop_password",
+    "HOP_AUTH": "hop_auth",
+    "GWBOT_GROUP_ID": "group_id",
+    "GWBOT_DATABASE_URL": "database_url",
+    "GWBOT_ALERTS_CHANNEL": "alerts_channel",
+    "GWBOT_MOCK_CHANNEL": "mock_channel",
+    "GWBOT_OPS_CHANNEL": "ops_channel",
+    "GWBOT_NOTICES_CHANNEL": "notices_channel",
+    "GWBOT_INVITE_USERS": "invite_users",
+    "GWBOT_CHANNEL_PREFIX": "channel_prefix",
+    "GWBOT_CONFIG": "config_file",
+    "GWBOT_OUTPUT_DIR": "output_dir",
+    "PORT": "port",
+    "LCO_API_URL": "lco_api_url",
+    "LCO_API_TOKEN": "lco_api_token",
+    "LCO_PROPOSAL_ID": "lco_proposal_id",
+    "GWBOT_APPROVERS": "approvers",
+    "GWBOT_PLAN_EXPIRY_HOURS": "plan_expiry_hours",
+    "GWBOT_FOLLOW_SECONDS": "follow_seconds",
+    "GWBOT_GALAXY_CATALOGUE": "galaxy_catalogue",
+    "GWBOT_GALAXY_COMPLETE_TO": "galaxy_complete_to_mpc",
+    "GWBOT_POST_MAX_AGE": "post_max_age_s",
+    "GWBOT_MAX_SKYMAP_MB": "max_skymap_mb",
+    "GWBOT_RETENTION_DAYS": "retention_days",
+    "GWBOT_STALL_SECONDS": "stall_seconds",
+}
+
+_URL_CREDENTIALS = re.compile(r"(://)([^@/\s]+)@")
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([smhd]?)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"": 3600.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def redact_url(url: str) -> str:
+    """A URL with any embedded user name and password replaced by ***."""
+    return _URL_CREDENTIALS.sub(r"\1***@", url)
+
+
+def duration_s(name: str, value: Any) -> float:
+    """'6h', '90m', '3600s', '2d' or a bare number of hours, in seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) * 3600.0
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ConfigError(f"{name}={value!r} is not a duration such as 6h, 90m or 2d")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+
+
+def hop_username(settings: Settings) -> str | None:
+    """The user name of the Hopskotch credential in use: HOP_USERNAME, the URL's, or hop's auth.toml."""
+    if settings.hop_username:
+        return settings.hop_username
+    match = _URL_CREDENTIALS.search(settings.hop_url)
+    if match:
+        return match.group(2).split(":", 1)[0]
+    if not settings.hop_auth:
+        return None
+    try:
+        from hop.auth import load_auth, select_matching_auth
+
+        host = settings.hop_url.split("://", 1)[-1].split("/", 1)[0]
+        return select_matching_auth(load_auth(), host).username
+    except Exception:  # no auth.toml, or no single credential for this host: hop itself will say so
+        return None
+
+
+def consumer_group(settings: Settings) -> str:
+    """The Kafka consumer group: '<user name>-gwbot' by default; Hopskotch refuses groups without that prefix."""
+    user = hop_username(settings)
+    if settings.group_id is None:
+        return f"{user}-gwbot" if user else "gwbot"
+    if user and not settings.group_id.startswith(f"{user}-"):
+        raise ConfigError(
+            f"GWBOT_GROUP_ID={settings.group_id!r} does not start with '{user}-': Hopskotch only lets the credential "
+            f"'{user}' use consumer groups named '{user}-…'. Unset GWBOT_GROUP_ID (the default is '{user}-gwbot') "
+            f"or choose a name such as '{user}-{settings.group_id}'.")
+    return settings.group_id
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={value!r} is not true/false")
+
+
+def _as_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return tuple(v.strip() for v in str(value).split(",") if v.strip())
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from the TOML file named by GWBOT_CONFIG, then the environment, then ``overrides``."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = overrides.get("config_file") or env.get("GWBOT_CONFIG")
+    routing = Routing()
+    if config_file:
+        try:
+            doc = tomllib.loads(Path(config_file).read_text())
+        except OSError as exc:
+            raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc}") from exc
+        known = {f.name for f in fields(Settings)} - {"routing", "facility_tables"}
+        for key, value in doc.get("settings", {}).items():
+            if key not in known:
+                raise ConfigError(f"GWBOT_CONFIG [settings]: unknown key {key!r}")
+            values[key] = value
+        routing = Routing.from_toml(doc)
+        values["facility_tables"] = tuple(doc.get("facilities", []))
+    for env_name, key in _ENV.items():
+        if env.get(env_name, "") != "":
+            values[key] = env[env_name]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "hop_auth" in values:
+        values["hop_auth"] = _as_bool("HOP_AUTH", values["hop_auth"])
+    if "dry_run" in values:
+        values["dry_run"] = _as_bool("dry_run", values["dry_run"])
+    if "post_max_age_s" in values:
+        values["post_max_age_s"] = duration_s("GWBOT_POST_MAX_AGE", values["post_max_age_s"])
+    for key, kind in (("port", int), ("plan_expiry_hours", float), ("lco_ipp_value", float),
+                      ("follow_seconds", float), ("galaxy_complete_to_mpc", float), ("max_skymap_mb", float),
+                      ("retention_days", float), ("stall_seconds", float)):
+        if key in values:
+            try:
+                values[key] = kind(values[key])
+            except ValueError:
+                raise ConfigError(f"{key}={values[key]!r} is not a number") from None
+    for key in ("invite_users", "approvers"):
+        if key in values:
+            values[key] = _as_list(values[key])
+    if not str(values.get("slack_api_url", DEFAULT_SLACK_API_URL)).endswith("/"):
+        values["slack_api_url"] = values["slack_api_url"] + "/"
+    return Settings(routing=routing, **values)

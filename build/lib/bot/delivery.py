@@ -1,0 +1,373 @@
+"""The outbox: Slack deliveries kept in the store until Slack has them.
+
+The pipeline enqueues deliveries in the same transaction that records an
+alert as handled, so nothing is lost across a crash or a Slack outage. One
+worker thread sends them: in id order within a lane (one lane per channel),
+lanes independent of each other, honouring 429 Retry-After and backing off
+on 5xx and timeouts. A post or upload whose outcome is unknown (in flight when
+the process died, or a timeout, dropped connection or 5xx after it was sent)
+is looked up first (posts by the delivery id in their metadata, uploads by
+their file id) and sent again only if Slack does not have it: nothing is
+posted twice and a lane keeps its order.
+
+Nothing stops the loop or blocks a lane for good: an unexpected error is
+logged with its delivery and retried; a delivery that keeps failing that way,
+or that Slack rejects, is marked failed, reported to the ops channel, and its
+lane moves on. Trouble with the token or app setup keeps deliveries pending
+and tells the ops channel.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from . import blocks as bk
+from .slack import RetryLater, SlackRejected, SlackTarget
+from .store import ChannelId, Delivery, Event, Post, Store
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0
+MAX_UNEXPECTED = 6  # unclassified failures of one delivery before it is given up (and reported)
+ALARM_REPEAT_S = 3600.0
+OPEN = ("pending", "in_flight")
+EVENT_LINK = "{event_channel}"
+
+
+class NoChannel(Exception):
+    """The delivery's channel does not exist (its creation failed): skip it."""
+
+
+def enqueue(session, lane: str, kind: str, payload: dict[str, Any], *, event_id: str | None = None,
+            file: bytes | None = None, depends_on: int | None = None) -> Delivery:
+    """Add a delivery inside the caller's transaction."""
+    delivery = Delivery(lane=lane, kind=kind, payload=payload, event_id=event_id, file=file, depends_on=depends_on)
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+class Outbox:
+    def __init__(self, store: Store, target: SlackTarget, clock: Callable[[], float] = time.time,
+                 ops_channel: str | None = None) -> None:
+        self.store = store
+        self.target = target
+        self.clock = clock
+        self.ops_channel = ops_channel
+        self._wake = threading.Event()
+        self._alarmed: dict[str, float] = {}
+        self.sent = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def pending(self) -> int:
+        with self.store.session() as s:
+            return s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status.in_(OPEN))) or 0
+
+    def oldest_pending_age(self) -> float:
+        """Seconds since the oldest delivery still waiting was queued (0 when none waits)."""
+        with self.store.session() as s:
+            oldest = s.scalar(select(func.min(Delivery.created)).where(Delivery.status.in_(OPEN)))
+        return 0.0 if oldest is None else max(0.0, self.clock() - oldest)
+
+    def alarm(self, channel: str | None, what: str, detail: str, key: str | None = None) -> None:
+        """Tell the ops channel, at most once an hour per ``key``. Queued like any post; when the store itself
+        cannot take it (disk full), sent straight to Slack, best effort."""
+        key = key or what
+        now = self.clock()
+        if now - self._alarmed.get(key, -ALARM_REPEAT_S) < ALARM_REPEAT_S or not channel:
+            return
+        self._alarmed[key] = now
+        text, blocks = bk.ops_alarm(what, detail)
+        try:
+            with self.store.session() as s:
+                enqueue(s, f"channel:{channel}", "post", {"channel": {"name": channel}, "text": text, "blocks": blocks})
+            self.wake()
+        except Exception:  # the database is the trouble: go around it
+            log.exception("cannot queue an ops message; sending it directly")
+            try:
+                self.target.post(self.target.resolve_channel(channel), text, blocks, None, False, 0)
+            except Exception as exc:
+                log.error("cannot tell the ops channel either: %s", exc)
+
+    # --- running ------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Send until ``stop`` is set; never raises for a delivery's fault."""
+        self.recover()
+        while not stop.is_set():
+            try:
+                wait = self.step()
+            except Exception:  # a bug or a database hiccup must not kill delivery
+                log.exception("delivery loop error; retrying in 5 s")
+                wait = 5.0
+            if wait > 0:
+                self._wake.wait(min(wait, 1.0))
+                self._wake.clear()
+
+    def drain(self, timeout: float = 60.0) -> bool:
+        """Send everything that is ready now (used by replay and tests); True when the outbox is empty."""
+        deadline = self.clock() + timeout
+        while self.clock() < deadline:
+            wait = self.step()
+            if self.pending() == 0:
+                return True
+            if wait > 0:
+                time.sleep(min(wait, 0.5))
+        return self.pending() == 0
+
+    def recover(self) -> None:
+        """After a crash: deliveries that were in flight have an unknown outcome; they are looked up before
+        they are sent again."""
+        with self.store.session() as s:
+            for d in s.scalars(select(Delivery).where(Delivery.status == "in_flight")).all():
+                d.status = "pending"
+                d.result = {**(d.result or {}), "unknown": True}
+
+    def step(self) -> float:
+        """Send the ready head of every lane; return seconds until something may be ready."""
+        now = self.clock()
+        heads: dict[str, Delivery] = {}
+        with self.store.session() as s:
+            for d in s.scalars(select(Delivery).where(Delivery.status.in_(OPEN)).order_by(Delivery.id)):
+                heads.setdefault(d.lane, d)
+            ids = [d.id for d in heads.values()]
+        if not ids:
+            return 1.0
+        next_ready = float("inf")
+        for delivery_id in ids:
+            try:
+                wait = self._attempt(delivery_id, now)
+            except Exception:  # e.g. the database failing while recording: the other lanes go on
+                log.exception("delivery %s could not be attempted; retrying in 5 s", delivery_id)
+                wait = 5.0
+            next_ready = min(next_ready, wait)
+        return max(0.0, next_ready)
+
+    # --- one delivery -------------------------------------------------------------------------
+
+    def _attempt(self, delivery_id: int, now: float) -> float:
+        """Resolve in one transaction, call Slack outside any, record the result in another."""
+        with self.store.session() as s:
+            d = s.get(Delivery, delivery_id)
+            if d.not_before > now:
+                return d.not_before - now
+            if d.depends_on is not None and s.get(Delivery, d.depends_on).status in OPEN:
+                return 0.2
+            # claim it: another sender (drain() beside the worker thread) may be looking at it too
+            claimed = s.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending")
+                                .values(status="in_flight", started=self.clock(),
+                                        attempts=Delivery.attempts + 1)).rowcount == 1
+            if not claimed:
+                return 0.2
+            s.refresh(d)
+            kind, lane, event_id, attempts = d.kind, d.lane, d.event_id, d.attempts
+            call: Callable[[], Any] | None = None
+            try:
+                call, finish = self._plan(s, d)
+            except (NoChannel, SlackRejected) as exc:
+                d.status, d.last_error = "failed", str(exc)[:500]
+                failed: BaseException | None = exc
+            except Exception as exc:  # RetryLater, or a bug while preparing it: retried, within bounds
+                d.status, failed = "pending", exc
+            else:
+                failed = None
+        if isinstance(failed, (NoChannel, SlackRejected)):
+            self._failed(delivery_id, kind, lane, event_id, failed)
+            return 0.0
+        try:
+            if call is None:
+                raise failed or RetryLater("channel lookup failed")
+            result = call()
+        except SlackRejected as exc:
+            with self.store.session() as s:
+                row = s.get(Delivery, delivery_id)
+                row.status, row.last_error = "failed", str(exc)[:500]
+            self._failed(delivery_id, kind, lane, event_id, exc)
+            return 0.0
+        except Exception as exc:  # RetryLater, or anything at all: the loop and the lane go on
+            return self._later(delivery_id, kind, lane, event_id, attempts, exc)
+        with self.store.session() as s:
+            row = s.get(Delivery, delivery_id)
+            finish(s, row, result)
+            row.status, row.done_at = "done", self.clock()
+            row.file = None  # delivered pictures are not kept
+        self.sent += 1
+        log.info("delivered %s %s (lane %s, attempt %s)", kind, delivery_id, lane, attempts,
+                 extra={"event_id": event_id})
+        return 0.0
+
+    def _later(self, delivery_id: int, kind: str, lane: str, event_id: str | None, attempts: int,
+               exc: Exception) -> float:
+        """Put a delivery back for a later attempt; give it up after too many unexplained failures."""
+        retry = exc if isinstance(exc, RetryLater) else RetryLater(f"{type(exc).__name__}: {exc}", maybe_sent=True,
+                                                                    unexpected=True)
+        if not isinstance(exc, RetryLater):
+            log.exception("delivery %s (%s, lane %s) hit an unexpected error", delivery_id, kind, lane,
+                          extra={"event_id": event_id})
+        delay = retry.after if retry.after is not None else min(MAX_BACKOFF, 2 ** min(attempts, 9))
+        delay *= 1.0 if retry.after is not None else random.uniform(0.8, 1.2)
+        with self.store.session() as s:
+            row = s.get(Delivery, delivery_id)
+            result = dict(row.result or {})
+            if retry.maybe_sent:
+                result["unknown"] = True
+            if retry.unexpected:
+                result["unexpected"] = result.get("unexpected", 0) + 1
+            give_up = result.get("unexpected", 0) >= MAX_UNEXPECTED
+            row.result, row.last_error = result, str(retry)[:500]
+            row.status, row.not_before = ("failed", row.not_before) if give_up else ("pending", self.clock() + delay)
+        if give_up:
+            self._failed(delivery_id, kind, lane, event_id, retry)
+            return 0.0
+        log.warning("delivery %s (%s, lane %s) will retry in %.1f s: %s", delivery_id, kind, lane, delay, retry,
+                    extra={"event_id": event_id})
+        if retry.setup:
+            self.alarm(self.ops_channel, "Slack refuses the bot's token or app setup",
+                       f"{retry}. Deliveries stay queued until this is fixed: check SLACK_BOT_TOKEN and the app's "
+                       "scopes (app-manifest.yml), then reinstall the app.", key="slack-setup")
+        return delay
+
+    def _failed(self, delivery_id: int, kind: str, lane: str, event_id: str | None, exc: BaseException) -> None:
+        log.error("delivery %s (%s, lane %s) failed for good: %s", delivery_id, kind, lane, exc,
+                  extra={"event_id": event_id})
+        if self.ops_channel and lane != f"channel:{self.ops_channel}":
+            self.alarm(self.ops_channel, f"A Slack {kind} could not be delivered",
+                       f"delivery {delivery_id} ({lane}{', ' + event_id if event_id else ''}): {exc}. "
+                       "Later messages go on.", key=f"failed:{delivery_id}")
+
+    def _channel(self, s, spec: dict[str, str]) -> str:
+        if "event" in spec:
+            event = s.get(Event, spec["event"])
+            if event is None or not event.channel_id:
+                raise NoChannel(f"event {spec['event']} has no channel")
+            return event.channel_id
+        name = spec["name"]
+        cached = s.get(ChannelId, name)
+        if cached:
+            return cached.channel_id
+        channel_id = self.target.resolve_channel(name)
+        s.merge(ChannelId(name=name, channel_id=channel_id))
+        return channel_id
+
+    def _thread(self, s, d: Delivery) -> str | None:
+        if d.payload.get("thread_ts"):
+            return d.payload["thread_ts"]
+        if d.payload.get("thread") != "event" or not d.event_id:
+            return None
+        event = s.get(Event, d.event_id)
+        return event.thread_ts if event else None
+
+    def _plan(self, s, d: Delivery) -> tuple[Callable[[], Any], Callable[[Any, Delivery, Any], None]]:
+        """What to call for this delivery, and how to record its result."""
+        p, t = d.payload, self.target
+
+        def nothing(_s, _d, _r) -> None:
+            return None
+
+        if d.kind == "ensure_channel":
+            event = s.get(Event, d.event_id)
+            existing, invite = event.channel_id, list(p.get("invite", []))
+
+            def make_channel() -> tuple[str, str]:
+                channel = (existing, event.channel_name) if existing else t.create_channel(p["name"])
+                t.invite(channel[0], invite)
+                return channel
+
+            def save_channel(s2, d2, channel) -> None:
+                row = s2.get(Event, d2.event_id)
+                row.channel_id, row.channel_name = channel
+                log.info("channel #%s is %s", channel[1], channel[0], extra={"event_id": d2.event_id})
+                if channel[1] != p["name"]:
+                    self.alarm(self.ops_channel, f"#{p['name']} was taken",
+                               f"#{p['name']} is held by an archived channel or one the bot cannot use, so "
+                               f"{d2.event_id}'s channel is #{channel[1]}.", key=f"renamed:{d2.event_id}")
+
+            return make_channel, save_channel
+        previous = dict(d.result or {})
+        since = d.created - 60  # the post cannot be older than its delivery
+        if d.kind == "post":
+            channel, thread = self._channel(s, p["channel"]), self._thread(s, d)
+            text, blocks = p["text"], self._blocks(s, d)
+            d.result = {**previous, "channel": channel}  # committed before the call: lets a restart look for it
+            delivery_id, broadcast = d.id, bool(p.get("broadcast"))
+            unknown = previous.get("unknown") and previous.get("channel") == channel
+
+            def post() -> str:
+                found = t.find_post(channel, delivery_id, since) if unknown else None
+                if found:
+                    log.info("delivery %s was already posted (ts %s): not posting again", delivery_id, found)
+                return found or t.post(channel, text, blocks, thread, broadcast, delivery_id)
+
+            def record(s2, d2, ts) -> None:
+                self._finish_post(s2, d2, channel, ts, text=text, blocks=blocks, root=thread is None)
+
+            return post, record
+        if d.kind == "upload":
+            channel, thread, data = self._channel(s, p["channel"]), self._thread(s, d), d.file
+            if data is None:
+                raise NoChannel("upload has no file (already delivered and pruned)")
+            d.result = {**previous, "channel": channel}
+            delivery_id, known_file = d.id, previous.get("file_id") if previous.get("unknown") else None
+
+            def remember(file_id: str) -> None:
+                with self.store.session() as s2:
+                    row = s2.get(Delivery, delivery_id)
+                    row.result = {**(row.result or {}), "file_id": file_id}
+
+            def upload() -> str:
+                if known_file and t.find_upload(channel, known_file):
+                    log.info("delivery %s was already uploaded (file %s): not uploading again", delivery_id,
+                             known_file)
+                    return known_file
+                return t.upload(channel, data, p["filename"], p["title"], thread, remember)
+
+            return upload, nothing
+        if d.kind == "update":
+            channel = self._channel(s, p["channel"])
+            return (lambda: t.update(channel, p["ts"], p["text"], p["blocks"])), nothing
+        if d.kind == "topic":
+            channel = self._channel(s, {"event": d.event_id})
+            return (lambda: t.set_topic(channel, p["topic"])), nothing
+        if d.kind == "mark_retracted":
+            posts = [(post.channel_id, post.ts, *bk.mark_retracted(post.text, post.blocks))
+                     for post in s.scalars(select(Post).where(Post.event_id == d.event_id))]
+
+            def edit_all() -> None:
+                for channel_id, ts, text, blocks in posts:
+                    t.update(channel_id, ts, text, blocks)
+
+            return edit_all, nothing
+        raise NoChannel(f"unknown delivery kind {d.kind}")
+
+    @staticmethod
+    def _blocks(s, d: Delivery) -> list:
+        """The post's blocks with the event channel's link filled in."""
+        blocks = d.payload.get("blocks") or []
+        if EVENT_LINK in json.dumps(blocks):
+            event = s.get(Event, d.event_id)
+            link = bk.channel_link(event.channel_id, event.channel_name) or "(no event channel)"
+            blocks = json.loads(json.dumps(blocks).replace(EVENT_LINK, link))
+        return blocks
+
+    def _finish_post(self, s, d: Delivery, channel: str, ts: str, text: str | None = None,
+                     blocks: list | None = None, root: bool = True) -> None:
+        d.status, d.done_at = "done", self.clock()
+        d.result = {"channel": channel, "ts": ts}
+        p = d.payload
+        if d.event_id and p.get("root") and root:
+            event = s.get(Event, d.event_id)
+            if event is not None and not event.thread_ts:
+                event.thread_ts = ts
+        if d.event_id and p.get("record"):
+            s.add(Post(event_id=d.event_id, channel_id=channel, ts=ts,
+                       blocks=blocks if blocks is not None else self._blocks(s, d), text=text or p["text"]))

@@ -1,0 +1,147 @@
+"""Facilities are data: sites, instruments, observing limits and how plans are submitted.
+
+Built in: LCO (its network) and ZTF (a survey camera with a fixed field grid),
+from TOML files in ``bot/facilities/``. Teams add their own telescopes as
+``[[facilities]]`` tables of the same shape in GWBOT_CONFIG, without code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from typing import Any
+
+from .config import ConfigError
+
+
+@dataclass(frozen=True)
+class Site:
+    code: str
+    name: str
+    lat_deg: float
+    lon_deg: float
+    elevation_m: float = 0.0
+
+
+@dataclass(frozen=True)
+class Instrument:
+    name: str
+    telescope_class: str
+    fov_deg: tuple[float, float]
+    filters: tuple[str, ...]
+    default_filters: tuple[str, ...]
+    sites: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    readout_s: float = 0.0
+    setup_s: float = 0.0
+    simultaneous: bool = False  # all filters in one exposure (e.g. MuSCAT's four channels)
+    readout_mode: str | None = None  # sent with every instrument configuration (LCO: required without a default)
+
+    def check_filters(self, filters: tuple[str, ...]) -> None:
+        """ValueError naming the filters this instrument does not have."""
+        unknown = [f for f in filters if f not in self.filters]
+        if unknown:
+            raise ValueError(f"{self.name} has no filter {', '.join(unknown)}; it has {', '.join(self.filters)}")
+
+    def exposures(self, filters: tuple[str, ...]) -> int:
+        """Exposures per field for these filters."""
+        return 1 if self.simultaneous else len(filters)
+
+
+@dataclass(frozen=True)
+class Limits:
+    sun_altitude_max_deg: float = -12.0
+    airmass_max: float = 2.0
+    moon_separation_min_deg: float = 30.0
+
+
+@dataclass(frozen=True)
+class Facility:
+    name: str
+    title: str
+    sites: tuple[Site, ...]
+    instruments: tuple[Instrument, ...]
+    default_instrument: str
+    limits: Limits = field(default_factory=Limits)
+    submit: str = "none"  # "lco" or "none"
+    field_grid: bool = False
+    max_fields: int = 30
+
+    def instrument(self, name: str | None) -> Instrument:
+        """An instrument by name or alias (case-insensitive); the default when None."""
+        wanted = (name or self.default_instrument).lower()
+        for inst in self.instruments:
+            if wanted == inst.name.lower() or wanted in (a.lower() for a in inst.aliases):
+                return inst
+        names = ", ".join(i.name for i in self.instruments)
+        raise ConfigError(f"{self.name} has no instrument {name!r}; it has {names}")
+
+    def sites_for(self, instrument: Instrument) -> tuple[Site, ...]:
+        return tuple(s for s in self.sites if s.code in instrument.sites)
+
+
+def _tuple(value: Any) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _instrument(doc: dict[str, Any], sites: tuple[Site, ...]) -> Instrument:
+    fov = _tuple(doc["fov_deg"])
+    filters = _tuple(doc.get("filters", ()))
+    return Instrument(**{
+        **doc,
+        "fov_deg": (float(fov[0]), float(fov[-1])),  # one number: a square field
+        "filters": filters,
+        "default_filters": _tuple(doc.get("default_filters", filters[:1])),
+        "sites": _tuple(doc.get("sites", [s.code for s in sites])),
+        "aliases": _tuple(doc.get("aliases", ())),
+    })
+
+
+def from_toml(doc: dict[str, Any], where: str) -> Facility:
+    try:
+        sites = tuple(Site(**s) for s in doc["sites"])
+        instruments = tuple(_instrument(i, sites) for i in doc["instruments"])
+        facility = Facility(
+            name=str(doc["name"]).lower(), title=doc.get("title", doc["name"]), sites=sites, instruments=instruments,
+            default_instrument=doc.get("default_instrument", instruments[0].name),
+            limits=Limits(**doc.get("limits", {})), submit=doc.get("submit", "none"),
+            field_grid=bool(doc.get("field_grid", False)), max_fields=int(doc.get("max_fields", 30)))
+    except (KeyError, TypeError, IndexError) as exc:
+        raise ConfigError(f"{where}: facility is incomplete or has unknown keys ({exc})") from exc
+    facility.instrument(None)  # the default instrument must exist
+    if facility.submit not in ("lco", "none"):
+        raise ConfigError(f"{where}: submit must be 'lco' or 'none', not {facility.submit!r}")
+    return facility
+
+
+def builtin() -> dict[str, Facility]:
+    folder = resources.files("bot") / "facilities"
+    out = {}
+    for name in ("lco", "ztf"):
+        facility = from_toml(tomllib.loads((folder / f"{name}.toml").read_text()), f"built-in {name}")
+        out[facility.name] = facility
+    return out
+
+
+def load(config_doc: dict[str, Any] | None = None) -> dict[str, Facility]:
+    """Built-in facilities plus the team's ``[[facilities]]`` from GWBOT_CONFIG (same name replaces)."""
+    facilities = builtin()
+    for i, doc in enumerate((config_doc or {}).get("facilities", [])):
+        facility = from_toml(doc, f"GWBOT_CONFIG [[facilities]] {i + 1}")
+        facilities[facility.name] = facility
+    return facilities
+
+
+def lookup(config_doc: dict[str, Any] | None, name: str) -> Facility:
+    """One facility by name (built-in or the team's), or a ConfigError listing the known ones."""
+    facilities = load(config_doc)
+    facility = facilities.get(name.lower())
+    if facility is None:
+        raise ConfigError(f"unknown facility {name!r}; known: {', '.join(sorted(facilities))}")
+    return facility
+
+
+def with_instruments(facility: Facility, instruments: list[Instrument]) -> Facility:
+    """The same facility with its instrument list replaced (e.g. refreshed from LCO's API)."""
+    return replace(facility, instruments=tuple(instruments))

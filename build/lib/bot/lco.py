@@ -1,0 +1,204 @@
+"""LCO's observation portal: build a request group from a plan, validate, submit, follow.
+
+The payload follows the portal's request-group contract: a name of at most
+50 characters, an ipp_value within 0.5-2.0, operator SINGLE for one request
+and MANY for more, an observation type, and requests with a location
+(telescope class), windows and configurations (ICRS target, instrument
+configs, constraints, acquisition and guiding). Authentication is
+``Authorization: Token <LCO_API_TOKEN>``; the token never leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import datetime
+from typing import Any
+
+from .facilities import Facility, Instrument
+from .logs import Redactor
+from .planner import Plan
+
+IPP_RANGE = (0.5, 2.0)
+OBSERVATION_TYPES = ("NORMAL", "RAPID_RESPONSE", "TIME_CRITICAL")
+FINAL_STATES = {"COMPLETED": "completed", "WINDOW_EXPIRED": "expired", "FAILURE_LIMIT_REACHED": "failed",
+                "CANCELED": "canceled"}
+#: Observation states that mean a telescope will take, is taking or took it (not CANCELED, FAILED, ABORTED,
+#: NOT_ATTEMPTED: observation-portal observations/models.py).
+LIVE_OBSERVATIONS = ("PENDING", "IN_PROGRESS", "COMPLETED")
+
+
+class LCOError(Exception):
+    """The portal refused or could not be reached; the message says why in words."""
+
+    def __init__(self, message: str, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _instrument_configs(plan: Plan, instrument: Instrument) -> list[dict[str, Any]]:
+    """One config per filter; MuSCAT-style instruments take all channels in one synchronous exposure.
+
+    The portal wants every optical-element group the instrument has and no other (MuSCAT: its four
+    ``narrowband_{g,r,i,z}_position`` in/out elements, no filter wheel), and a readout ``mode``.
+    """
+    mode = {"mode": instrument.readout_mode} if instrument.readout_mode else {}
+    if instrument.simultaneous:
+        channels = [f[0] for f in instrument.filters]  # gp, rp, ip, zs -> g, r, i, z
+        return [{"exposure_time": plan.exposure_s, "exposure_count": 1, **mode,
+                 "optical_elements": {f"narrowband_{c}_position": "out" for c in channels},
+                 "extra_params": {"exposure_mode": "SYNCHRONOUS",
+                                  **{f"exposure_time_{c}": plan.exposure_s for c in channels}}}]
+    return [{"exposure_time": plan.exposure_s, "exposure_count": 1, **mode, "optical_elements": {"filter": name}}
+            for name in plan.filters]
+
+
+def request_group(plan: Plan, event_id: str, facility: Facility, instrument: Instrument, proposal: str,
+                  ipp_value: float = 1.05, observation_type: str = "NORMAL") -> dict[str, Any]:
+    """The request group for a plan: one request per field, all sites allowed, LCO's scheduler picks."""
+    if not IPP_RANGE[0] <= ipp_value <= IPP_RANGE[1]:
+        raise LCOError(f"ipp_value {ipp_value} is outside {IPP_RANGE[0]}-{IPP_RANGE[1]}")
+    if observation_type not in OBSERVATION_TYPES:
+        raise LCOError(f"observation_type must be one of {', '.join(OBSERVATION_TYPES)}")
+    if not plan.fields:
+        raise LCOError("the plan has no fields")
+    limits = facility.limits
+    requests = []
+    for f in plan.fields:
+        requests.append({
+            "observation_note": f"gwbot {event_id} field {f.rank}: P={f.prob:.4f}",
+            "acceptability_threshold": 90,
+            "location": {"telescope_class": instrument.telescope_class},
+            "windows": [{"start": _iso(plan.start), "end": _iso(plan.end)}],
+            "configurations": [{
+                "type": "EXPOSE",
+                "instrument_type": instrument.name,
+                "priority": 1,
+                "target": {"type": "ICRS", "name": f"{event_id}-F{f.rank:03d}", "ra": round(f.ra, 6),
+                           "dec": round(f.dec, 6), "epoch": 2000},
+                "instrument_configs": _instrument_configs(plan, instrument),
+                "constraints": {"max_airmass": limits.airmass_max,
+                                "min_lunar_distance": limits.moon_separation_min_deg},
+                "acquisition_config": {"mode": "OFF"},
+                "guiding_config": {"mode": "ON", "optional": True},
+            }],
+        })
+    name = f"{event_id} gwbot {instrument.telescope_class} {plan.start:%m%d %H%M}"[:50]
+    return {"name": name, "proposal": proposal, "ipp_value": ipp_value,
+            "operator": "SINGLE" if len(requests) == 1 else "MANY",
+            "observation_type": observation_type, "requests": requests}
+
+
+def describe_errors(errors: Any, path: str = "") -> list[str]:
+    """DRF's nested error structure as readable lines: 'requests[2].configurations[0].target.dec: …'."""
+    if isinstance(errors, dict):
+        return [line for key, value in errors.items()
+                for line in describe_errors(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(errors, list):
+        if all(isinstance(e, str) for e in errors):
+            return [f"{path}: {e}" if path else e for e in errors]
+        return [line for i, value in enumerate(errors) if value for line in describe_errors(value, f"{path}[{i}]")]
+    return [f"{path}: {errors}" if path else str(errors)]
+
+
+class Portal:
+    """A thin client of the observation portal API at LCO_API_URL."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 20.0) -> None:
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._token = token
+        self._redact = Redactor([token])  # an error page may echo our Authorization header
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers={
+            "Authorization": f"Token {self._token}", "Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            try:
+                detail = json.loads(exc.read() or b"{}")
+            except ValueError:
+                detail = {}
+            if exc.code in (401, 403):
+                raise LCOError(f"LCO refused the credentials ({exc.code}): check LCO_API_TOKEN and the proposal") \
+                    from None
+            if exc.code == 429 or exc.code >= 500:
+                raise LCOError(f"LCO is unavailable ({exc.code}); will retry", retry=True) from None
+            lines = describe_errors(detail) or [f"HTTP {exc.code}"]
+            raise LCOError(self._redact("LCO rejected the request: " + "; ".join(lines[:10]))) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise LCOError(f"cannot reach LCO ({exc})", retry=True) from None
+
+    def validate(self, group: dict) -> dict:
+        """{'request_durations': …, 'errors': …} from /api/requestgroups/validate/."""
+        return self._call("POST", "requestgroups/validate/", group)
+
+    def submit(self, group: dict) -> dict:
+        return self._call("POST", "requestgroups/", group)
+
+    def request_group(self, group_id: int) -> dict:
+        return self._call("GET", f"requestgroups/{group_id}/")
+
+    def observations(self, request_id: int) -> list:
+        """The request's observations, cancelled ones left out (the portal lists them otherwise)."""
+        return self._call("GET", f"requests/{request_id}/observations/?exclude_canceled=true") or []
+
+    def scheduled(self, request_id: int) -> bool:
+        """Is a telescope going to take (or taking, or done with) this request? Failed attempts do not count."""
+        return any(o.get("state") in LIVE_OBSERVATIONS for o in self.observations(request_id))
+
+    def semester_end(self, when: datetime) -> datetime | None:
+        """End of the semester containing ``when`` (``/api/semesters/``, open to all), or None if none does."""
+        answer = self._call("GET", f"semesters/?semester_contains={_iso(when)}")
+        results = answer.get("results", answer) if isinstance(answer, dict) else answer
+        ends = [datetime.fromisoformat(str(r["end"]).replace("Z", "+00:00")) for r in results or []]
+        return min(ends) if ends else None
+
+    def instruments(self) -> dict:
+        return self._call("GET", "instruments/")
+
+
+def refresh_instruments(facility: Facility, catalogue: dict) -> tuple[Facility, list[str]]:
+    """The facility with filters and fields of view taken from LCO's /api/instruments/ answer.
+
+    Only instruments gwbot already knows are updated (their sites stay); the field of view comes from
+    the camera's pixels and pixel scale, the filters from the schedulable optical elements.
+    Returns the facility and what changed, in words.
+    """
+    from dataclasses import replace
+
+    from .facilities import with_instruments
+
+    known = {name.upper(): info for name, info in catalogue.items()}
+    changes, updated = [], []
+    for inst in facility.instruments:
+        info = known.get(inst.name.upper())
+        if info is None:
+            updated.append(inst)
+            continue
+        camera = info.get("camera_type") or {}
+        fov = inst.fov_deg
+        if camera.get("pixel_scale") and camera.get("pixels_x") and camera.get("pixels_y"):
+            fov = (round(camera["pixels_x"] * camera["pixel_scale"] / 3600, 4),
+                   round(camera["pixels_y"] * camera["pixel_scale"] / 3600, 4))
+        filters = tuple(f["code"] for f in (info.get("optical_elements") or {}).get("filters", [])
+                        if f.get("schedulable", True) and f.get("code")) or inst.filters
+        if fov != inst.fov_deg or set(filters) != set(inst.filters):
+            changes.append(f"{inst.name}: field {fov[0]:.3f}°×{fov[1]:.3f}°, filters {', '.join(filters)}")
+        defaults = tuple(f for f in inst.default_filters if f in filters) or filters[:1]
+        readout = (info.get("modes") or {}).get("readout") or {}
+        modes = [m["code"] for m in readout.get("modes", []) if m.get("schedulable", True)]
+        mode = inst.readout_mode
+        if modes and mode not in modes:
+            mode = readout.get("default") or modes[0]
+            changes.append(f"{inst.name}: readout mode {mode}")
+        updated.append(replace(inst, fov_deg=fov, filters=filters, default_filters=defaults, readout_mode=mode))
+    return with_instruments(facility, updated), changes

@@ -1,0 +1,335 @@
+"""Observation plans: tile the localization with a facility's fields and keep what its sites can see.
+
+Plain functions over arrays. The sky is cut into cells, one per field: Dec
+bands one field high, RA steps one field wide at the band's equatorward
+edge, so each cell lies inside the footprint of the field centred on it.
+The map's probability is integrated over each cell on a grid of sample
+points finer than the field, so the probability of a set of fields is the sum
+over their cells: overlaps are counted once. Cells are then ranked by
+probability among those observable from at least one site in the window (sun
+below the limit, airmass under the limit, moon far enough), and the best
+ones become the plan. Where each observable field will be taken is left to
+the facility (for LCO, its scheduler); gwbot reports when and where each can be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from .facilities import Facility, Instrument, Site
+from .skymap import moc
+from .skymap.prepared import PreparedMap
+
+STEP_MINUTES = 10
+MIN_FIELD_PROB = 1e-3  # a field that adds less than this is not worth the telescope time
+J2000_JD = 2451545.0
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Candidate field centres (degrees) and the probability inside each cell."""
+
+    ra: np.ndarray
+    dec: np.ndarray
+    prob: np.ndarray
+
+
+@dataclass(frozen=True)
+class Field:
+    rank: int
+    ra: float
+    dec: float
+    prob: float
+    site_windows: dict[str, tuple[datetime, datetime]]  # first observable stretch at each site
+
+    @property
+    def first(self) -> tuple[str, datetime] | None:
+        if not self.site_windows:
+            return None
+        code, (start, _) = min(self.site_windows.items(), key=lambda kv: kv[1][0])
+        return code, start
+
+
+@dataclass(frozen=True)
+class Plan:
+    facility: str
+    instrument: str
+    filters: tuple[str, ...]
+    exposure_s: float
+    start: datetime
+    end: datetime
+    fields: list[Field]
+    covered_prob: float
+    seconds_per_site: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+    exposures_per_field: int = 1
+
+    @property
+    def total_exposure_s(self) -> float:
+        return self.exposure_s * self.exposures_per_field * len(self.fields)
+
+
+# --- where the probability is --------------------------------------------------------------------
+
+def sample_points(prepared: PreparedMap, max_spacing_deg: float, level: float = 0.999
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(RA, Dec, probability) of points no farther apart than ``max_spacing_deg``, over the ``level`` region."""
+    k = min(int(np.searchsorted(prepared.cum_prob, level)) + 1, len(prepared.uniq))
+    order, ipix = moc.uniq_to_order_ipix(prepared.uniq[:k])
+    target = int(np.clip(np.ceil(np.log2(np.sqrt(np.pi / 3) / np.deg2rad(max_spacing_deg))), 0, moc.MAX_ORDER))
+    target = max(target, int(order.max()) if np.any(order > target) else target)
+    depth = np.maximum(target - order, 0)
+    children = 4 ** depth
+    first = ipix << (2 * depth)
+    child = np.repeat(first, children) + (np.arange(children.sum()) - np.repeat(np.cumsum(children) - children,
+                                                                                children))
+    child_order = np.repeat(order + depth, children)
+    ra, dec = moc.nested_to_lonlat(child_order, child)
+    prob = np.repeat(prepared.probdensity[:k] * moc.pixel_area_sr(order + depth), children)
+    return np.rad2deg(ra), np.rad2deg(dec), prob
+
+
+def band_layout(fov_w: float, fov_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Dec band edges, and the number of RA steps in each band."""
+    n_bands = int(np.ceil(180.0 / fov_h))
+    edges = np.linspace(-90.0, 90.0, n_bands + 1)
+    equatorward = np.where(edges[:-1] * edges[1:] <= 0, 0.0, np.minimum(np.abs(edges[:-1]), np.abs(edges[1:])))
+    n_ra = np.maximum(1, np.ceil(360.0 * np.cos(np.deg2rad(equatorward)) / fov_w)).astype(int)
+    return edges, n_ra
+
+
+def tile(prepared: PreparedMap, fov_deg: tuple[float, float]) -> Cells:
+    """Probability in every cell of the field grid that holds any."""
+    fov_w, fov_h = fov_deg
+    ra, dec, prob = sample_points(prepared, min(fov_w, fov_h) / 4)
+    edges, n_ra = band_layout(fov_w, fov_h)
+    band = np.clip(np.searchsorted(edges, dec, side="right") - 1, 0, len(n_ra) - 1)
+    step = 360.0 / n_ra[band]
+    col = np.minimum((ra % 360.0) // step, n_ra[band] - 1).astype(np.int64)
+    key = band.astype(np.int64) * 100_000 + col
+    keys, inverse = np.unique(key, return_inverse=True)
+    cell_prob = np.bincount(inverse, weights=prob)
+    cell_band, cell_col = keys // 100_000, keys % 100_000
+    cell_ra = (cell_col + 0.5) * 360.0 / n_ra[cell_band]
+    cell_dec = 0.5 * (edges[cell_band] + edges[cell_band + 1])
+    return Cells(cell_ra, cell_dec, cell_prob)
+
+
+# --- what a site can see -----------------------------------------------------------------------------
+
+def _jd(times: list[datetime]) -> np.ndarray:
+    return np.array([t.timestamp() / 86400.0 + 2440587.5 for t in times])
+
+
+def _gmst_deg(jd: np.ndarray) -> np.ndarray:
+    """Greenwich mean sidereal time (IAU 1982, UT1 ~ UTC: good to a few arcseconds here)."""
+    t = (jd - J2000_JD) / 36525.0
+    return (280.46061837 + 360.98564736629 * (jd - J2000_JD) + 0.000387933 * t**2 - t**3 / 38710000.0) % 360.0
+
+
+def _alt(ra: np.ndarray, dec: np.ndarray, lst_deg: np.ndarray, lat_deg: float) -> np.ndarray:
+    """Altitude (deg), element by element (broadcasting)."""
+    h, d, phi = np.deg2rad(lst_deg - ra), np.deg2rad(dec), np.deg2rad(lat_deg)
+    return np.rad2deg(np.arcsin(np.clip(np.sin(phi) * np.sin(d) + np.cos(phi) * np.cos(d) * np.cos(h), -1, 1)))
+
+
+def _altitude(ra: np.ndarray, dec: np.ndarray, lst_deg: np.ndarray, lat_deg: float) -> np.ndarray:
+    """Altitude (deg) of (ra, dec) [N] at local sidereal times [T] -> [N, T]."""
+    return _alt(np.asarray(ra)[:, None], np.asarray(dec)[:, None], np.asarray(lst_deg)[None, :], lat_deg)
+
+
+def sun_moon(times: list[datetime]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Apparent (RA, Dec) in degrees of the Sun and the Moon at each time."""
+    from astropy.coordinates import get_body, get_sun
+    from astropy.time import Time
+
+    t = Time(times)
+    sun, moon = get_sun(t), get_body("moon", t)
+    return sun.ra.deg, sun.dec.deg, moon.ra.deg, moon.dec.deg
+
+
+def observable(ra: np.ndarray, dec: np.ndarray, site: Site, instrument: Instrument, facility: Facility,
+               times: list[datetime], bodies: tuple[np.ndarray, ...]) -> np.ndarray:
+    """[fields, times] mask: dark enough, low enough airmass, far enough from the Moon."""
+    lst = (_gmst_deg(_jd(times)) + site.lon_deg) % 360.0
+    sun_ra, sun_dec, moon_ra, moon_dec = bodies
+    limits = facility.limits
+    dark = _alt(sun_ra, sun_dec, lst, site.lat_deg) <= limits.sun_altitude_max_deg  # the Sun at each time
+    min_alt = np.rad2deg(np.arcsin(1.0 / limits.airmass_max))
+    high = _altitude(ra, dec, lst, site.lat_deg) >= min_alt
+    cos_sep = (np.sin(np.deg2rad(dec))[:, None] * np.sin(np.deg2rad(moon_dec))[None, :]
+               + np.cos(np.deg2rad(dec))[:, None] * np.cos(np.deg2rad(moon_dec))[None, :]
+               * np.cos(np.deg2rad(np.asarray(ra)[:, None] - moon_ra[None, :])))
+    far = np.rad2deg(np.arccos(np.clip(cos_sep, -1, 1))) >= limits.moon_separation_min_deg
+    return dark[None, :] & high & far
+
+
+def _first_window(mask: np.ndarray, times: list[datetime], step: timedelta) -> tuple[datetime, datetime] | None:
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return None
+    start = idx[0]
+    end = start
+    while end + 1 < len(mask) and mask[end + 1]:
+        end += 1
+    return times[start], times[end] + step
+
+
+# --- the plan ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Galaxies: positions in degrees and luminosity distances in Mpc."""
+
+    ra: np.ndarray
+    dec: np.ndarray
+    distance: np.ndarray
+
+
+def in_field(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float, fov: tuple[float, float]) -> np.ndarray:
+    """Which positions (degrees) fall inside a rectangular field centred on (ra0, dec0), by gnomonic projection."""
+    r, d, r0, d0 = np.deg2rad(ra), np.deg2rad(dec), np.deg2rad(ra0), np.deg2rad(dec0)
+    cos_c = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(r - r0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.rad2deg(np.cos(d) * np.sin(r - r0) / cos_c)
+        y = np.rad2deg((np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(r - r0)) / cos_c)
+    return (cos_c > 0) & (np.abs(x) <= fov[0] / 2) & (np.abs(y) <= fov[1] / 2)
+
+
+def footprint_probability(prepared: PreparedMap, centres: list[tuple[float, float]], fov: tuple[float, float]
+                          ) -> tuple[float, list[float]]:
+    """Probability in the union of the fields, and in each field alone (sampled finer than the field)."""
+    ra, dec, prob = sample_points(prepared, min(fov) / 6)
+    union = np.zeros(len(ra), dtype=bool)
+    each = []
+    for ra0, dec0 in centres:
+        inside = in_field(ra, dec, ra0, dec0, fov)
+        each.append(float(prob[inside].sum()))
+        union |= inside
+    return float(prob[union].sum()), each
+
+
+def galaxy_fields(prepared: PreparedMap, catalogue: Catalogue, fov: tuple[float, float]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Field centres on galaxies, ranked by the 3D probability density at the galaxies they hold.
+
+    The best galaxy not yet in a field gets a field centred on it; every galaxy inside that field is
+    counted for it. Returns (ra, dec, score) in rank order.
+    """
+    from .skymap.crossmatch import crossmatch
+
+    result = crossmatch(prepared, catalogue.ra, catalogue.dec, catalogue.distance)
+    keep = (result.credible_level <= 0.99) & np.isfinite(result.probdensity_vol_per_mpc3)
+    ra, dec, score = catalogue.ra[keep], catalogue.dec[keep], result.probdensity_vol_per_mpc3[keep]
+    free = np.ones(len(ra), dtype=bool)
+    out = []
+    for i in np.argsort(-score, kind="stable"):
+        if not free[i]:
+            continue
+        members = free & in_field(ra, dec, ra[i], dec[i], fov)
+        free &= ~members
+        out.append((ra[i], dec[i], float(score[members].sum())))
+    if not out:
+        return np.array([]), np.array([]), np.array([])
+    a = np.array(out)
+    return a[:, 0], a[:, 1], a[:, 2]
+
+
+def distance_beyond(prepared: PreparedMap, distance_mpc: float) -> float:
+    """Probability that the source is farther than ``distance_mpc`` (marginalised over the sky)."""
+    from .skymap import distance
+
+    skymap = prepared.skymap
+    order, _ = moc.uniq_to_order_ipix(skymap.uniq)
+    prob = skymap.probdensity * moc.pixel_area_sr(order)
+    cdf = distance.conditional_cdf(distance_mpc, skymap.distmu, skymap.distsigma)
+    return float(np.nansum(prob * (1 - cdf)))
+
+
+def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument, *, start: datetime,
+              hours: float = 24.0, exposure_s: float = 300.0, filters: tuple[str, ...] | None = None,
+              n_fields: int | None = None, galaxies: Catalogue | None = None,
+              complete_to_mpc: float | None = None) -> Plan:
+    """The most probable observable fields, at most ``n_fields`` and what the sites' dark time allows.
+
+    With ``galaxies``, fields are centred on catalogued galaxies ranked by the 3D probability along
+    their line of sight, and tiles fill what the galaxies leave; when the catalogue (complete to
+    ``complete_to_mpc``) misses most of the distance posterior, or the map has no distance, it tiles.
+    """
+    filters = tuple(filters or instrument.default_filters)
+    instrument.check_filters(filters)
+    step = timedelta(minutes=STEP_MINUTES)
+    times = [start + i * step for i in range(int(np.ceil(hours * 60 / STEP_MINUTES)))]
+    end = start + timedelta(hours=hours)
+    limit = n_fields or facility.max_fields
+    notes: list[str] = []
+    cells = tile(prepared, instrument.fov_deg)
+    by_prob = np.argsort(-cells.prob, kind="stable")
+    ra, dec, value = cells.ra[by_prob], cells.dec[by_prob], cells.prob[by_prob]
+    galaxy_mode = galaxies is not None and _galaxies_usable(prepared, complete_to_mpc, notes)
+    if galaxy_mode:
+        g_ra, g_dec, g_score = galaxy_fields(prepared, galaxies, instrument.fov_deg)
+        notes.append(f"galaxy-targeted: {len(g_ra)} candidate fields on catalogued galaxies, then tiles")
+        # galaxies first (their score is a density, not a probability: rank them above every tile)
+        ra, dec = np.concatenate([g_ra, ra]), np.concatenate([g_dec, dec])
+        value = np.concatenate([np.full(len(g_ra), np.inf), value])
+    candidates = np.arange(min(len(ra), max(4 * limit, 200)))
+    bodies = sun_moon(times)
+    sites = facility.sites_for(instrument)
+    visible = {s.code: observable(ra[candidates], dec[candidates], s, instrument, facility, times, bodies)
+               for s in sites}
+    per_field = instrument.exposures(filters) * (exposure_s + instrument.readout_s) + instrument.setup_s
+    needed = int(np.ceil(per_field / (STEP_MINUTES * 60)))
+    budget = {s.code: float(visible[s.code].any(axis=0).sum() * STEP_MINUTES * 60) for s in sites}
+    used = dict.fromkeys(budget, 0.0)
+    chosen: list[tuple[int, dict]] = []
+    for j in candidates:
+        if value[j] < MIN_FIELD_PROB:
+            break
+        if galaxy_mode and np.isfinite(value[j]) and any(
+                in_field(np.array([ra[j]]), np.array([dec[j]]), ra[k], dec[k], instrument.fov_deg)[0]
+                for k, _ in chosen):
+            continue  # a tile whose centre a galaxy field already covers
+        windows = {code: w for code, mask in visible.items()
+                   if mask[j].sum() >= needed and (w := _first_window(mask[j], times, step))}
+        if not windows:
+            continue
+        # count its time at the site that can take it soonest and still has dark time left
+        site = next((c for c, _ in sorted(windows.items(), key=lambda kv: kv[1][0])
+                     if used[c] + per_field <= budget[c]), None)
+        if site is None:
+            continue
+        used[site] += per_field
+        chosen.append((j, windows))
+        if len(chosen) >= limit:
+            break
+    if galaxy_mode:
+        covered, each = footprint_probability(prepared, [(ra[j], dec[j]) for j, _ in chosen], instrument.fov_deg)
+    else:
+        each = [float(value[j]) for j, _ in chosen]
+        covered = float(sum(each))
+    fields = [Field(rank, float(ra[j]), float(dec[j]), p, windows)
+              for rank, ((j, windows), p) in enumerate(zip(chosen, each, strict=True), 1)]
+    if not fields:
+        notes.append("no field of the localization is observable from this facility in the window")
+    total_prob = float(np.sum(cells.prob))
+    if total_prob < 0.99:
+        notes.append(f"the tiled region holds {total_prob:.3f} of the probability")
+    return Plan(facility.name, instrument.name, filters, exposure_s, start, end, fields, covered,
+                {k: v for k, v in used.items() if v > 0}, notes, instrument.exposures(filters))
+
+
+def _galaxies_usable(prepared: PreparedMap, complete_to_mpc: float | None, notes: list[str]) -> bool:
+    if not prepared.skymap.has_distance:
+        notes.append("this sky map has no distance: tiling instead of targeting galaxies")
+        return False
+    if complete_to_mpc is not None:
+        beyond = distance_beyond(prepared, complete_to_mpc)
+        if beyond > 0.5:
+            notes.append(f"the catalogue is complete to {complete_to_mpc:g} Mpc but {beyond:.0%} of the distance"
+                         " posterior lies beyond: tiling instead of targeting galaxies")
+            return False
+    return True

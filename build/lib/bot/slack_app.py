@@ -1,0 +1,379 @@
+"""The /gw slash command, the "Check a candidate" button and modal, and CSV checks, as a Bolt app.
+
+Every listener acknowledges first (Slack wants an answer within 3 seconds)
+and does the work after, in Bolt's lazy listeners, answering through
+``respond()`` (the response URL) or the Web API. Errors become an ephemeral
+message that says what happened and how to type it right; never a stack
+trace, never silence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from . import blocks as bk
+from .answers import Answers, Reply
+from .approvals import NotAllowed, PlanBook, as_dict
+from .commands import USAGE, Command, PlanRequest, UsageError, parse, parse_candidate, parse_csv, parse_plan
+from .config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+MODAL_ID = "check_modal"
+FIELDS = ("ra", "dec", "distance", "time")
+MAX_CSV_BYTES = 5 * 2**20
+
+
+def _input(block_id: str, label: str, hint: str, optional: bool = False) -> dict:
+    return {"type": "input", "block_id": block_id, "optional": optional,
+            "label": {"type": "plain_text", "text": label},
+            "element": {"type": "plain_text_input", "action_id": "value",
+                        "placeholder": {"type": "plain_text", "text": hint}}}
+
+
+def check_modal(event_id: str, channel: str | None, thread_ts: str | None) -> dict:
+    """The "Check a candidate" form (a pure Block Kit builder)."""
+    return {
+        "type": "modal", "callback_id": MODAL_ID,
+        "private_metadata": json.dumps({"event_id": event_id, "channel": channel, "thread_ts": thread_ts}),
+        "title": {"type": "plain_text", "text": f"Check vs {event_id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Check"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _input("ra", "RA", "197.45 (degrees) or 13:09:48.1 (hours)"),
+            _input("dec", "Dec", "-23.38 or -23:22:53"),
+            _input("distance", "Distance (Mpc)", "e.g. 40", optional=True),
+            _input("time", "Time seen (UTC)", "e.g. 2023-09-19T03:00:00Z", optional=True),
+        ],
+    }
+
+
+def _modal_values(view: dict) -> dict[str, str]:
+    state = view.get("state", {}).get("values", {})
+    return {k: (state.get(k, {}).get("value", {}).get("value") or "").strip() for k in FIELDS}
+
+
+def _respond_reply(respond, reply: Reply) -> None:
+    respond(text=reply.text, blocks=reply.blocks or None,
+            response_type="in_channel" if reply.public else "ephemeral", replace_original=False)
+
+
+def _error(respond, message: str) -> None:
+    respond(text=message, blocks=[bk.section(f":warning: {message}")], response_type="ephemeral",
+            replace_original=False)
+
+
+class Commands:
+    """The listeners, with what they need: answers (compute) and a Web API client (deliver)."""
+
+    def __init__(self, settings: Settings, answers: Answers, client: WebClient, plans: PlanBook | None = None) -> None:
+        self.settings = settings
+        self.answers = answers
+        self.client = client
+        self.plans = plans
+
+    # --- slash command ------------------------------------------------------------------------
+
+    def ack_command(self, ack) -> None:
+        ack()
+
+    def run_command(self, body: dict, respond, client: WebClient) -> None:
+        try:
+            self._run(parse(body.get("text", "")), body, respond, client)
+        except UsageError as exc:
+            _error(respond, str(exc))
+        except Exception:
+            log.exception("/gw %s failed", body.get("text", ""))
+            _error(respond, "Sorry, that failed on my side; it has been logged. Try again, or /gw status.")
+
+    def _run(self, cmd: Command, body: dict, respond, client: WebClient) -> None:
+        channel = body.get("channel_id")
+        if cmd.name == "help":
+            _respond_reply(respond, self.answers.help())
+        elif cmd.name == "list":
+            _respond_reply(respond, self.answers.list(cmd.count))
+        elif cmd.name == "status":
+            _respond_reply(respond, self.answers.status())
+        else:
+            event = self.answers.event(cmd.event_id, channel, USAGE[cmd.name])
+            if cmd.name == "info":
+                _respond_reply(respond, self.answers.info(event))
+            elif cmd.name == "check":
+                _respond_reply(respond, self._with_file(self.answers.check(event, list(cmd.candidates)), channel,
+                                                        None, client, respond))
+            elif cmd.name == "skymap":
+                reply = self.answers.skymap(event)
+                self._upload(client, channel, reply, None, respond)
+            elif cmd.name == "join":
+                self._join(client, event, body.get("user_id"), respond)
+            elif cmd.name == "plan":
+                self._plan(client, event, parse_plan(cmd.rest), body.get("user_id"), channel, respond)
+
+    def _upload(self, client: WebClient, channel: str, reply: Reply, thread_ts: str | None, respond) -> bool:
+        filename, data, title = reply.file
+        try:
+            upload_file(client, channel, data, filename, title, thread_ts)
+            return True
+        except SlackApiError as exc:
+            _error(respond, f"I could not post the file here ({exc.response.get('error')}). "
+                            "Invite me with `/invite @gwbot`.")
+            return False
+
+    def _with_file(self, reply: Reply, channel: str, thread_ts: str | None, client, respond) -> Reply:
+        if reply.file is not None:
+            self._upload(client, channel, reply, thread_ts, respond)
+        return reply
+
+    def _join(self, client: WebClient, event, user: str | None, respond) -> None:
+        if not event.channel_id or event.channel_id.startswith("#"):
+            raise UsageError(f"{event.event_id} has no channel (only events that pass the routing rules get one).")
+        try:
+            client.conversations_invite(channel=event.channel_id, users=user)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_in_channel":
+                raise UsageError(f"I could not invite you to <#{event.channel_id}>: {exc.response.get('error')}") \
+                    from None
+            respond(text=f"You are already in <#{event.channel_id}>.", response_type="ephemeral")
+            return
+        respond(text=f"Invited you to <#{event.channel_id}>.", response_type="ephemeral")
+
+    # --- observation plans ----------------------------------------------------------------------------
+
+    def _plan(self, client: WebClient, event, request, user: str | None, channel: str, respond) -> None:
+        if self.plans is None:
+            raise UsageError("Observation plans are not set up in this bot.")
+        if event.retracted:
+            raise UsageError(f"{event.event_id} was retracted: there is nothing to observe.")
+        self.plans.check(request)
+        respond(text=f"working… planning {event.event_id} for {request.facility}", response_type="ephemeral")
+        row, result = self.plans.propose(event.event_id, request, user, channel)
+        self._post_plan(client, row, result.png, channel)
+
+    def _post_plan(self, client: WebClient, row, png: bytes, channel: str) -> None:
+        text, blocks = bk.plan_message(as_dict(row))
+        ts = _post(client, channel=channel, text=text, blocks=blocks)["ts"]
+        self.plans.set_message(row.id, channel, ts)
+        upload_file(client, channel, png, f"{row.event_id}-plan-{row.id}.png", f"{row.event_id} plan {row.id}", ts)
+
+    def ack_only(self, ack) -> None:
+        ack()
+
+    def decide(self, body: dict, client: WebClient, approve: bool) -> None:
+        action = body["actions"][0]
+        user = (body.get("user") or {}).get("id")
+        channel = (body.get("channel") or {}).get("id")
+        try:
+            changed, row = self.plans.decide(int(action["value"]), user, approve)
+        except NotAllowed as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=f":no_entry: {exc}")
+            return
+        if not changed:
+            client.chat_postEphemeral(channel=channel, user=user,
+                                      text=f"Plan {row.id} is {row.status}: nothing was done.")
+            return
+        if approve:
+            row = self.plans.submit(row.id)
+        text, blocks = bk.plan_message(as_dict(row))
+        client.chat_update(channel=row.channel_id, ts=row.message_ts, text=text, blocks=blocks)
+        if row.status == "submitted":
+            url = f"https://observe.lco.global/requestgroups/{row.group_id}/"
+            client.chat_postMessage(channel=row.channel_id, thread_ts=row.message_ts,
+                                    text=f"Submitted to LCO as request group <{url}|{row.group_id}> with "
+                                         f"{len(row.request_states)} requests: {', '.join(row.request_states)}.")
+        elif row.status in ("failed", "approved"):
+            client.chat_postMessage(channel=row.channel_id, thread_ts=row.message_ts,
+                                    text=f":warning: {row.note}")
+
+    def approve(self, body: dict, client: WebClient) -> None:
+        self.decide(body, client, True)
+
+    def reject(self, body: dict, client: WebClient) -> None:
+        self.decide(body, client, False)
+
+    def replan(self, body: dict, client: WebClient) -> None:
+        old = self.plans.get(int(body["actions"][0]["value"]))
+        user = (body.get("user") or {}).get("id")
+        try:
+            row, result = self.plans.propose(old.event_id, PlanRequest(**old.request), user, old.channel_id)
+        except UsageError as exc:
+            client.chat_postEphemeral(channel=old.channel_id, user=user, text=f":warning: {exc}")
+            return
+        self._post_plan(client, row, result.png, old.channel_id)
+
+    # --- the button and its modal ---------------------------------------------------------------
+
+    def open_modal(self, ack, body: dict, client: WebClient) -> None:
+        ack()
+        action = body["actions"][0]
+        message = body.get("message") or {}
+        thread = message.get("thread_ts") or message.get("ts")
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=check_modal(action["value"], (body.get("channel") or {}).get("id"), thread))
+
+    def ack_modal(self, ack, view: dict) -> None:
+        values = _modal_values(view)
+        tokens = [values["ra"], values["dec"]] + [values[k] for k in ("distance", "time") if values[k]]
+        try:
+            parse_candidate(tokens)
+        except UsageError as exc:
+            reason = str(exc).splitlines()[0]
+            field = "dec" if reason.startswith("Dec") else "distance" if "distance" in reason else \
+                "time" if reason.startswith("time") else "ra"
+            ack(response_action="errors", errors={field: reason})
+            return
+        ack()
+
+    def run_modal(self, view: dict, body: dict, client: WebClient) -> None:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = _modal_values(view)
+        tokens = [values["ra"], values["dec"]] + [values[k] for k in ("distance", "time") if values[k]]
+        user = (body.get("user") or {}).get("id")
+        channel, thread = meta.get("channel"), meta.get("thread_ts")
+        try:
+            candidate = parse_candidate(tokens, label="candidate from the form")
+            event = self.answers.event(meta.get("event_id"), None, USAGE["check"])
+            reply = self.answers.check(event, [candidate])
+            client.chat_postMessage(channel=channel, thread_ts=thread, text=reply.text, blocks=reply.blocks)
+        except UsageError as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=str(exc), thread_ts=thread)
+        except Exception:
+            log.exception("candidate check from the modal failed")
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread,
+                                      text="Sorry, that check failed on my side; it has been logged.")
+
+    # --- a CSV shared with "/gw check SID" as its comment ---------------------------------------------
+
+    def ack_event(self, ack) -> None:
+        ack()
+
+    def run_file_check(self, event: dict, client: WebClient) -> None:
+        text = (event.get("text") or "").strip()
+        files = event.get("files") or []
+        if event.get("subtype") != "file_share" or not text.lower().startswith("/gw check") or not files:
+            return
+        channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
+
+        def tell(message: str) -> None:
+            client.chat_postMessage(channel=channel, thread_ts=ts, text=message)
+
+        try:
+            cmd = parse(text[len("/gw"):])
+            target = self.answers.event(cmd.event_id, channel, USAGE["check"])
+            tell(f"working… checking the candidates in {bk.escape(files[0].get('name', 'the file'))} against "
+                 f"{target.event_id}")
+            candidates = list(cmd.candidates) + parse_csv(self._download(files[0]))
+            reply = self.answers.check(target, candidates)
+            client.chat_postMessage(channel=channel, thread_ts=ts, text=reply.text, blocks=reply.blocks)
+            if reply.file:
+                filename, data, title = reply.file
+                upload_file(client, channel, data, filename, title, ts)
+        except UsageError as exc:
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts, text=f":warning: {exc}")
+        except Exception:
+            log.exception("CSV check failed")
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts,
+                                      text="Sorry, that check failed on my side; it has been logged.")
+
+    def _download(self, file: dict) -> bytes:
+        """The shared file's bytes, fetched with the bot token only from Slack's own file host."""
+        url = file.get("url_private_download") or file.get("url_private")
+        if not url:
+            raise UsageError("I cannot see that file's contents (no download URL).")
+        if not slack_file_url(url, self.settings.slack_api_url):
+            log.warning("refused to download a shared file from outside Slack", extra={"url": url[:200]})
+            raise UsageError("That file is not stored on Slack, so I will not fetch it. Upload the CSV to Slack.")
+        if int(file.get("size") or 0) > MAX_CSV_BYTES:
+            raise UsageError(f"that file is larger than {MAX_CSV_BYTES // 2**20} MB")
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.settings.slack_bot_token}"})
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.read(MAX_CSV_BYTES + 1)
+
+
+def slack_file_url(url: str, api_url: str) -> bool:
+    """Is ``url`` on Slack's file host? files.slack.com for Slack itself; the API's own host for a stand-in or
+    a proxy configured as SLACK_API_URL. The bot token is sent nowhere else."""
+    api = urllib.parse.urlsplit(api_url)
+    target = urllib.parse.urlsplit(url)
+    if api.hostname in ("slack.com", "www.slack.com"):
+        return target.scheme == "https" and target.hostname == "files.slack.com" and target.port in (None, 443)
+    return target.scheme == api.scheme and target.hostname == api.hostname and target.port == api.port
+
+
+def upload_file(client: WebClient, channel: str, data: bytes, filename: str, title: str,
+                thread_ts: str | None = None) -> None:
+    """Every upload from a command: join the (public) channel first, and once more on not_in_channel."""
+    try:
+        client.conversations_join(channel=channel)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in ("already_in_channel", "method_not_supported_for_channel_type"):
+            raise
+    kwargs = dict(channel=channel, file=data, filename=filename, title=title, request_file_info=False)
+    if thread_ts:
+        kwargs["thread_ts"] = thread_ts
+    _joining(client, client.files_upload_v2, ("not_in_channel",), **kwargs)
+
+
+def _joining(client: WebClient, call, join_on: tuple[str, ...], **kwargs):
+    """A Web API call into a channel; when Slack answers one of ``join_on``, join the channel and try once more."""
+    try:
+        return call(**kwargs)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in join_on:
+            raise
+    client.conversations_join(channel=kwargs["channel"])
+    return call(**kwargs)
+
+
+def _post(client: WebClient, **kwargs) -> dict:
+    """chat.postMessage, joining a public channel first if the bot is not in it yet."""
+    return _joining(client, client.chat_postMessage, ("not_in_channel",), **kwargs).data
+
+
+def build_app(settings: Settings, answers: Answers, socket_mode: bool,
+              client: WebClient | None = None, plans: PlanBook | None = None) -> App:
+    """The Bolt app with all listeners registered."""
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is needed for the /gw commands")
+    if not socket_mode and not settings.slack_signing_secret:
+        raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests (or set SLACK_APP_TOKEN for "
+                          "Socket Mode)")
+    client = client or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    app = App(client=client, signing_secret=settings.slack_signing_secret or "socket-mode",
+              request_verification_enabled=not socket_mode, process_before_response=False)
+    if plans is not None and plans.group_members is None:
+        plans.group_members = lambda group: set(client.usergroups_users_list(usergroup=group).get("users", []))
+    handlers = Commands(settings, answers, client, plans)
+    app.command("/gw")(ack=handlers.ack_command, lazy=[handlers.run_command])
+    app.action(bk.PLAN_APPROVE)(ack=handlers.ack_only, lazy=[handlers.approve])
+    app.action(bk.PLAN_REJECT)(ack=handlers.ack_only, lazy=[handlers.reject])
+    app.action(bk.PLAN_REPLAN)(ack=handlers.ack_only, lazy=[handlers.replan])
+    app.action(bk.CHECK_ACTION)(handlers.open_modal)
+    app.view(MODAL_ID)(ack=handlers.ack_modal, lazy=[handlers.run_modal])
+    app.event("message")(ack=handlers.ack_event, lazy=[handlers.run_file_check])
+    return app
+
+
+def start(settings: Settings, answers: Answers, plans: PlanBook | None = None) -> Callable[[], None]:
+    """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on PORT; returns a function that stops it."""
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(build_app(settings, answers, socket_mode=True, plans=plans),
+                                    settings.slack_app_token)
+        handler.connect()
+        log.info("slash commands: Socket Mode connected")
+        return handler.close
+    from .http_mode import serve
+
+    server = serve(build_app(settings, answers, socket_mode=False, plans=plans), settings.port,
+                   signing_secret=settings.slack_signing_secret)
+    log.info("slash commands: HTTP mode on port %s at /slack/events", settings.port)
+    return server.shutdown

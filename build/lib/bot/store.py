@@ -1,0 +1,238 @@
+"""The bot's memory, through SQLAlchemy: SQLite by default, PostgreSQL by URL.
+
+What is here survives a restart: which messages were handled (the
+de-duplication key), each event's channel and thread, every sky map version,
+and the outbox of Slack deliveries not yet made.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    create_engine,
+    delete,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Event(Base):
+    """A superevent (or other named event) the bot has posted about."""
+
+    __tablename__ = "events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    is_mock: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel_name: Mapped[str | None] = mapped_column(String(80))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    wants_channel: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary_channel: Mapped[str | None] = mapped_column(String(80))  # where its summaries go
+    thread_ts: Mapped[str | None] = mapped_column(String(32))  # first summary, parent of the thread
+    last_alert_type: Mapped[str | None] = mapped_column(String(16))
+    last_alert_time: Mapped[str | None] = mapped_column(String(40))
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)  # latest summary numbers
+    summary: Mapped[dict | None] = mapped_column(JSON)  # latest summary message: {"text", "blocks"}
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen: Mapped[float] = mapped_column(Float, default=time.time)
+    updated: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class Handled(Base):
+    """A message taken from the stream; its key makes handling idempotent."""
+
+    __tablename__ = "handled"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    topic: Mapped[str | None] = mapped_column(String(200))
+    partition: Mapped[int | None] = mapped_column(Integer)
+    offset: Mapped[int | None] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(16), default="text")  # text -> done
+    received: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class SkymapVersion(Base):
+    """Each sky map an event has had. The commands use the latest by alert time (``created``), not arrival:
+    an older alert arriving late does not replace a newer map. ``kind`` is "gw" (the event's localization) or
+    "combined" (GW x external coincidence, which assumes the coincidence is real)."""
+
+    __tablename__ = "skymaps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    alert_key: Mapped[str] = mapped_column(String(200))
+    alert_type: Mapped[str] = mapped_column(String(16))
+    fits: Mapped[bytes] = mapped_column(LargeBinary)
+    received: Mapped[float] = mapped_column(Float, default=time.time)
+    kind: Mapped[str | None] = mapped_column(String(16), default="gw")
+    created: Mapped[float | None] = mapped_column(Float)  # the alert's time_created (epoch seconds)
+    observatory: Mapped[str | None] = mapped_column(String(40))  # of the coincidence, for combined maps
+
+
+class Delivery(Base):
+    """One Slack operation in the outbox. Processed in id order within its lane (channel)."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lane: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    file: Mapped[bytes | None] = mapped_column(LargeBinary)
+    event_id: Mapped[str | None] = mapped_column(String(64))
+    depends_on: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[float] = mapped_column(Float, default=0.0)
+    started: Mapped[float | None] = mapped_column(Float)
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+    done_at: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class Post(Base):
+    """A summary message in Slack, kept so a retraction can edit it."""
+
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    blocks: Mapped[list] = mapped_column(JSON)
+    text: Mapped[str] = mapped_column(String(4000))
+
+
+class PlanRecord(Base):
+    """An observation plan and its life: proposed -> approved -> submitted, or rejected/expired/superseded."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    skymap_version: Mapped[int | None] = mapped_column(Integer)
+    facility: Mapped[str] = mapped_column(String(40))
+    request: Mapped[dict] = mapped_column(JSON)  # the /gw plan arguments, for a re-plan
+    summary: Mapped[dict] = mapped_column(JSON)  # PlanResult.to_dict()
+    payload: Mapped[dict | None] = mapped_column(JSON)  # what approval submits
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requested_by: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+    expires: Mapped[float] = mapped_column(Float)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(String(2000))
+    group_id: Mapped[int | None] = mapped_column(Integer)
+    request_states: Mapped[dict] = mapped_column(JSON, default=dict)  # LCO request id -> last state told
+
+
+class ChannelId(Base):
+    """Configured channel names resolved to IDs."""
+
+    __tablename__ = "channel_ids"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+
+
+class TopicProgress(Base):
+    """Last message seen per stream topic, for /gw status."""
+
+    __tablename__ = "topic_progress"
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_received: Mapped[float] = mapped_column(Float)
+    last_offset: Mapped[int | None] = mapped_column(Integer)
+    silent: Mapped[int | None] = mapped_column(Integer, default=0)  # old alerts stored without posting
+
+
+class Store:
+    """A database handle; each unit of work runs in :meth:`session` as one transaction."""
+
+    def __init__(self, url: str) -> None:
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _add_missing_columns(self) -> None:
+        """A database made by an older gwbot gets the (nullable) columns added since."""
+        inspector = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                have = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in have:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as s:
+            yield s
+
+    def latest_skymap(self, event_id: str, kind: str = "gw") -> SkymapVersion | None:
+        with self.session() as s:
+            return s.scalars(latest_map_query(event_id, kind)).first()
+
+    def prune(self, older_than: float) -> tuple[int, int]:
+        """Delete map versions received before ``older_than`` (the latest of each event and kind stays) and
+        finished deliveries; returns how many of each."""
+        with self.session() as s:
+            maps = 0
+            pairs = {(e, k or "gw") for e, k in s.execute(select(SkymapVersion.event_id, SkymapVersion.kind))}
+            for event_id, kind in sorted(pairs):
+                keep = s.scalar(latest_map_query(event_id, kind).with_only_columns(SkymapVersion.id))
+                maps += s.execute(delete(SkymapVersion).where(
+                    _map_filter(event_id, kind), SkymapVersion.id != keep,
+                    SkymapVersion.received < older_than)).rowcount
+            old = select(Delivery.id).where(Delivery.status.in_(("done", "failed")), Delivery.done_at < older_than)
+            s.execute(update(Delivery).where(Delivery.depends_on.in_(old)).values(depends_on=None))
+            deliveries = s.execute(delete(Delivery).where(Delivery.id.in_(old.scalar_subquery()))).rowcount
+        return maps, deliveries
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _map_filter(event_id: str, kind: str):
+    which = SkymapVersion.kind == kind
+    if kind == "gw":
+        which = which | SkymapVersion.kind.is_(None)
+    return (SkymapVersion.event_id == event_id) & which
+
+
+def latest_map_query(event_id: str, kind: str = "gw"):
+    """The newest map of an event by alert time (then arrival), of one kind (rows from before kinds are "gw")."""
+    return (select(SkymapVersion).where(_map_filter(event_id, kind))
+            .order_by(func.coalesce(SkymapVersion.created, SkymapVersion.received).desc(), SkymapVersion.id.desc())
+            .limit(1))
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
