@@ -67,13 +67,18 @@ def moments(distmu: np.ndarray, distsigma: np.ndarray) -> tuple[np.ndarray, np.n
     return mean, np.sqrt(np.maximum(var, 0.0)), norm
 
 
-def marginal_moments(prob: np.ndarray, distmu: np.ndarray, distsigma: np.ndarray) -> tuple[float, float]:
-    """All-sky mean and standard deviation of distance, weighted by pixel probability."""
-    mean, std, _ = moments(distmu, distsigma)
-    good = np.isfinite(prob) & np.isfinite(mean) & np.isfinite(std)
-    p = np.asarray(prob)[good]
-    rbar = float(np.sum(p * mean[good]))
-    r2bar = float(np.sum(p * (np.square(std[good]) + np.square(mean[good]))))
+def marginal_moments(prob: np.ndarray, distmu: np.ndarray, distsigma: np.ndarray,
+                     chunk: int = 2**18) -> tuple[float, float]:
+    """All-sky mean and standard deviation of distance, weighted by pixel probability (summed in chunks, so a
+    large map needs no full-size temporaries)."""
+    rbar = r2bar = 0.0
+    for start in range(0, len(prob), chunk):
+        part = slice(start, start + chunk)
+        mean, std, _ = moments(distmu[part], distsigma[part])
+        good = np.isfinite(prob[part]) & np.isfinite(mean) & np.isfinite(std)
+        p = np.asarray(prob[part])[good]
+        rbar += float(np.sum(p * mean[good]))
+        r2bar += float(np.sum(p * (np.square(std[good]) + np.square(mean[good]))))
     return rbar, float(np.sqrt(max(r2bar - rbar**2, 0.0)))
 
 

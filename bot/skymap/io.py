@@ -115,10 +115,23 @@ def _parse_fits(data: bytes) -> SkyMap:
         raise SkymapError("sky map payload is empty")
     if not data.startswith(_FITS_MAGIC):
         raise SkymapError(f"not a FITS file: payload starts with {data[:16]!r}")
+    header, columns = _read_table(data)
+    coordsys = str(header.get("COORDSYS", "C")).strip().upper()
+    if coordsys not in ("C", "CEL", "EQUATORIAL"):
+        raise SkymapError(f"sky map is in coordinate system {coordsys!r}, expected equatorial (C)")
+    meta = _meta(header)
+    if "UNIQ" in columns:
+        return _from_moc(columns, meta)
+    return _from_flat(columns, header, meta)
+
+
+def _read_table(data: bytes) -> tuple[fits.Header, dict[str, np.ndarray]]:
+    """The first binary table's header and columns. Plain fixed-width tables (every LVK map) are read as views
+    straight into ``data``, without a copy; others (scaled columns, heaps) through astropy."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            hdul = fits.open(io.BytesIO(data), memmap=False, lazy_load_hdus=False)
+            hdul = fits.open(io.BytesIO(data), memmap=False, lazy_load_hdus=True)
     except Exception as exc:  # astropy raises many types for corrupt headers
         raise SkymapError(f"FITS header is unreadable or truncated ({exc})") from exc
     with hdul:
@@ -133,14 +146,17 @@ def _parse_fits(data: bytes) -> SkyMap:
                 f"sky map is truncated: FITS table needs {expected} bytes, payload has {len(data)}"
             )
         header = hdu.header
-        columns = {name.upper(): np.asarray(hdu.data[name]).ravel() for name in hdu.columns.names}
-    coordsys = str(header.get("COORDSYS", "C")).strip().upper()
-    if coordsys not in ("C", "CEL", "EQUATORIAL"):
-        raise SkymapError(f"sky map is in coordinate system {coordsys!r}, expected equatorial (C)")
-    meta = _meta(header)
-    if "UNIQ" in columns:
-        return _from_moc(columns, meta)
-    return _from_flat(columns, header, meta)
+        plain = not any(k.startswith(("TSCAL", "TZERO")) for k in header) and header.get("PCOUNT", 0) == 0
+        if plain and header.get("THEAP") is None:
+            rows = np.frombuffer(data, dtype=hdu.columns.dtype.newbyteorder(">"), count=header["NAXIS2"],
+                                 offset=info["datLoc"])
+            return header, {name.upper(): _flat(rows[name]) for name in hdu.columns.names}
+        # a field of the table is a strided view: flatten (copy) only packed vector columns
+        return header, {name.upper(): _flat(np.asarray(hdu.data[name])) for name in hdu.columns.names}
+
+
+def _flat(column: np.ndarray) -> np.ndarray:
+    return column.ravel() if column.ndim > 1 else column
 
 
 def _meta(header: fits.Header) -> dict[str, Any]:
@@ -166,20 +182,31 @@ def _distance_columns(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, ...] 
     return mu, sigma, norm
 
 
+def _pixel_probabilities(uniq: np.ndarray, probdensity: np.ndarray, chunk: int = 2**18) -> np.ndarray:
+    """Probability per pixel, computed a chunk at a time (no full-size temporaries on a large map)."""
+    prob = np.empty_like(probdensity)
+    for start in range(0, len(uniq), chunk):
+        part = slice(start, start + chunk)
+        order, _ = moc.uniq_to_order_ipix(uniq[part])
+        np.multiply(probdensity[part], moc.pixel_area_sr(order), out=prob[part])
+    return prob
+
+
 def _finish(uniq: np.ndarray, probdensity: np.ndarray, dist: tuple | None, meta: dict) -> SkyMap:
+    """Checks and derived facts; ``probdensity`` is ours (a copy of the file's), so it may be normalised in place."""
     if len(uniq) == 0:
         raise SkymapError("sky map has no pixels")
     if not np.all(np.isfinite(probdensity)) or np.any(probdensity < 0):
         raise SkymapError("sky map PROBDENSITY has negative or non-finite values")
-    order, _ = moc.uniq_to_order_ipix(uniq)
-    prob = probdensity * moc.pixel_area_sr(order)
+    prob = _pixel_probabilities(uniq, probdensity)
     total = float(np.sum(prob))
     if not total > 0:
         raise SkymapError("sky map has zero total probability")
     if abs(total - 1) > PROB_TOLERANCE:
         raise SkymapError(f"sky map's total probability is {total:.4g}, not 1: not a probability sky map")
     if abs(total - 1) > 1e-6:
-        probdensity, prob = probdensity / total, prob / total
+        probdensity /= total
+        prob /= total
         meta.setdefault("warnings", []).append(f"total probability was {total:.6f}; normalised to 1")
     if dist is not None and "distmean" not in meta:
         meta["distmean"], meta["diststd"] = distance.marginal_moments(prob, dist[0], dist[1])
@@ -237,8 +264,10 @@ def _from_flat(columns: dict[str, np.ndarray], header: fits.Header, meta: dict) 
         return slice(start, stop) if ordering == "NESTED" else nested_to_ring(np.arange(start, stop), nside)
 
     uniq, merged = moc.flat_to_multiorder(wanted, rows)
+    del wanted, rows
+    columns.clear()  # the table's data can go before the arrays below are made
     dist = None
     if names:
-        mu, sigma = merged[:, 1], merged[:, 2]
-        dist = (mu, sigma, merged[:, 3] if len(wanted) == 4 else distance.moments(mu, sigma)[2])
-    return _finish(uniq, merged[:, 0], dist, meta)
+        mu, sigma = merged[1], merged[2]
+        dist = (mu, sigma, merged[3] if len(merged) == 4 else distance.moments(mu, sigma)[2])
+    return _finish(uniq, merged[0], dist, meta)

@@ -107,11 +107,11 @@ def merge_uniform_blocks(values: np.ndarray, n_top: int = 12, top_order: int = 0
     return uniq[i], merged[i]
 
 
-def flat_to_multiorder(columns: list[np.ndarray], nested_rows, chunk_pixels: int = 4**8
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def flat_to_multiorder(columns: list, nested_rows, chunk_pixels: int = 4**7) -> tuple[np.ndarray, list[np.ndarray]]:
     """A flat map of ``len(columns[0])`` pixels as multi-order pixels, converted in NESTED chunks so that
     memory stays a small multiple of the map. ``nested_rows(start, stop)`` gives the rows of the NESTED
-    pixels start..stop-1 in ``columns`` (the identity for NESTED maps, a permutation for RING)."""
+    pixels start..stop-1 in ``columns`` (the identity for NESTED maps, a permutation for RING).
+    Returns the uniq indices and one float64 array per column, sorted by uniq."""
     npix = len(columns[0])
     order = int(round(np.log2(npix / 12) / 2))
     chunk_order = max(0, order - int(round(np.log2(chunk_pixels) / 2)))
@@ -119,7 +119,8 @@ def flat_to_multiorder(columns: list[np.ndarray], nested_rows, chunk_pixels: int
     n_chunks = 12 * 4**chunk_order
     coarse = np.full((n_chunks, len(columns)), np.nan)
     whole = np.zeros(n_chunks, dtype=bool)
-    uniq_parts, value_parts = [], []
+    uniq_parts: list[np.ndarray] = []
+    column_parts: list[list[np.ndarray]] = [[] for _ in columns]
     for c in range(n_chunks):
         rows = nested_rows(c * size, (c + 1) * size)
         block = np.column_stack([np.asarray(col[rows], dtype=np.float64) for col in columns])
@@ -128,9 +129,14 @@ def flat_to_multiorder(columns: list[np.ndarray], nested_rows, chunk_pixels: int
             whole[c], coarse[c] = True, merged[0]
         else:
             uniq_parts.append(uniq)
-            value_parts.append(merged)
+            for parts, column in zip(column_parts, merged.T, strict=True):
+                parts.append(column.copy())  # a column of its own, so the chunk's block can go
     uniq, merged = merge_uniform_blocks(coarse, uniform_rows=whole)
     uniq = np.concatenate([uniq, *uniq_parts])
-    merged = np.concatenate([merged, *value_parts])
-    i = np.argsort(uniq)
-    return uniq[i], merged[i]
+    uniq_parts.clear()
+    order = np.argsort(uniq)
+    out = []
+    for k, parts in enumerate(column_parts):  # one column at a time: its parts go as it is built
+        out.append(np.concatenate([merged[:, k], *parts])[order])
+        parts.clear()
+    return uniq[order], out
