@@ -171,27 +171,34 @@ class FakeLCO:
         if instrument is None:
             return {}
         bad: dict = {}
-        modes = instrument["readout"]
-        if "mode" not in ic:
-            bad["non_field_errors"] = [f"Must set a readout mode, choose from {', '.join(modes)}"]
-        elif ic["mode"].lower() not in {m.lower() for m in modes}:
-            bad["non_field_errors"] = [f"Readout mode {ic['mode']} is not available for instrument type {name}"]
-        elements = ic.get("optical_elements") or {}
-        groups = instrument["optical_elements"]
-        for kind, value in elements.items():
-            if f"{kind}s" not in groups:
-                bad["non_field_errors"] = [f"optical_element of type {kind} is not available on {name} instruments"]
-            elif str(value).lower() not in {v.lower() for v in groups[f"{kind}s"]}:
-                bad["non_field_errors"] = [f"optical element {value} of type {kind} is not available"]
-        for group in groups:
-            if group[:-1] not in elements:
-                bad["non_field_errors"] = [f"Must set optical element of type {group[:-1]} for instrument type {name}"]
+        first = FakeLCO._first_config_error(name, instrument, ic)  # the portal raises at the first problem
+        if first:
+            bad["non_field_errors"] = [first]
         if name == "2M0-SCICAM-MUSCAT":
             extra = ic.get("extra_params") or {}
             missing = [f"exposure_time_{c}" for c in "griz" if f"exposure_time_{c}" not in extra]
             if missing or extra.get("exposure_mode") not in ("SYNCHRONOUS", "ASYNCHRONOUS"):
                 bad["extra_params"] = [f"MuSCAT needs {', '.join(missing) or 'an exposure_mode'}."]
         return bad
+
+    @staticmethod
+    def _first_config_error(name: str, instrument: dict, ic: dict) -> str | None:
+        modes = instrument["readout"]
+        if "mode" not in ic:
+            return f"Must set a readout mode, choose from {', '.join(modes)}"
+        if ic["mode"].lower() not in {m.lower() for m in modes}:
+            return f"Readout mode {ic['mode']} is not available for instrument type {name}"
+        elements = ic.get("optical_elements") or {}
+        groups = instrument["optical_elements"]
+        for kind, value in elements.items():
+            if f"{kind}s" not in groups:
+                return f"optical_element of type {kind} is not available on {name} instruments"
+            if str(value).lower() not in {v.lower() for v in groups[f"{kind}s"]}:
+                return f"optical element {value} of type {kind} is not available"
+        for group in groups:
+            if group[:-1] not in elements:
+                return f"Must set optical element of type {group[:-1]} for instrument type {name}"
+        return None
 
     @staticmethod
     def _duration(request: dict) -> float:

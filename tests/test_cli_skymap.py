@@ -79,3 +79,28 @@ def test_console_entry_point_runs(data_dir):
     proc = subprocess.run([sys.executable, "-m", "bot.cli", "skymap", str(data_file("S230518h_initial.json")),
                            "--json"], capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout)["superevent_id"] == "S230518h"
+
+
+def test_the_gw_map_comes_first_and_the_combined_one_is_labelled(capsys, tmp_path):
+    """A RAVEN alert: the top-level keys are the GW-only map's; ``combined`` has the same keys and the observatory."""
+    from bot.skymap.io import read_skymap
+    from bot.skymap.prepared import prepare
+    from bot.skymap.summary import summarize
+    from bot.sources import load
+
+    path = data_file("MS181101ab-ext-update.avro")
+    source = load(path)
+    gw_area = summarize(prepare(read_skymap(source.alert.skymap))).area_90_deg2
+    code, out, _ = run(capsys, "skymap", path, "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["area_90_deg2"] == pytest.approx(gw_area)
+    combined = summary["combined"]
+    assert SKYMAP_KEYS <= combined.keys() and combined["observatory"] == source.observatory
+    assert combined["area_90_deg2"] != pytest.approx(gw_area)
+    png = tmp_path / "combined.png"
+    assert run(capsys, "skymap", path, "--map", "combined", "--png", png)[0] == 0 and png.read_bytes()[:4] == b"\x89PNG"
+    code, out, _ = run(capsys, "check", path, "345.0", "41.0", "--json")
+    row = json.loads(out)
+    assert code == 0 and 0 <= row["combined"]["credible_level"] <= 1 + 1e-9 and row["combined"]["observatory"]
+    code, _, err = run(capsys, "skymap", data_file("S230518h_initial.json"), "--map", "combined", "--png", png)
+    assert code == 2 and "no combined" in err

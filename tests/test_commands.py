@@ -333,3 +333,63 @@ def test_socket_mode_envelopes(world):
         assert "credible level" in json.dumps(reply["blocks"])
     finally:
         handler.close()
+
+
+def test_a_shared_file_is_fetched_only_from_slacks_file_host(world):
+    """The bot token goes only to Slack: a file whose url_private points elsewhere is not fetched."""
+    import http.server
+
+    seen: list[str | None] = []
+
+    class Elsewhere(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            return
+
+        def do_GET(self):
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"ra,dec\n1,")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    slack = world["slack"]
+    try:
+        file = slack.add_file("evil.csv", b"ra,dec\n10,20\n")
+        file["url_private"] = file["url_private_download"] = f"http://127.0.0.1:{server.server_port}/steal"
+        ts = f"{time.time():.6f}"
+        slack.channel("random").messages.append({"ts": ts, "text": "/gw check S241102br", "thread_ts": None,
+                                                 "received": time.time()})
+        event = {"type": "message", "subtype": "file_share", "text": "/gw check S241102br", "user": USER, "ts": ts,
+                 "channel": slack.channel("random").id, "files": [file], "channel_type": "channel"}
+        body = json.dumps({"type": "event_callback", "token": "legacy", "team_id": "T0001", "api_app_id": "A1",
+                           "event": event, "event_id": f"Ev{ts}", "event_time": int(time.time())})
+        assert signed(world["url"], body, content_type="application/json")[0] == 200
+        note = wait_for(lambda: next((m for m in slack.messages("random") if m.get("ephemeral_to") == USER
+                                      and m["thread_ts"] == ts), None), 20, "the refusal")
+        assert "not stored on Slack" in note["text"] and seen == []
+        assert all(auth == f"Bearer {slack.token}" for _, auth in slack.downloads)  # Slack's own host: token sent
+    finally:
+        server.shutdown()
+
+
+def test_a_picture_is_uploaded_into_a_channel_the_bot_had_not_joined(world):
+    slack = world["slack"]
+    lobby = slack.add_channel("lobby", bot_member=False)
+    command(world, "skymap S241102br", channel="lobby", wait=False)
+    wait_for(lambda: any(m.get("files") for m in lobby.messages), 20, "the picture")
+    assert slack.BOT_USER in lobby.members
+
+
+def test_check_reports_both_maps_when_there_is_a_combined_one(world):
+    bot = world["bot"]
+    record = variant("MS181101ab-ext-update.avro", "S250720j")  # a real UPDATE with a Fermi coincidence
+    assert bot.pipeline.handle(RawMessage("igwn.gwalert", json_bytes(record), None, 0, 500)) == "posted"
+    assert bot.outbox.drain(60)
+    reply, _, _ = command(world, "check S250720j 345.0 41.0")
+    flat = json.dumps(reply["blocks"])
+    assert "in the combined GW \\u00d7 external map: credible level" in flat
+    gw = bot.store.latest_skymap("S250720j")
+    combined = bot.store.latest_skymap("S250720j", "combined")
+    assert gw.fits != combined.fits and combined.observatory

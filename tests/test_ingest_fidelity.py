@@ -25,7 +25,7 @@ from bot.app import Bot
 from bot.gwalert import AlertError, from_record
 from bot.lco import LCOError, Portal
 from bot.logs import JsonFormatter, Redactor
-from bot.messages import dedup_key, decode
+from bot.messages import decode, dedup_key
 from bot.pipeline import RawMessage
 from bot.skymap.io import SkymapError, read_skymap
 from bot.store import Event, SkymapVersion
