@@ -315,3 +315,28 @@ def test_replay_names_each_file_and_fails_on_a_bad_one(tmp_path):
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert again.stdout.splitlines()[0] == f"{good}: posted"  # a throw-away store: the same file shows again
     assert not list(tmp_path.glob("*.sqlite"))
+
+
+def test_storage_stays_bounded(tmp_path):
+    """Old map versions go after the retention (the latest of each event and kind stays); finished deliveries too."""
+    import time as clock
+
+    from bot.delivery import enqueue
+    from bot.store import Delivery
+
+    bot = dry_bot(tmp_path, GWBOT_RETENTION_DAYS="1")
+    for i, created in enumerate(("2025-06-05T01:00:00Z", "2025-06-05T02:00:00Z", "2025-06-05T03:00:00Z")):
+        record = variant("S241102br-preliminary.json", "S250605e", created=created)
+        bot.pipeline.handle(RawMessage("igwn.gwalert", json_bytes(record), None, 0, i))
+    assert bot.outbox.drain(30)
+    with bot.store.session() as s:
+        assert all(d.file is None for d in s.query(Delivery).filter(Delivery.kind == "upload"))
+        s.query(SkymapVersion).update({"received": clock.time() - 3 * 86400})
+        s.query(Delivery).update({"done_at": clock.time() - 3 * 86400})
+        keep = enqueue(s, "channel:x", "post", {"channel": {"name": "x"}, "text": "still to send"}).id
+    bot.housekeeping()
+    with bot.store.session() as s:
+        versions = s.query(SkymapVersion).all()
+        assert [v.alert_key.endswith("03:00:00Z") for v in versions] == [True]
+        assert [d.id for d in s.query(Delivery)] == [keep]
+    bot.store.close()
