@@ -31,9 +31,9 @@ from test_commands import SECRET, USER, csv_event, signed  # noqa: E402
 
 from bot import config  # noqa: E402
 from bot.app import Bot  # noqa: E402
-from bot.http_mode import serve  # noqa: E402
-from bot.pipeline import RawMessage  # noqa: E402
-from bot.slack_app import build_app  # noqa: E402
+from bot.events.pipeline import RawMessage  # noqa: E402
+from bot.slack.http import serve  # noqa: E402
+from bot.slack.listeners import build_app  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from helpers import json_bytes, variant, wait_for  # noqa: E402
 from slack_server import FakeSlack  # noqa: E402
 
-from bot.broker import LocalBroker  # noqa: E402
+from bot.ingest.local_broker import LocalBroker  # noqa: E402
 
 
 def rss_mib(pid: int) -> float:

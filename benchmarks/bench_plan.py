@@ -33,7 +33,7 @@ from conftest import skymap_bytes  # noqa: E402
 from lco_server import FakeLCO  # noqa: E402
 
 from bot import config  # noqa: E402
-from bot.plans import build  # noqa: E402
+from bot.plans.build import build  # noqa: E402
 from bot.skymap.io import read_skymap  # noqa: E402
 from bot.skymap.prepared import prepare  # noqa: E402
 
@@ -114,9 +114,9 @@ def through_slack(lco, repeat: int) -> list[float]:
     from test_commands import SECRET, USER, signed
 
     from bot.app import Bot
-    from bot.http_mode import serve
-    from bot.pipeline import RawMessage
-    from bot.slack_app import build_app
+    from bot.events.pipeline import RawMessage
+    from bot.slack.http import serve
+    from bot.slack.listeners import build_app
 
     tmp = Path(tempfile.mkdtemp())
     out = []

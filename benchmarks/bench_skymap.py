@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.gwalert import parse_bytes  # noqa: E402
+from bot.ingest.gwalert import parse_bytes  # noqa: E402
 from bot.skymap.crossmatch import crossmatch  # noqa: E402
 from bot.skymap.io import read_skymap  # noqa: E402
 from bot.skymap.prepared import prepare  # noqa: E402

@@ -9,15 +9,15 @@ import threading
 import time
 from pathlib import Path
 
-from . import __version__
-from .answers import Answers
-from .approvals import PlanBook
-from .config import ConfigError, Settings
-from .delivery import Outbox
-from .pipeline import Pipeline
-from .slack import DryRun, SlackTarget, WebAPI
-from .store import Store
-from .stream import StreamReader
+from bot import __version__
+from bot.commands.answers import Answers
+from bot.config import ConfigError, Settings
+from bot.events.pipeline import Pipeline
+from bot.events.store import Store
+from bot.ingest.stream import StreamReader
+from bot.plans.lifecycle import PlanBook
+from bot.slack.outbox import Outbox
+from bot.slack.target import DryRun, SlackTarget, WebAPI
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,13 @@ class Bot:
 
     def start_commands(self) -> None:
         """The /gw command in Socket Mode or HTTP mode, when the bot talks to a real workspace."""
-        from .slack_app import start
+        from bot.slack.listeners import start
 
         self._stop_commands = start(self.settings, self.answers, self.plans)
 
     def start_background(self) -> None:
         """Delivery and heartbeat threads and the plan follower; the stream reader runs in the caller's thread."""
-        from . import follow
+        from bot.plans import follow
 
         self._scheduler = follow.start(self, self.settings.follow_seconds)
         for name, target in (("delivery", self.outbox.run), ("heartbeat", self._heartbeat)):

@@ -10,12 +10,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from . import formatting as fmt
-from .config import ConfigError
-from .coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
-from .gwalert import AlertError
-from .skymap.io import SkymapError
+from bot import __version__
+from bot import formatting as fmt
+from bot.config import ConfigError
+from bot.coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
+from bot.ingest.gwalert import AlertError
+from bot.skymap.io import SkymapError
 
 EXIT_USAGE = 2
 
@@ -32,10 +32,10 @@ def _json_value(value):
 
 
 def cmd_skymap(args: argparse.Namespace) -> int:
-    from .skymap.prepared import prepare
-    from .skymap.render import labels_for, render_png
-    from .skymap.summary import summarize
-    from .sources import load
+    from bot.ingest.files import load
+    from bot.skymap.prepared import prepare
+    from bot.skymap.render import labels_for, render_png
+    from bot.skymap.summary import summarize
 
     source = load(args.file)
     prepared = prepare(source.skymap)
@@ -83,9 +83,9 @@ def _summary_json(summary) -> dict:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .skymap.crossmatch import crossmatch, verdict, verdict_text
-    from .skymap.prepared import prepare
-    from .sources import load
+    from bot.ingest.files import load
+    from bot.skymap.crossmatch import crossmatch, verdict, verdict_text
+    from bot.skymap.prepared import prepare
 
     ra, dec = parse_ra(args.ra), parse_dec(args.dec)
     dist = parse_distance(args.distance) if args.distance is not None else None
@@ -132,10 +132,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from . import config
-    from .plans import build, first_windows
-    from .skymap.prepared import prepare
-    from .sources import load
+    from bot import config
+    from bot.ingest.files import load
+    from bot.plans.build import build, first_windows
+    from bot.skymap.prepared import prepare
 
     source = load(args.file)
     event_id = source.alert.superevent_id if source.alert else (source.skymap.meta.get("objid") or "skymap")
@@ -165,7 +165,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace, **overrides):
-    from . import config, logs
+    from bot import config, logs
 
     if getattr(args, "dry_run", False):
         overrides["dry_run"] = True
@@ -177,7 +177,7 @@ def _settings(args: argparse.Namespace, **overrides):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .app import Bot
+    from bot.app import Bot
 
     bot = Bot(_settings(args))
 
@@ -200,9 +200,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
-    from .app import Bot
-    from .pipeline import RawMessage
-    from .sources import topic_for
+    from bot.app import Bot
+    from bot.events.pipeline import RawMessage
+    from bot.ingest.files import topic_for
 
     overrides: dict = {"post_max_age_s": float("inf")}
     scratch = None
@@ -234,7 +234,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from bot.demo import run_demo
 
     settings = _settings(args)
     out = run_demo(settings)
@@ -244,7 +244,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from .app import healthy
+    from bot.app import healthy
 
     ok, why = healthy()
     print(why)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from .formatting import parse_utc
+from bot.formatting import parse_utc
 
 _SEXAGESIMAL = re.compile(
     r"^\s*([+-])?\s*(\d+(?:\.\d*)?)\s*[:hd°\s]\s*(\d+(?:\.\d*)?)\s*(?:[:m'′\s]\s*(\d+(?:\.\d*)?)\s*[s\"″]?)?\s*$",

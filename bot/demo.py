@@ -14,10 +14,10 @@ from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
-from .app import Bot
-from .broker import LocalBroker, publish
-from .config import Settings
-from .sources import topic_for
+from bot.app import Bot
+from bot.config import Settings
+from bot.ingest.files import topic_for
+from bot.ingest.local_broker import LocalBroker, publish
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.gwalert import parse_bytes
+from bot.ingest.gwalert import parse_bytes
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = Path(__file__).parents[1] / "bot" / "samples"

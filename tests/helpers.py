@@ -13,7 +13,7 @@ from collections.abc import Callable
 import fastavro
 from conftest import data_file
 
-from bot.gwalert import read_avro
+from bot.ingest.gwalert import read_avro
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:

@@ -83,10 +83,10 @@ def test_console_entry_point_runs(data_dir):
 
 def test_the_gw_map_comes_first_and_the_combined_one_is_labelled(capsys, tmp_path):
     """A RAVEN alert: the top-level keys are the GW-only map's; ``combined`` has the same keys and the observatory."""
+    from bot.ingest.files import load
     from bot.skymap.io import read_skymap
     from bot.skymap.prepared import prepare
     from bot.skymap.summary import summarize
-    from bot.sources import load
 
     path = data_file("MS181101ab-ext-update.avro")
     source = load(path)

@@ -21,12 +21,12 @@ from slack_server import FakeSlack
 
 from bot import config
 from bot.app import Bot
-from bot.http_mode import serve
-from bot.pipeline import RawMessage
+from bot.events.pipeline import RawMessage
 from bot.skymap.crossmatch import crossmatch
 from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
-from bot.slack_app import build_app
+from bot.slack.http import serve
+from bot.slack.listeners import build_app
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 USER = "U0000ALICE"

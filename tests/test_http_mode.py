@@ -18,8 +18,8 @@ from slack_server import FakeSlack
 
 from bot import config
 from bot.app import Bot
-from bot.http_mode import serve
-from bot.slack_app import build_app
+from bot.slack.http import serve
+from bot.slack.listeners import build_app
 
 SECRET = "http-mode-secret"
 

@@ -18,17 +18,17 @@ from conftest import OLD_ALERTS_TOO, data_file
 from helpers import json_bytes, variant
 from slack_server import FakeSlack
 
-from bot import blocks as bk
 from bot import config
 from bot import formatting as fmt
 from bot.app import Bot
-from bot.gwalert import AlertError, from_record
-from bot.lco import LCOError, Portal
+from bot.events.pipeline import RawMessage
+from bot.events.store import Event, SkymapVersion
+from bot.ingest.decode import decode, dedup_key
+from bot.ingest.gwalert import AlertError, from_record
 from bot.logs import JsonFormatter, Redactor
-from bot.messages import decode, dedup_key
-from bot.pipeline import RawMessage
+from bot.plans.lco import LCOError, Portal
 from bot.skymap.io import SkymapError, read_skymap
-from bot.store import Event, SkymapVersion
+from bot.slack import blocks as bk
 
 
 def dry_bot(tmp_path, **extra) -> Bot:
@@ -321,8 +321,8 @@ def test_storage_stays_bounded(tmp_path):
     """Old map versions go after the retention (the latest of each event and kind stays); finished deliveries too."""
     import time as clock
 
-    from bot.delivery import enqueue
-    from bot.store import Delivery
+    from bot.events.store import Delivery
+    from bot.slack.outbox import enqueue
 
     bot = dry_bot(tmp_path, GWBOT_RETENTION_DAYS="1")
     for i, created in enumerate(("2025-06-05T01:00:00Z", "2025-06-05T02:00:00Z", "2025-06-05T03:00:00Z")):

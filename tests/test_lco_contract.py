@@ -12,10 +12,10 @@ from conftest import skymap_bytes
 from lco_server import FakeLCO
 
 from bot import config
-from bot.facilities import builtin
-from bot.lco import Portal, request_group
-from bot.planner import make_plan
-from bot.plans import build
+from bot.plans.build import build
+from bot.plans.facilities import builtin
+from bot.plans.lco import Portal, request_group
+from bot.plans.planner import make_plan
 from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
 
@@ -80,9 +80,9 @@ def test_a_window_crossing_the_semester_end_is_cut_there(bbh):
 
 
 def test_a_cancelled_observation_is_never_announced_as_scheduled(tmp_path):
-    from bot.answers import MapCache
-    from bot.approvals import PlanBook
-    from bot.store import PlanRecord, Store
+    from bot.commands.answers import MapCache
+    from bot.events.store import PlanRecord, Store
+    from bot.plans.lifecycle import PlanBook
 
     with FakeLCO(schedule_after=3600, cancel_first=True) as lco:  # only a CANCELED observation exists
         settings = config.load({"LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal})

@@ -9,9 +9,9 @@ import time
 import pytest
 from slack_server import FakeSlack
 
-from bot.delivery import Outbox, enqueue
-from bot.slack import WebAPI, retry_after_s
-from bot.store import Delivery, Event, Store
+from bot.events.store import Delivery, Event, Store
+from bot.slack.outbox import Outbox, enqueue
+from bot.slack.target import WebAPI, retry_after_s
 
 OPS = "gw-ops"
 

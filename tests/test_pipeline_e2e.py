@@ -17,8 +17,8 @@ from slack_server import FakeSlack
 
 from bot import config
 from bot.app import Bot
-from bot.broker import LocalBroker, free_port, publish
-from bot.store import Event
+from bot.events.store import Event
+from bot.ingest.local_broker import LocalBroker, free_port, publish
 
 TOPICS = ["igwn.gwalert", "gcn.circular", "gcn.notices.icecube.lvk_nu_track_search"]
 AVRO = [("_format", b"avro")]

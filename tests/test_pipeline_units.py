@@ -13,14 +13,15 @@ from conftest import OLD_ALERTS_TOO, data_file
 from helpers import variant
 from slack_server import SlackError, _check_blocks
 
-from bot import blocks as bk
-from bot import config, routing
-from bot.gcn import Circular, parse_notice
-from bot.gwalert import from_record
-from bot.messages import decode
+from bot import config
+from bot.events import routing
+from bot.ingest.decode import decode
+from bot.ingest.gcn import Circular, parse_notice
+from bot.ingest.gwalert import from_record
 from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
 from bot.skymap.summary import summarize
+from bot.slack import blocks as bk
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -178,7 +179,7 @@ def test_demo_runs_on_its_own(tmp_path):
 
 def test_unassociated_circulars_and_notices_go_to_the_notices_channel(tmp_path):
     from bot.app import Bot
-    from bot.pipeline import RawMessage
+    from bot.events.pipeline import RawMessage
 
     settings = config.load({"GWBOT_OUTPUT_DIR": str(tmp_path / "out"), "GWBOT_NOTICES_CHANNEL": "gcn-notices",
                             "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",

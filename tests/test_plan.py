@@ -12,9 +12,9 @@ import pytest
 from conftest import data_file, skymap_bytes
 from lco_server import FakeLCO
 
-from bot.facilities import builtin
-from bot.lco import LCOError, Portal, request_group
-from bot.planner import _altitude, _gmst_deg, _jd, band_layout, make_plan, sample_points, sun_moon, tile
+from bot.plans.facilities import builtin
+from bot.plans.lco import LCOError, Portal, request_group
+from bot.plans.planner import _altitude, _gmst_deg, _jd, band_layout, make_plan, sample_points, sun_moon, tile
 from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
 
@@ -168,7 +168,7 @@ def test_gwbot_plan_command(tmp_path):
 def test_lco_instrument_list_is_refreshed_from_the_api(bbh):
     from lco_server import INSTRUMENTS
 
-    from bot.lco import refresh_instruments
+    from bot.plans.lco import refresh_instruments
 
     lco = builtin()["lco"]
     with FakeLCO() as portal:
@@ -204,8 +204,8 @@ def generated_catalogue(path, bbh, seed: int = 3):
 
 
 def test_galaxy_targeted_plan(bbh, tmp_path):
-    from bot.planner import in_field
-    from bot.sources import load_catalogue
+    from bot.ingest.files import load_catalogue
+    from bot.plans.planner import in_field
 
     path = tmp_path / "galaxies.csv"
     (mode_ra, mode_dec), (near_ra, near_dec) = generated_catalogue(path, bbh)
@@ -225,7 +225,7 @@ def test_galaxy_targeted_plan(bbh, tmp_path):
 
 
 def test_galaxy_mode_falls_back_to_tiling(bbh, tmp_path):
-    from bot.sources import load_catalogue
+    from bot.ingest.files import load_catalogue
 
     path = tmp_path / "galaxies.csv"
     generated_catalogue(path, bbh)

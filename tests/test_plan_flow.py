@@ -19,10 +19,10 @@ from test_commands import SECRET, command, signed
 
 from bot import config
 from bot.app import Bot
-from bot.http_mode import serve
-from bot.pipeline import RawMessage
-from bot.slack_app import build_app
-from bot.store import PlanRecord
+from bot.events.pipeline import RawMessage
+from bot.events.store import PlanRecord
+from bot.slack.http import serve
+from bot.slack.listeners import build_app
 
 ALICE, BOB = "U0000ALICE", "U0000BOB01"
 

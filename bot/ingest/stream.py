@@ -22,8 +22,8 @@ from datetime import timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from .config import Settings, consumer_group
-from .pipeline import Pipeline, RawMessage
+from bot.config import Settings, consumer_group
+from bot.events.pipeline import Pipeline, RawMessage
 
 log = logging.getLogger(__name__)
 

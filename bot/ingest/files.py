@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gwalert import AlertError, GWAlert, parse_bytes
-from .skymap.io import SkyMap, SkymapError, read_skymap
+from bot.ingest.gwalert import AlertError, GWAlert, parse_bytes
+from bot.skymap.io import SkyMap, SkymapError, read_skymap
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def load_catalogue(path: str | Path):
     import numpy as np
     from astropy.table import Table
 
-    from .planner import Catalogue
+    from bot.plans.planner import Catalogue
 
     try:
         table = Table.read(str(path), format="fits" if str(path).lower().endswith((".fits", ".fit", ".fits.gz"))

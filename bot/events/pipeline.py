@@ -16,20 +16,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from . import approvals, routing
-from . import blocks as bk
-from . import formatting as fmt
-from .config import Settings
-from .delivery import EVENT_LINK, Outbox, enqueue
-from .gcn import Circular, Notice
-from .gwalert import AlertError, GWAlert, epoch
-from .messages import Unsupported, decode, dedup_key
-from .skymap.io import SkymapError, read_skymap
-from .skymap.prepared import PreparedMap, prepare
-from .skymap.render import labels_for, render_png
-from .skymap.summary import Summary, summarize
-from .slack import channel_name_for
-from .store import Event, Handled, SkymapVersion, Store, TopicProgress
+from bot import formatting as fmt
+from bot.config import Settings
+from bot.events import routing
+from bot.events.store import Event, Handled, SkymapVersion, Store, TopicProgress
+from bot.ingest.decode import Unsupported, decode, dedup_key
+from bot.ingest.gcn import Circular, Notice
+from bot.ingest.gwalert import AlertError, GWAlert, epoch
+from bot.plans import lifecycle as approvals
+from bot.skymap.io import SkymapError, read_skymap
+from bot.skymap.prepared import PreparedMap, prepare
+from bot.skymap.render import labels_for, render_png
+from bot.skymap.summary import Summary, summarize
+from bot.slack import blocks as bk
+from bot.slack.outbox import EVENT_LINK, Outbox, enqueue
+from bot.slack.target import channel_name_for
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from . import formatting as fmt
-from .gcn import Circular, Notice
-from .gwalert import GWAlert, epoch
-from .skymap.summary import Summary
+from bot import formatting as fmt
+from bot.ingest.gcn import Circular, Notice
+from bot.ingest.gwalert import GWAlert, epoch
+from bot.skymap.summary import Summary
 
 HEADER_MAX = 150
 SECTION_MAX = 3000
@@ -333,7 +333,7 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
         check += f" (LCO estimates {durations / 3600:.1f} h in all)"
     errors = validation.get("errors")
     if errors:
-        from .lco import describe_errors
+        from bot.plans.lco import describe_errors
 
         check += ":\n" + "\n".join(f"• {line}" for line in describe_errors(errors)[:8])
     blocks.append(section(f"*Check*: {check}"))

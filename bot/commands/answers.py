@@ -20,17 +20,17 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import func, select, text
 
-from . import __version__
-from . import blocks as bk
-from . import formatting as fmt
-from .commands import USAGE, Candidate, UsageError
-from .delivery import EVENT_LINK
-from .skymap.crossmatch import crossmatch, verdict, verdict_text
-from .skymap.io import read_skymap
-from .skymap.prepared import PreparedMap, prepare
-from .skymap.render import labels_for, render_png
-from .skymap.summary import summarize
-from .store import Delivery, Event, SkymapVersion, Store, TopicProgress, latest_map_query
+from bot import __version__
+from bot import formatting as fmt
+from bot.commands.parse import USAGE, Candidate, UsageError
+from bot.events.store import Delivery, Event, SkymapVersion, Store, TopicProgress, latest_map_query
+from bot.skymap.crossmatch import crossmatch, verdict, verdict_text
+from bot.skymap.io import read_skymap
+from bot.skymap.prepared import PreparedMap, prepare
+from bot.skymap.render import labels_for, render_png
+from bot.skymap.summary import summarize
+from bot.slack import blocks as bk
+from bot.slack.outbox import EVENT_LINK
 
 SHOWN_CANDIDATES = 20
 

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
-from .gcn import SUPEREVENT_RE
+from bot.coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
+from bot.ingest.gcn import SUPEREVENT_RE
 
 USAGE = {
     "help": "/gw help",

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from . import blocks as bk
-from .approvals import as_dict
-from .delivery import enqueue
-from .store import Event
+from bot.events.store import Event
+from bot.plans.lifecycle import as_dict
+from bot.slack import blocks as bk
+from bot.slack.outbox import enqueue
 
 if TYPE_CHECKING:
-    from .app import Bot
+    from bot.app import Bot
 
 log = logging.getLogger(__name__)
 JOB_ID = "follow-plans"
@@ -59,7 +59,7 @@ def start(bot: Bot, seconds: float) -> BackgroundScheduler:
     _bot = bot
     scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(engine=bot.store.engine)},
                                     timezone="UTC")
-    scheduler.add_job("bot.follow:follow_job", "interval", seconds=seconds, id=JOB_ID, replace_existing=True,
+    scheduler.add_job("bot.plans.follow:follow_job", "interval", seconds=seconds, id=JOB_ID, replace_existing=True,
                       coalesce=True, max_instances=1, misfire_grace_time=int(max(seconds, 30)))
     scheduler.start()
     return scheduler

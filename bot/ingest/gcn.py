@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .gwalert import AlertError
+from bot.ingest.gwalert import AlertError
 
 SUPEREVENT_RE = re.compile(r"\b(M?S\d{6}[a-z]{1,3})\b")
 

@@ -11,13 +11,13 @@ from dataclasses import asdict
 
 from sqlalchemy import select, update
 
-from . import facilities as fac
-from .answers import MapCache
-from .commands import PlanRequest, UsageError
-from .config import ConfigError, Settings
-from .lco import FINAL_STATES, LCOError, Portal
-from .plans import build
-from .store import PlanRecord, Store
+from bot.commands.answers import MapCache
+from bot.commands.parse import PlanRequest, UsageError
+from bot.config import ConfigError, Settings
+from bot.events.store import PlanRecord, Store
+from bot.plans import facilities as fac
+from bot.plans.build import build
+from bot.plans.lco import FINAL_STATES, LCOError, Portal
 
 log = logging.getLogger(__name__)
 

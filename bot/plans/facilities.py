@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
-from .config import ConfigError
+from bot.config import ConfigError
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def from_toml(doc: dict[str, Any], where: str) -> Facility:
 
 
 def builtin() -> dict[str, Facility]:
-    folder = resources.files("bot") / "facilities"
+    folder = resources.files("bot.plans") / "data"
     out = {}
     for name in ("lco", "ztf"):
         facility = from_toml(tomllib.loads((folder / f"{name}.toml").read_text()), f"built-in {name}")

@@ -29,9 +29,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from . import blocks as bk
-from .slack import RetryLater, SlackRejected, SlackTarget
-from .store import ChannelId, Delivery, Event, Post, Store
+from bot.events.store import ChannelId, Delivery, Event, Post, Store
+from bot.slack import blocks as bk
+from bot.slack.target import RetryLater, SlackRejected, SlackTarget
 
 log = logging.getLogger(__name__)
 

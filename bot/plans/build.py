@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import facilities as fac
-from .config import ConfigError, Settings
-from .lco import LCOError, Portal, refresh_instruments, request_group
-from .planner import Plan, make_plan
-from .skymap.io import SkymapError
-from .skymap.prepared import PreparedMap
-from .skymap.render import Labels, render_png
-from .sources import load_catalogue
+from bot.config import ConfigError, Settings
+from bot.ingest.files import load_catalogue
+from bot.plans import facilities as fac
+from bot.plans.lco import LCOError, Portal, refresh_instruments, request_group
+from bot.plans.planner import Plan, make_plan
+from bot.skymap.io import SkymapError
+from bot.skymap.prepared import PreparedMap
+from bot.skymap.render import Labels, render_png
 
 
 @dataclass

@@ -6,8 +6,8 @@ import hashlib
 import json
 from collections.abc import Sequence
 
-from .gcn import Circular, Notice, parse_circular, parse_notice
-from .gwalert import AlertError, GWAlert, from_record, read_avro
+from bot.ingest.gcn import Circular, Notice, parse_circular, parse_notice
+from bot.ingest.gwalert import AlertError, GWAlert, from_record, read_avro
 
 Message = GWAlert | Circular | Notice
 

@@ -19,11 +19,11 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from . import blocks as bk
-from .answers import Answers, Reply
-from .approvals import NotAllowed, PlanBook, as_dict
-from .commands import USAGE, Command, PlanRequest, UsageError, parse, parse_candidate, parse_csv, parse_plan
-from .config import ConfigError, Settings
+from bot.commands.answers import Answers, Reply
+from bot.commands.parse import USAGE, Command, PlanRequest, UsageError, parse, parse_candidate, parse_csv, parse_plan
+from bot.config import ConfigError, Settings
+from bot.plans.lifecycle import NotAllowed, PlanBook, as_dict
+from bot.slack import blocks as bk
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +371,7 @@ def start(settings: Settings, answers: Answers, plans: PlanBook | None = None) -
         handler.connect()
         log.info("slash commands: Socket Mode connected")
         return handler.close
-    from .http_mode import serve
+    from bot.slack.http import serve
 
     server = serve(build_app(settings, answers, socket_mode=False, plans=plans), settings.port,
                    signing_secret=settings.slack_signing_secret)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .config import Rule
-from .formatting import SECONDS_PER_YEAR
-from .gwalert import GWAlert
+from bot.config import Rule
+from bot.formatting import SECONDS_PER_YEAR
+from bot.ingest.gwalert import GWAlert
 
 
 def matches(rule: Rule, alert: GWAlert, route: bool = False) -> bool:

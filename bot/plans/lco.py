@@ -16,9 +16,9 @@ import urllib.request
 from datetime import datetime
 from typing import Any
 
-from .facilities import Facility, Instrument
-from .logs import Redactor
-from .planner import Plan
+from bot.logs import Redactor
+from bot.plans.facilities import Facility, Instrument
+from bot.plans.planner import Plan
 
 IPP_RANGE = (0.5, 2.0)
 OBSERVATION_TYPES = ("NORMAL", "RAPID_RESPONSE", "TIME_CRITICAL")
@@ -177,7 +177,7 @@ def refresh_instruments(facility: Facility, catalogue: dict) -> tuple[Facility, 
     """
     from dataclasses import replace
 
-    from .facilities import with_instruments
+    from bot.plans.facilities import with_instruments
 
     known = {name.upper(): info for name, info in catalogue.items()}
     changes, updated = [], []
