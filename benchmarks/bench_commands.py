@@ -55,7 +55,8 @@ def main() -> None:
         bot = Bot(settings)
         bot.pipeline.handle(RawMessage("igwn.gwalert", data_file("S241102br-initial.json").read_bytes(), None, 0, 0))
         bot.outbox.drain(60)
-        server = serve(build_app(settings, bot.answers, socket_mode=False), 0, host="127.0.0.1")
+        bot.start_background()
+        server = serve(build_app(settings, bot.answers, socket_mode=False, outbox=bot.outbox), 0, host="127.0.0.1")
         url = f"http://127.0.0.1:{server.server_port}/slack/events"
         world = {"slack": slack, "url": url}
         rng = np.random.default_rng(1)

@@ -7,14 +7,17 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot import __version__
 from bot.commands.answers import Answers
 from bot.config import ConfigError, Settings
+from bot.events.maps import MapCache
 from bot.events.pipeline import Pipeline
 from bot.events.store import Store
 from bot.ingest.stream import StreamReader
+from bot.plans.follow import Follower
 from bot.plans.lifecycle import PlanBook
 from bot.slack.outbox import Outbox
 from bot.slack.target import DryRun, SlackTarget, WebAPI
@@ -37,15 +40,16 @@ class Bot:
         self.settings = settings
         self.store = Store(settings.database_url)
         self.outbox = Outbox(self.store, target or make_target(settings), ops_channel=settings.ops_channel)
-        self.pipeline = Pipeline(settings, self.store, self.outbox)
+        self.maps = MapCache(self.store)
+        self.plans = PlanBook(self.store, settings, self.maps)
+        self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.plans)
         self.reader = StreamReader(settings, self.pipeline)
         self.stop = threading.Event()
         self.started = time.time()
-        self.answers = Answers(self.store, stream_status=self.stream_status, started=self.started)
-        self.plans = PlanBook(self.store, settings, self.answers.maps)
-        self._scheduler = None
+        self.answers = Answers(self.store, self.maps, stream_status=self.stream_status, started=self.started)
+        self.follower = Follower(self.plans, self.outbox.wake)
         self._threads: list[threading.Thread] = []
-        self._stop_commands = None
+        self._stop_commands: Callable[[], None] | None = None
 
     def stream_status(self) -> dict:
         return {"connected": self.reader.connected, "url": self.settings.hop_url_redacted,
@@ -61,13 +65,11 @@ class Bot:
         """The /gw command in Socket Mode or HTTP mode, when the bot talks to a real workspace."""
         from bot.slack.listeners import start
 
-        self._stop_commands = start(self.settings, self.answers, self.plans)
+        self._stop_commands = start(self.settings, self.answers, self.outbox, self.plans)
 
     def start_background(self) -> None:
         """Delivery and heartbeat threads and the plan follower; the stream reader runs in the caller's thread."""
-        from bot.plans import follow
-
-        self._scheduler = follow.start(self, self.settings.follow_seconds)
+        self.follower.start(self.settings.follow_seconds)
         for name, target in (("delivery", self.outbox.run), ("heartbeat", self._heartbeat)):
             thread = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
             thread.start()
@@ -91,8 +93,7 @@ class Bot:
 
     def shutdown(self) -> None:
         self.stop.set()
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+        self.follower.stop()
         if self._stop_commands is not None:
             self._stop_commands()
         self.outbox.wake()

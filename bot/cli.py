@@ -15,6 +15,7 @@ from bot import formatting as fmt
 from bot.config import ConfigError
 from bot.coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
 from bot.ingest.gwalert import AlertError
+from bot.plans.errors import PlanError
 from bot.skymap.io import SkymapError
 
 EXIT_USAGE = 2
@@ -319,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SkymapError, AlertError, CoordinateError, ConfigError) as exc:
+    except (SkymapError, AlertError, CoordinateError, ConfigError, PlanError) as exc:
         print(f"gwbot {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

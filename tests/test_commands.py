@@ -56,12 +56,13 @@ def world(tmp_path_factory):
         for i, (topic, data) in enumerate(messages):
             bot.pipeline.handle(RawMessage(topic, data, None, 0, i))
         assert bot.outbox.drain(120)
-        app = build_app(settings, bot.answers, socket_mode=False, plans=bot.plans)
+        bot.start_background()  # the outbox sends what the commands queue (files, threaded answers)
+        app = build_app(settings, bot.answers, socket_mode=False, outbox=bot.outbox, plans=bot.plans)
         server = serve(app, 0, host="127.0.0.1")
         yield {"slack": slack, "bot": bot, "url": f"http://127.0.0.1:{server.server_port}/slack/events",
                "settings": settings}
         server.shutdown()
-        bot.store.close()
+        bot.shutdown()
 
 
 def signed(url: str, body: str, secret: str = SECRET, timestamp: int | None = None,
@@ -321,7 +322,8 @@ def test_socket_mode_envelopes(world):
     slack.start_socket_mode()
     settings = config.load({"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url,
                             "SLACK_APP_TOKEN": slack.app_token, "GWBOT_DATABASE_URL": "sqlite://"})
-    handler = SocketModeHandler(build_app(settings, world["bot"].answers, socket_mode=True), slack.app_token)
+    handler = SocketModeHandler(build_app(settings, world["bot"].answers, socket_mode=True,
+                                          outbox=world["bot"].outbox), slack.app_token)
     handler.connect()
     try:
         payload = {"command": "/gw", "text": "check S241102br 345.0 41.0", "user_id": USER,

@@ -33,7 +33,7 @@ def endpoint(tmp_path_factory):
                                 "SLACK_SIGNING_SECRET": SECRET, "GWBOT_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite'}",
                                 "HOP_AUTH": "false"})
         bot = Bot(settings)
-        server = serve(build_app(settings, bot.answers, socket_mode=False), 0, host="127.0.0.1")
+        server = serve(build_app(settings, bot.answers, socket_mode=False, outbox=bot.outbox), 0, host="127.0.0.1")
         yield {"slack": slack, "port": server.server_port,
                "url": f"http://127.0.0.1:{server.server_port}/slack/events"}
         server.shutdown()

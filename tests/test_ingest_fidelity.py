@@ -322,6 +322,7 @@ def test_storage_stays_bounded(tmp_path):
     import time as clock
 
     from bot.events.store import Delivery
+    from bot.slack.actions import Channel, Post
     from bot.slack.outbox import enqueue
 
     bot = dry_bot(tmp_path, GWBOT_RETENTION_DAYS="1")
@@ -333,7 +334,7 @@ def test_storage_stays_bounded(tmp_path):
         assert all(d.file is None for d in s.query(Delivery).filter(Delivery.kind == "upload"))
         s.query(SkymapVersion).update({"received": clock.time() - 3 * 86400})
         s.query(Delivery).update({"done_at": clock.time() - 3 * 86400})
-        keep = enqueue(s, "channel:x", "post", {"channel": {"name": "x"}, "text": "still to send"}).id
+        keep = enqueue(s, Post(Channel(name="x"), "still to send")).id
     bot.housekeeping()
     with bot.store.session() as s:
         versions = s.query(SkymapVersion).all()

@@ -10,6 +10,7 @@ import pytest
 from slack_server import FakeSlack
 
 from bot.events.store import Delivery, Event, Store
+from bot.slack.actions import Channel, OpenChannel, Post, Upload
 from bot.slack.outbox import Outbox, enqueue
 from bot.slack.target import WebAPI, retry_after_s
 
@@ -31,7 +32,7 @@ def outbox_for(slack, tmp_path, timeout: float = 1.0) -> Outbox:
 
 def post(outbox: Outbox, text: str, channel: str = "gw-alerts", **extra) -> int:
     with outbox.store.session() as s:
-        return enqueue(s, f"channel:{channel}", "post", {"channel": {"name": channel}, "text": text, **extra}).id
+        return enqueue(s, Post(Channel(name=channel), text, **extra)).id
 
 
 def texts(slack, channel: str = "gw-alerts") -> list[str]:
@@ -149,8 +150,7 @@ def test_uploads_join_first_and_are_not_repeated_after_an_unknown_outcome(slack,
     outside = slack.add_channel("outside", bot_member=False)
     slack.fault("late", "files.completeUploadExternal", times=1, seconds=2.5)
     with outbox.store.session() as s:
-        d = enqueue(s, "channel:outside", "upload", {"channel": {"name": "outside"}, "filename": "S1.png",
-                                                      "title": "S1"}, file=b"\x89PNG picture").id
+        d = enqueue(s, Upload(Channel(name="outside"), "S1.png", "S1"), file=b"\x89PNG picture").id
     assert drain_fast(outbox)
     shared = [m for m in outside.messages if m.get("files")]
     assert len(shared) == 1 and slack.BOT_USER in outside.members
@@ -177,8 +177,7 @@ def test_invites_go_on_when_one_user_cannot_be_invited(slack, tmp_path):
     with outbox.store.session() as s:
         s.add(Event(event_id="S250101a", channel_name="s250101a", facts={}))
         s.flush()
-        enqueue(s, "event:S250101a", "ensure_channel", {"name": "s250101a", "invite": ["U0000ALICE", "UNOSUCH00"]},
-                event_id="S250101a")
+        enqueue(s, OpenChannel("S250101a", "s250101a", ("U0000ALICE", "UNOSUCH00")), event_id="S250101a")
     assert drain_fast(outbox)
     channel = slack.channel("s250101a")
     assert "U0000ALICE" in channel.members

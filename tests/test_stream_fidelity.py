@@ -167,10 +167,11 @@ def test_a_stalled_outbox_is_unhealthy(tmp_path, monkeypatch):
                                 "GWBOT_STALL_SECONDS": "60"})
         bot = Bot(settings)
         from bot.events.store import Delivery
+        from bot.slack.actions import Channel, Post
         from bot.slack.outbox import enqueue
 
         with bot.store.session() as s:
-            d = enqueue(s, "channel:gw-alerts", "post", {"channel": {"name": "gw-alerts"}, "text": "stuck"})
+            d = enqueue(s, Post(Channel(name="gw-alerts"), "stuck"))
             s.flush()
             s.get(Delivery, d.id).created = time.time() - 600
         path = tmp_path / "beat.json"

@@ -10,9 +10,7 @@ import csv
 import difflib
 import io
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,10 +21,9 @@ from sqlalchemy import func, select, text
 from bot import __version__
 from bot import formatting as fmt
 from bot.commands.parse import USAGE, Candidate, UsageError
-from bot.events.store import Delivery, Event, SkymapVersion, Store, TopicProgress, latest_map_query
+from bot.events.maps import MapCache
+from bot.events.store import Delivery, Event, Store, TopicProgress
 from bot.skymap.crossmatch import crossmatch, verdict, verdict_text
-from bot.skymap.io import read_skymap
-from bot.skymap.prepared import PreparedMap, prepare
 from bot.skymap.render import labels_for, render_png
 from bot.skymap.summary import summarize
 from bot.slack import blocks as bk
@@ -41,34 +38,6 @@ class Reply:
     blocks: list = field(default_factory=list)
     public: bool = False
     file: tuple[str, bytes, str] | None = None  # (filename, data, title)
-
-
-class MapCache:
-    """Prepared sky maps by version: each version is read and ranked once."""
-
-    def __init__(self, store: Store, size: int = 8) -> None:
-        self.store = store
-        self.size = size
-        self._maps: OrderedDict[int, PreparedMap] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def latest(self, event_id: str, kind: str = "gw") -> tuple[int, PreparedMap] | None:
-        """The event's newest map by alert time: the GW-only localization, or ``kind="combined"``."""
-        with self.store.session() as s:
-            version = s.scalar(latest_map_query(event_id, kind).with_only_columns(SkymapVersion.id))
-            if version is None:
-                return None
-            with self._lock:
-                if version in self._maps:
-                    self._maps.move_to_end(version)
-                    return version, self._maps[version]
-            fits = s.get(SkymapVersion, version).fits
-        prepared = prepare(read_skymap(fits))
-        with self._lock:
-            self._maps[version] = prepared
-            while len(self._maps) > self.size:
-                self._maps.popitem(last=False)
-        return version, prepared
 
 
 def _age(ts: float, now: float) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
 from bot.ingest.gcn import SUPEREVENT_RE
+from bot.plans.request import PlanRequest
 
 USAGE = {
     "help": "/gw help",
@@ -38,18 +39,6 @@ class Candidate:
     distance: float | None = None
     time: datetime | None = None
     label: str = ""
-
-
-@dataclass(frozen=True)
-class PlanRequest:
-    facility: str
-    instrument: str | None = None
-    filters: tuple[str, ...] | None = None
-    exposure_s: float = 300.0
-    fields: int | None = None
-    hours: float = 24.0
-    galaxies: bool = False
-    map: str = "gw"  # or "combined": the GW x external-coincidence map
 
 
 def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from bot import formatting as fmt
 from bot.config import Settings
@@ -23,12 +24,12 @@ from bot.events.store import Event, Handled, SkymapVersion, Store, TopicProgress
 from bot.ingest.decode import Unsupported, decode, dedup_key
 from bot.ingest.gcn import Circular, Notice
 from bot.ingest.gwalert import AlertError, GWAlert, epoch
-from bot.plans import lifecycle as approvals
 from bot.skymap.io import SkymapError, read_skymap
 from bot.skymap.prepared import PreparedMap, prepare
 from bot.skymap.render import labels_for, render_png
 from bot.skymap.summary import Summary, summarize
 from bot.slack import blocks as bk
+from bot.slack.actions import Channel, MarkRetracted, OpenChannel, Post, Thread, Topic, Upload
 from bot.slack.outbox import EVENT_LINK, Outbox, enqueue
 from bot.slack.target import channel_name_for
 
@@ -45,21 +46,26 @@ class RawMessage:
     timestamp: float | None = None  # when the broker got it (epoch seconds), for messages without a time of their own
 
 
-def _lane(channel: str) -> str:
-    return f"channel:{channel}"
+class EventHooks(Protocol):
+    """What other parts of the bot want to hear about an event (the plans: a newer sky map or a retraction
+    supersedes open plans). Called inside the transaction that records the alert."""
+
+    def map_changed(self, session, event_id: str, reason: str) -> None: ...
 
 
-def _event_lane(event_id: str) -> str:
-    return f"event:{event_id}"
+class NoHooks:
+    def map_changed(self, session, event_id: str, reason: str) -> None:
+        return None
 
 
 class Pipeline:
     def __init__(self, settings: Settings, store: Store, outbox: Outbox,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), hooks: EventHooks | None = None) -> None:
         self.settings = settings
         self.store = store
         self.outbox = outbox
         self.now = now
+        self.hooks = hooks or NoHooks()
         self._skipped_topics: set[str] = set()
         self.last_error: str | None = None  # why the last malformed message was refused (for replay)
 
@@ -140,13 +146,12 @@ class Pipeline:
         sid = alert.superevent_id
         with self.store.session() as s:
             if png is not None:
-                spec = {"filename": f"{sid}-{alert.alert_type.lower()}.png",
-                        "title": f"{sid} {alert.alert_type} sky map"}
+                filename, title = f"{sid}-{alert.alert_type.lower()}.png", f"{sid} {alert.alert_type} sky map"
                 if wants_channel:
-                    enqueue(s, _event_lane(sid), "upload", {**spec, "channel": {"event": sid}}, event_id=sid, file=png)
+                    enqueue(s, Upload(Channel(event=sid), filename, title), event_id=sid, file=png)
                 if to_summary:
-                    enqueue(s, _lane(summary_channel), "upload",
-                            {**spec, "channel": {"name": summary_channel}, "thread": "event"}, event_id=sid, file=png)
+                    enqueue(s, Upload(Channel(name=summary_channel), filename, title, Thread(event=True)),
+                            event_id=sid, file=png)
             s.get(Handled, key).stage = "done"
         self.outbox.wake()
         return "posted"
@@ -207,50 +212,34 @@ class Pipeline:
             ensure = None
             if not event.wants_channel and routing.matches(self.settings.routing.event_channels, alert):
                 event.wants_channel = True
-                ensure = enqueue(s, _event_lane(sid), "ensure_channel",
-                                 {"name": event.channel_name, "invite": list(self.settings.invite_users)}, event_id=sid)
+                ensure = enqueue(s, OpenChannel(sid, event.channel_name, self.settings.invite_users), event_id=sid)
             text, blocks = bk.gw_summary(alert, summary, self.now(), EVENT_LINK if event.wants_channel else None,
                                          retracted=event.retracted, combined=combined)
             newest = self._record(s, alert, key, raw, summary, (text, blocks))
             if not newest:
                 log.info("alert %s %s is older than the event's latest (%s): posted in the thread only", sid,
                          alert.alert_type, event.last_alert_time, extra={"event_id": sid, "offset": raw.offset})
+            after = ensure.id if ensure else None
             if to_summary:
-                enqueue(s, _lane(summary_channel), "post",
-                        {"channel": {"name": summary_channel}, "text": text, "blocks": blocks, "thread": "event",
-                         "root": newest, "record": True},
-                        event_id=sid, depends_on=ensure.id if ensure else None)
+                enqueue(s, Post(Channel(name=summary_channel), text, blocks, Thread(event=True), starts_thread=newest,
+                                record=True), event_id=sid, depends_on=after)
             if event.wants_channel:
                 event_text, event_blocks = bk.gw_summary(alert, summary, self.now(), None, retracted=event.retracted,
                                                          combined=combined)
-                enqueue(s, _event_lane(sid), "post", {"channel": {"event": sid}, "text": event_text,
-                                                      "blocks": event_blocks, "record": True}, event_id=sid)
+                enqueue(s, Post(Channel(event=sid), event_text, event_blocks, record=True), event_id=sid)
             for route in self.settings.routing.routes:
                 if routing.matches(route.rule, alert, route=True):
-                    enqueue(s, _lane(route.channel), "post",
-                            {"channel": {"name": route.channel}, "text": text, "blocks": blocks, "record": True},
-                            event_id=sid, depends_on=ensure.id if ensure else None)
+                    enqueue(s, Post(Channel(name=route.channel), text, blocks, record=True), event_id=sid,
+                            depends_on=after)
             event.summary_channel = summary_channel
             if event.wants_channel and newest:
-                enqueue(s, _event_lane(sid), "topic",
-                        {"topic": bk.event_topic(event.last_alert_type, event.facts, event.retracted)}, event_id=sid)
+                enqueue(s, Topic(sid, bk.event_topic(event.last_alert_type, event.facts, event.retracted)),
+                        event_id=sid)
             if alert.skymap is not None and newest:
-                self._supersede_plans(s, sid, f"a newer sky map arrived ({alert.alert_type} alert)")
+                self.hooks.map_changed(s, sid, f"a newer sky map arrived ({alert.alert_type} alert)")
             s.add(Handled(key=key, kind="gw", event_id=sid, topic=raw.topic, partition=raw.partition,
                           offset=raw.offset, stage="text"))
         self.outbox.wake()
-
-    def _supersede_plans(self, s, event_id: str, reason: str) -> None:
-        """Open plans of the event can no longer be approved: say so on their messages."""
-        for plan in approvals.supersede(s, event_id, reason):
-            if plan.channel_id and plan.message_ts:
-                text, blocks = bk.plan_message(approvals.as_dict(plan))
-                lane = _lane(plan.channel_id)
-                enqueue(s, lane, "update", {"channel": {"name": plan.channel_id}, "ts": plan.message_ts,
-                                            "text": text, "blocks": blocks}, event_id=event_id)
-                enqueue(s, lane, "post", {"channel": {"name": plan.channel_id}, "thread_ts": plan.message_ts,
-                                          "text": f"Plan {plan.id} is superseded: {reason}. Re-plan with the button"
-                                                  " above."}, event_id=event_id)
 
     def _event(self, s, alert: GWAlert) -> Event:
         """The event's row, created (with its channel name) on its first alert."""
@@ -283,7 +272,7 @@ class Pipeline:
         with self.store.session() as s:
             event = self._event(s, alert)
             event.retracted = True
-            self._supersede_plans(s, sid, "the event was retracted")
+            self.hooks.map_changed(s, sid, "the event was retracted")
             event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
             event.updated = time.time()
             if silent:
@@ -293,18 +282,15 @@ class Pipeline:
                 return "silent"
             last = None
             if summary_channel:
-                last = enqueue(s, _lane(summary_channel), "post",
-                               {"channel": {"name": summary_channel}, "text": text, "blocks": blocks,
-                                "thread": "event", "broadcast": True, "root": True}, event_id=sid)
-            lane = _lane(summary_channel) if summary_channel else None
+                last = enqueue(s, Post(Channel(name=summary_channel), text, blocks, Thread(event=True), broadcast=True,
+                                       starts_thread=True), event_id=sid)
+            where = Channel(name=summary_channel) if summary_channel else None
             if event.wants_channel:
-                enqueue(s, _event_lane(sid), "post", {"channel": {"event": sid}, "text": text, "blocks": blocks},
-                        event_id=sid)
-                enqueue(s, _event_lane(sid), "topic", {"topic": bk.event_topic("RETRACTION", event.facts, True)},
-                        event_id=sid)
-                lane = _event_lane(sid)
-            if lane:
-                enqueue(s, lane, "mark_retracted", {}, event_id=sid, depends_on=last.id if last else None)
+                where = Channel(event=sid)
+                enqueue(s, Post(where, text, blocks), event_id=sid)
+                enqueue(s, Topic(sid, bk.event_topic("RETRACTION", event.facts, True)), event_id=sid)
+            if where:
+                enqueue(s, MarkRetracted(sid, where), event_id=sid, depends_on=last.id if last else None)
             s.add(Handled(key=key, kind="gw", event_id=sid, topic=raw.topic, partition=raw.partition,
                           offset=raw.offset, stage="done"))
         self.outbox.wake()
@@ -328,18 +314,15 @@ class Pipeline:
                 if event is None:
                     continue
                 if event.wants_channel:
-                    enqueue(s, _event_lane(sid), "post", {"channel": {"event": sid}, "text": text, "blocks": blocks},
-                            event_id=sid)
+                    enqueue(s, Post(Channel(event=sid), text, blocks), event_id=sid)
                     posted = True
                 if event.summary_channel:
-                    enqueue(s, _lane(event.summary_channel), "post",
-                            {"channel": {"name": event.summary_channel}, "text": text, "blocks": blocks,
-                             "thread": "event"}, event_id=sid)
+                    enqueue(s, Post(Channel(name=event.summary_channel), text, blocks, Thread(event=True)),
+                            event_id=sid)
                     posted = True
             test = isinstance(message, Notice) and message.test
             if not posted and self.settings.notices_channel and not test:
-                channel = self.settings.notices_channel
-                enqueue(s, _lane(channel), "post", {"channel": {"name": channel}, "text": text, "blocks": blocks})
+                enqueue(s, Post(Channel(name=self.settings.notices_channel), text, blocks))
                 posted = True
             s.add(Handled(key=key, kind=type(message).__name__.lower(), event_id=",".join(message.event_ids) or None,
                           topic=raw.topic, partition=raw.partition, offset=raw.offset, stage="done"))
@@ -367,8 +350,7 @@ class Pipeline:
         with self.store.session() as s:
             if self.settings.ops_channel:
                 text, blocks = bk.ops_error(raw.topic, raw.partition, raw.offset, reason)
-                enqueue(s, _lane(self.settings.ops_channel), "post",
-                        {"channel": {"name": self.settings.ops_channel}, "text": text, "blocks": blocks})
+                enqueue(s, Post(Channel(name=self.settings.ops_channel), text, blocks))
             if key:
                 s.add(Handled(key=key, kind="malformed", topic=raw.topic, partition=raw.partition,
                               offset=raw.offset, stage="done"))

@@ -142,7 +142,12 @@ class PlanRecord(Base):
     decided_at: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(String(2000))
     group_id: Mapped[int | None] = mapped_column(Integer)
+    group_url: Mapped[str | None] = mapped_column(String(300))  # the request group at the facility
     request_states: Mapped[dict] = mapped_column(JSON, default=dict)  # LCO request id -> last state told
+
+    def view(self) -> dict[str, Any]:
+        """The plan's columns as plain values, for the message builders."""
+        return {c.name: getattr(self, c.name) for c in PlanRecord.__table__.columns}
 
 
 class ChannelId(Base):

@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from bot.config import ConfigError
+from bot.plans.errors import PlanError
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,10 @@ class Instrument:
     readout_mode: str | None = None  # sent with every instrument configuration (LCO: required without a default)
 
     def check_filters(self, filters: tuple[str, ...]) -> None:
-        """ValueError naming the filters this instrument does not have."""
+        """PlanError naming the filters this instrument does not have."""
         unknown = [f for f in filters if f not in self.filters]
         if unknown:
-            raise ValueError(f"{self.name} has no filter {', '.join(unknown)}; it has {', '.join(self.filters)}")
+            raise PlanError(f"{self.name} has no filter {', '.join(unknown)}; it has {', '.join(self.filters)}")
 
     def exposures(self, filters: tuple[str, ...]) -> int:
         """Exposures per field for these filters."""
@@ -75,7 +76,7 @@ class Facility:
             if wanted == inst.name.lower() or wanted in (a.lower() for a in inst.aliases):
                 return inst
         names = ", ".join(i.name for i in self.instruments)
-        raise ConfigError(f"{self.name} has no instrument {name!r}; it has {names}")
+        raise PlanError(f"{self.name} has no instrument {name!r}; it has {names}")
 
     def sites_for(self, instrument: Instrument) -> tuple[Site, ...]:
         return tuple(s for s in self.sites if s.code in instrument.sites)
@@ -109,7 +110,10 @@ def from_toml(doc: dict[str, Any], where: str) -> Facility:
             field_grid=bool(doc.get("field_grid", False)), max_fields=int(doc.get("max_fields", 30)))
     except (KeyError, TypeError, IndexError) as exc:
         raise ConfigError(f"{where}: facility is incomplete or has unknown keys ({exc})") from exc
-    facility.instrument(None)  # the default instrument must exist
+    try:
+        facility.instrument(None)  # the default instrument must exist
+    except PlanError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     if facility.submit not in ("lco", "none"):
         raise ConfigError(f"{where}: submit must be 'lco' or 'none', not {facility.submit!r}")
     return facility
@@ -134,11 +138,11 @@ def load(config_doc: dict[str, Any] | None = None) -> dict[str, Facility]:
 
 
 def lookup(config_doc: dict[str, Any] | None, name: str) -> Facility:
-    """One facility by name (built-in or the team's), or a ConfigError listing the known ones."""
+    """One facility by name (built-in or the team's), or a PlanError listing the known ones."""
     facilities = load(config_doc)
     facility = facilities.get(name.lower())
     if facility is None:
-        raise ConfigError(f"unknown facility {name!r}; known: {', '.join(sorted(facilities))}")
+        raise PlanError(f"unknown facility {name!r}; known: {', '.join(sorted(facilities))}")
     return facility
 
 

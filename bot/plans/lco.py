@@ -11,14 +11,17 @@ configs, constraints, acquisition and guiding). Authentication is
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime
 from typing import Any
 
+from bot.config import Settings
 from bot.logs import Redactor
 from bot.plans.facilities import Facility, Instrument
 from bot.plans.planner import Plan
+from bot.plans.submitter import SubmitError, Submitted
 
 IPP_RANGE = (0.5, 2.0)
 OBSERVATION_TYPES = ("NORMAL", "RAPID_RESPONSE", "TIME_CRITICAL")
@@ -29,12 +32,8 @@ FINAL_STATES = {"COMPLETED": "completed", "WINDOW_EXPIRED": "expired", "FAILURE_
 LIVE_OBSERVATIONS = ("PENDING", "IN_PROGRESS", "COMPLETED")
 
 
-class LCOError(Exception):
+class LCOError(SubmitError):
     """The portal refused or could not be reached; the message says why in words."""
-
-    def __init__(self, message: str, retry: bool = False) -> None:
-        super().__init__(message)
-        self.retry = retry
 
 
 def _iso(t: datetime) -> str:
@@ -204,3 +203,90 @@ def refresh_instruments(facility: Facility, catalogue: dict) -> tuple[Facility, 
             changes.append(f"{inst.name}: readout mode {mode}")
         updated.append(replace(inst, fov_deg=fov, filters=filters, default_filters=defaults, readout_mode=mode))
     return with_instruments(facility, updated), changes
+
+
+class LCOSubmitter:
+    """LCO's observation portal behind the plan domain's :class:`~bot.plans.submitter.Submitter`."""
+
+    final_states = FINAL_STATES
+    web_url = "https://observe.lco.global/requestgroups/{}/"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.portal = Portal(settings.lco_api_url, settings.lco_api_token or "")
+        self.ready = bool(settings.lco_api_token and settings.lco_proposal_id)
+
+    def prepare(self, facility: Facility, start: datetime, hours: float) -> tuple[Facility, float, list[str]]:
+        """LCO's current instrument list, and the window cut at the semester's end (both need a token)."""
+        if not self.settings.lco_api_token:
+            return facility, hours, []
+        facility, refreshed = self._refreshed(facility)
+        hours, semester = self._within_semester(start, hours)
+        return facility, hours, [n for n in (refreshed, semester) if n]
+
+    def payload(self, plan: Plan, event_id: str, facility: Facility, instrument: Instrument) -> dict[str, Any]:
+        s = self.settings
+        return request_group(plan, event_id, facility, instrument, s.lco_proposal_id or "(LCO_PROPOSAL_ID unset)",
+                             s.lco_ipp_value, s.lco_observation_type)
+
+    def validate(self, payload: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+        if not self.ready:
+            return None, "not validated: set LCO_API_TOKEN and LCO_PROPOSAL_ID to validate and submit"
+        try:
+            answer = self.portal.validate(payload)
+        except LCOError as exc:
+            return None, f"could not validate: {exc}"
+        return answer, "validated by LCO" if not answer.get("errors") else "LCO found errors"
+
+    def submit(self, payload: dict[str, Any]) -> Submitted:
+        group = self.portal.submit(payload)
+        return Submitted(group["id"], {str(r["id"]): r.get("state", "PENDING") for r in group.get("requests", [])},
+                         self.web_url.format(group["id"]))
+
+    def states(self, group_id: int) -> dict[str, str]:
+        states = {}
+        for request in self.portal.request_group(group_id).get("requests", []):
+            state = request.get("state", "PENDING")
+            if state == "PENDING" and self.portal.scheduled(request["id"]):
+                state = "SCHEDULED"
+            states[str(request["id"])] = state
+        return states
+
+    def describe_errors(self, errors: Any) -> list[str]:
+        return describe_errors(errors)
+
+    def _within_semester(self, start: datetime, hours: float) -> tuple[float, str]:
+        """LCO takes no window that crosses a semester boundary: cut the window at the semester's end."""
+        url = self.settings.lco_api_url
+        end = _SEMESTER_END.get(url)
+        if end is None or not start < end:
+            try:
+                end = self.portal.semester_end(start)
+            except LCOError as exc:
+                return hours, f"semester not checked ({exc})"
+            if end is None:
+                return hours, "no LCO semester contains the window start"
+            _SEMESTER_END[url] = end
+        left = (end - start).total_seconds() / 3600
+        if left >= hours:
+            return hours, ""
+        return max(left, 0.0), f"window cut at the end of the LCO semester ({end:%Y-%m-%d %H:%M} UTC)"
+
+    def _refreshed(self, facility: Facility) -> tuple[Facility, str]:
+        """LCO's current instrument list (cached for an hour); the built-in one when LCO cannot be reached."""
+        url = self.settings.lco_api_url
+        cached = _CATALOGUE.get(url)
+        if cached is None or time.monotonic() - cached[0] > CATALOGUE_SECONDS:
+            try:
+                cached = (time.monotonic(), self.portal.instruments())
+            except LCOError as exc:
+                return facility, f"instrument list not refreshed from LCO ({exc})"
+            _CATALOGUE[url] = cached
+        facility, changes = refresh_instruments(facility, cached[1])
+        return facility, ("instruments refreshed from LCO: " + "; ".join(changes)) if changes else ""
+
+
+# caches of what LCO's portal said, by API URL
+_SEMESTER_END: dict[str, datetime] = {}
+_CATALOGUE: dict[str, tuple[float, dict]] = {}
+CATALOGUE_SECONDS = 3600.0

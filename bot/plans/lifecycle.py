@@ -11,37 +11,45 @@ from dataclasses import asdict
 
 from sqlalchemy import select, update
 
-from bot.commands.answers import MapCache
-from bot.commands.parse import PlanRequest, UsageError
-from bot.config import ConfigError, Settings
-from bot.events.store import PlanRecord, Store
+from bot.config import Settings
+from bot.events.maps import MapCache
+from bot.events.store import Event, PlanRecord, Store
 from bot.plans import facilities as fac
-from bot.plans.build import build
-from bot.plans.lco import FINAL_STATES, LCOError, Portal
+from bot.plans.build import PlanResult, build
+from bot.plans.errors import PlanError
+from bot.plans.request import PlanRequest
+from bot.plans.status import OPEN, PlanStatus
+from bot.plans.submitter import SubmitError, Submitter, submitter_for
+from bot.slack.actions import Channel, Post, ShowPlan, Thread, Upload
+from bot.slack.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
-OPEN = ("proposed", "draft")
+__all__ = ["NotAllowed", "PlanBook", "announce"]
 
 
 class NotAllowed(Exception):
     """The person may not approve or reject plans."""
 
 
-def as_dict(row: PlanRecord) -> dict:
-    return {c.name: getattr(row, c.name) for c in PlanRecord.__table__.columns}
-
-
-def supersede(session, event_id: str, reason: str) -> list[PlanRecord]:
-    """Inside the caller's transaction: open plans of the event can no longer be approved."""
-    rows = list(session.scalars(select(PlanRecord).where(PlanRecord.event_id == event_id,
-                                                         PlanRecord.status.in_(OPEN))))
-    for row in rows:
-        row.status, row.note = "superseded", reason
-    return rows
+def announce(session, plan: PlanRecord, line: str | None = None) -> None:
+    """Inside the caller's transaction: bring the plan's message up to date and, with ``line``, say what
+    happened in its thread (and in the event's channel when that is elsewhere)."""
+    if not plan.channel_id:
+        return
+    where = Channel(name=plan.channel_id)
+    enqueue(session, ShowPlan(plan.id, where), event_id=plan.event_id)
+    if line is None:
+        return
+    enqueue(session, Post(where, line, thread=Thread(plan=plan.id)), event_id=plan.event_id)
+    event = session.get(Event, plan.event_id)
+    if event is not None and event.channel_id and event.channel_id != plan.channel_id:
+        enqueue(session, Post(Channel(event=plan.event_id), line), event_id=plan.event_id)
 
 
 class PlanBook:
+    """Every plan's life, and the plans' side of an event's life (:meth:`map_changed`)."""
+
     def __init__(self, store: Store, settings: Settings, maps: MapCache,
                  group_members: Callable[[str], set[str]] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -51,6 +59,14 @@ class PlanBook:
         self.group_members = group_members  # Slack user group -> its members (set by the Slack layer)
         self.clock = clock
 
+    def map_changed(self, session, event_id: str, reason: str) -> None:
+        """A newer sky map or a retraction: open plans of the event can no longer be approved; say so."""
+        rows = list(session.scalars(select(PlanRecord).where(PlanRecord.event_id == event_id,
+                                                             PlanRecord.status.in_(OPEN))))
+        for row in rows:
+            row.status, row.note = PlanStatus.SUPERSEDED, reason
+            announce(session, row, f"Plan {row.id} is superseded: {reason}. Re-plan with the button above.")
+
     def is_approver(self, user: str) -> bool:
         """GWBOT_APPROVERS lists user IDs (U…/W…) and user groups (S…)."""
         if user in self.settings.approvers:
@@ -58,35 +74,41 @@ class PlanBook:
         groups = [a for a in self.settings.approvers if a.startswith("S")]
         return bool(self.group_members) and any(user in self.group_members(g) for g in groups)
 
-    def _portal(self) -> Portal:
-        return Portal(self.settings.lco_api_url, self.settings.lco_api_token or "")
+    def _submitter(self, facility: str) -> Submitter:
+        submitter = submitter_for(fac.lookup({"facilities": list(self.settings.facility_tables)}, facility).submit,
+                                  self.settings)
+        if submitter is None:
+            raise PlanError(f"{facility} takes plans by hand: there is nothing to submit")
+        return submitter
 
     def check(self, request: PlanRequest) -> None:
-        """Cheap checks before any work: the facility, instrument and filters exist."""
-        try:
-            facility = fac.lookup({"facilities": list(self.settings.facility_tables)}, request.facility)
-            facility.instrument(request.instrument).check_filters(tuple(request.filters or ()))
-        except ValueError as exc:  # ConfigError is a ValueError too
-            raise UsageError(str(exc)) from None
+        """Cheap checks before any work: the facility, instrument and filters exist (PlanError otherwise)."""
+        facility = fac.lookup({"facilities": list(self.settings.facility_tables)}, request.facility)
+        facility.instrument(request.instrument).check_filters(tuple(request.filters or ()))
 
-    def propose(self, event_id: str, request: PlanRequest, user: str | None, channel: str | None):
+    def propose(self, event_id: str, request: PlanRequest, user: str | None, channel: str | None
+                ) -> tuple[PlanRecord, PlanResult]:
+        """Plan on the event's latest map, store the plan and queue its message (and picture) for ``channel``."""
         latest = self.maps.latest(event_id, request.map)
         if latest is None:
             which = "combined (GW x external) sky map" if request.map == "combined" else "sky map"
-            raise UsageError(f"{event_id} has no {which} to plan on yet.")
+            raise PlanError(f"{event_id} has no {which} to plan on yet.")
         version, prepared = latest
-        try:
-            result = build(prepared, event_id, self.settings, request.facility, instrument=request.instrument,
-                           filters=request.filters, exposure_s=request.exposure_s, n_fields=request.fields,
-                           hours=request.hours, galaxies=request.galaxies)
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from None
+        result = build(prepared, event_id, self.settings, request.facility, instrument=request.instrument,
+                       filters=request.filters, exposure_s=request.exposure_s, n_fields=request.fields,
+                       hours=request.hours, galaxies=request.galaxies)
         with self.store.session() as s:
             row = PlanRecord(event_id=event_id, skymap_version=version, facility=result.facility.name,
                              request=asdict(request), summary=result.to_dict(), payload=result.payload,
-                             status="proposed" if result.valid else "draft", requested_by=user, channel_id=channel,
-                             expires=self.clock() + 3600 * self.settings.plan_expiry_hours)
+                             status=PlanStatus.PROPOSED if result.valid else PlanStatus.DRAFT, requested_by=user,
+                             channel_id=channel, expires=self.clock() + 3600 * self.settings.plan_expiry_hours)
             s.add(row)
+            s.flush()
+            if channel:
+                where = Channel(name=channel)
+                shown = enqueue(s, ShowPlan(row.id, where), event_id=event_id)
+                enqueue(s, Upload(where, f"{event_id}-plan-{row.id}.png", f"{event_id} plan {row.id}",
+                                  Thread(plan=row.id)), event_id=event_id, file=result.png, depends_on=shown.id)
         log.info("plan %s for %s proposed (%s)", row.id, event_id, row.status, extra={"event_id": event_id})
         return row, result
 
@@ -94,10 +116,10 @@ class PlanBook:
         with self.store.session() as s:
             return s.get(PlanRecord, plan_id)
 
-    def set_message(self, plan_id: int, channel: str, ts: str) -> None:
+    def tell(self, plan: PlanRecord, line: str | None = None) -> None:
+        """:func:`announce` in a transaction of its own."""
         with self.store.session() as s:
-            row = s.get(PlanRecord, plan_id)
-            row.channel_id, row.message_ts = channel, ts
+            announce(s, s.get(PlanRecord, plan.id), line)
 
     def decide(self, plan_id: int, user: str, approve: bool) -> tuple[bool, PlanRecord]:
         """(changed, plan): only the first decision on an open, unexpired plan changes anything."""
@@ -108,8 +130,9 @@ class PlanBook:
         with self.store.session() as s:
             changed = s.execute(
                 update(PlanRecord)
-                .where(PlanRecord.id == plan_id, PlanRecord.status == "proposed", PlanRecord.expires > now)
-                .values(status="approved" if approve else "rejected", decided_by=user, decided_at=now)
+                .where(PlanRecord.id == plan_id, PlanRecord.status == PlanStatus.PROPOSED, PlanRecord.expires > now)
+                .values(status=PlanStatus.APPROVED if approve else PlanStatus.REJECTED, decided_by=user,
+                        decided_at=now)
             ).rowcount == 1
             row = s.get(PlanRecord, plan_id)
             s.refresh(row)
@@ -119,15 +142,16 @@ class PlanBook:
     def submit(self, plan_id: int) -> PlanRecord:
         """Send an approved plan to the facility; only an 'approved' plan is sent, and only once."""
         with self.store.session() as s:
-            claimed = s.execute(update(PlanRecord).where(PlanRecord.id == plan_id, PlanRecord.status == "approved")
-                                .values(status="submitting")).rowcount == 1
+            claimed = s.execute(update(PlanRecord)
+                                .where(PlanRecord.id == plan_id, PlanRecord.status == PlanStatus.APPROVED)
+                                .values(status=PlanStatus.SUBMITTING)).rowcount == 1
             row = s.get(PlanRecord, plan_id)
         if not claimed:
             return row
         try:
-            group = self._portal().submit(row.payload)
-        except LCOError as exc:
-            status = "approved" if exc.retry else "failed"  # a transient fault: the follow job retries
+            submitted = self._submitter(row.facility).submit(row.payload)
+        except SubmitError as exc:
+            status = PlanStatus.APPROVED if exc.retry else PlanStatus.FAILED  # transient: the follow job retries
             with self.store.session() as s:
                 row = s.get(PlanRecord, plan_id)
                 row.status, row.note = status, str(exc)[:2000]
@@ -135,10 +159,11 @@ class PlanBook:
             return row
         with self.store.session() as s:
             row = s.get(PlanRecord, plan_id)
-            row.status, row.group_id = "submitted", group["id"]
-            row.request_states = {str(r["id"]): r.get("state", "PENDING") for r in group.get("requests", [])}
+            row.status, row.group_id, row.group_url = PlanStatus.SUBMITTED, submitted.group_id, submitted.url
+            row.request_states = submitted.states
             row.note = None
-        log.info("plan %s submitted as LCO request group %s", plan_id, group["id"], extra={"event_id": row.event_id})
+        log.info("plan %s submitted as request group %s", plan_id, submitted.group_id,
+                 extra={"event_id": row.event_id})
         return row
 
     def follow(self) -> list[tuple[PlanRecord, str]]:
@@ -147,41 +172,36 @@ class PlanBook:
         with self.store.session() as s:
             expired = list(s.scalars(select(PlanRecord).where(PlanRecord.status.in_(OPEN), PlanRecord.expires <= now)))
             for row in expired:
-                row.status = "expired"
+                row.status = PlanStatus.EXPIRED
                 told.append((row, "expired without approval"))
-            retry = [r.id for r in s.scalars(select(PlanRecord).where(PlanRecord.status == "approved"))]
-            followed = [r.id for r in s.scalars(select(PlanRecord).where(PlanRecord.status == "submitted"))]
+            retry = [r.id for r in s.scalars(select(PlanRecord).where(PlanRecord.status == PlanStatus.APPROVED))]
+            followed = [r.id for r in s.scalars(select(PlanRecord).where(PlanRecord.status == PlanStatus.SUBMITTED))]
         for plan_id in retry:
             row = self.submit(plan_id)
-            if row.status == "submitted":
-                told.append((row, f"submitted to LCO as request group {row.group_id}"))
+            if row.status == PlanStatus.SUBMITTED:
+                told.append((row, f"submitted to {row.facility.upper()} as request group {row.group_id}"))
         for plan_id in followed:
             told += self._follow_one(plan_id)
         return told
 
     def _follow_one(self, plan_id: int) -> list[tuple[PlanRecord, str]]:
         row = self.get(plan_id)
-        portal = self._portal()
+        submitter = self._submitter(row.facility)
         try:
-            group = portal.request_group(row.group_id)
-            states = {}
-            for request in group.get("requests", []):
-                state = request.get("state", "PENDING")
-                if state == "PENDING" and portal.scheduled(request["id"]):
-                    state = "SCHEDULED"
-                states[str(request["id"])] = state
-        except LCOError as exc:
+            states = submitter.states(row.group_id)
+        except SubmitError as exc:
             log.warning("cannot follow plan %s: %s", plan_id, exc)
             return []
         told = []
+        final = submitter.final_states
         with self.store.session() as s:
             row = s.get(PlanRecord, plan_id)
             old = dict(row.request_states or {})
             for request_id, state in states.items():
                 if old.get(request_id) != state:
-                    word = FINAL_STATES.get(state, state.lower())
-                    told.append((row, f"LCO request {request_id} is {word}"))
+                    told.append((row, f"{row.facility.upper()} request {request_id} is "
+                                      f"{final.get(state, state.lower())}"))
             row.request_states = states
-            if states and all(state in FINAL_STATES for state in states.values()):
-                row.status = "done"
+            if states and all(state in final for state in states.values()):
+                row.status = PlanStatus.DONE
         return told

@@ -331,11 +331,9 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     check = s.get("validation_note", "")
     if durations:
         check += f" (LCO estimates {durations / 3600:.1f} h in all)"
-    errors = validation.get("errors")
+    errors = s.get("validation_errors") or []
     if errors:
-        from bot.plans.lco import describe_errors
-
-        check += ":\n" + "\n".join(f"• {line}" for line in describe_errors(errors)[:8])
+        check += ":\n" + "\n".join(f"• {escape(line)}" for line in errors[:8])
     blocks.append(section(f"*Check*: {check}"))
     status = plan["status"]
     line = _PLAN_STATUS.get(status, status)
@@ -343,10 +341,9 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
         line += f" · {'approved' if status not in ('rejected',) else 'rejected'} by <@{plan['decided_by']}>" \
                 f" at {_utc(plan.get('decided_at'))}"
     if plan.get("group_id"):
-        url = f"https://observe.lco.global/requestgroups/{plan['group_id']}/"
-        line += f"\nLCO request group <{url}|{plan['group_id']}>"
+        line += f"\n{plan['facility'].upper()} request group {link(plan.get('group_url'), str(plan['group_id']))}"
     if plan.get("note"):
-        line += f"\n{plan['note']}"
+        line += f"\n{escape(plan['note'])}"
     if status == "proposed":
         line += f"\nExpires at {_utc(plan.get('expires'))}."
     blocks.append(section(line))

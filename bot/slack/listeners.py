@@ -20,10 +20,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.commands.answers import Answers, Reply
-from bot.commands.parse import USAGE, Command, PlanRequest, UsageError, parse, parse_candidate, parse_csv, parse_plan
+from bot.commands.parse import USAGE, Command, UsageError, parse, parse_candidate, parse_csv, parse_plan
 from bot.config import ConfigError, Settings
-from bot.plans.lifecycle import NotAllowed, PlanBook, as_dict
+from bot.plans.errors import PlanError
+from bot.plans.lifecycle import NotAllowed, PlanBook
+from bot.plans.request import PlanRequest
+from bot.plans.status import PlanStatus
 from bot.slack import blocks as bk
+from bot.slack.actions import Channel, Post, Thread, Upload
+from bot.slack.outbox import Outbox, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +79,12 @@ def _error(respond, message: str) -> None:
 class Commands:
     """The listeners, with what they need: answers (compute) and a Web API client (deliver)."""
 
-    def __init__(self, settings: Settings, answers: Answers, client: WebClient, plans: PlanBook | None = None) -> None:
+    def __init__(self, settings: Settings, answers: Answers, client: WebClient, outbox: Outbox,
+                 plans: PlanBook | None = None) -> None:
         self.settings = settings
         self.answers = answers
         self.client = client
+        self.outbox = outbox  # every message and file that must survive a restart goes through it
         self.plans = plans
 
     # --- slash command ------------------------------------------------------------------------
@@ -88,7 +95,7 @@ class Commands:
     def run_command(self, body: dict, respond, client: WebClient) -> None:
         try:
             self._run(parse(body.get("text", "")), body, respond, client)
-        except UsageError as exc:
+        except (UsageError, PlanError) as exc:  # the person's mistake, said in words
             _error(respond, str(exc))
         except Exception:
             log.exception("/gw %s failed", body.get("text", ""))
@@ -107,30 +114,32 @@ class Commands:
             if cmd.name == "info":
                 _respond_reply(respond, self.answers.info(event))
             elif cmd.name == "check":
-                _respond_reply(respond, self._with_file(self.answers.check(event, list(cmd.candidates)), channel,
-                                                        None, client, respond))
+                reply = self.answers.check(event, list(cmd.candidates))
+                _respond_reply(respond, reply)
+                self._send(channel, reply, None, event.event_id)
             elif cmd.name == "skymap":
-                reply = self.answers.skymap(event)
-                self._upload(client, channel, reply, None, respond)
+                self._send(channel, self.answers.skymap(event), None, event.event_id)
             elif cmd.name == "join":
                 self._join(client, event, body.get("user_id"), respond)
             elif cmd.name == "plan":
                 self._plan(client, event, parse_plan(cmd.rest), body.get("user_id"), channel, respond)
 
-    def _upload(self, client: WebClient, channel: str, reply: Reply, thread_ts: str | None, respond) -> bool:
-        filename, data, title = reply.file
-        try:
-            upload_file(client, channel, data, filename, title, thread_ts)
-            return True
-        except SlackApiError as exc:
-            _error(respond, f"I could not post the file here ({exc.response.get('error')}). "
-                            "Invite me with `/invite @gwbot`.")
-            return False
+    def _send(self, channel: str, reply: Reply | None, thread_ts: str | None, event_id: str | None,
+              file_only: bool = True) -> None:
+        """Queue a reply (its file, and with ``file_only=False`` its message too) through the outbox."""
+        where, thread = Channel(name=channel), Thread(ts=thread_ts) if thread_ts else None
+        with self.outbox.store.session() as s:
+            if reply is not None and not file_only:
+                enqueue(s, Post(where, reply.text, reply.blocks, thread), event_id=event_id)
+            if reply is not None and reply.file is not None:
+                filename, data, title = reply.file
+                enqueue(s, Upload(where, filename, title, thread), event_id=event_id, file=data)
+        self.outbox.wake()
 
-    def _with_file(self, reply: Reply, channel: str, thread_ts: str | None, client, respond) -> Reply:
-        if reply.file is not None:
-            self._upload(client, channel, reply, thread_ts, respond)
-        return reply
+    def _say(self, channel: str, text: str, thread_ts: str | None) -> None:
+        with self.outbox.store.session() as s:
+            enqueue(s, Post(Channel(name=channel), text, thread=Thread(ts=thread_ts) if thread_ts else None))
+        self.outbox.wake()
 
     def _join(self, client: WebClient, event, user: str | None, respond) -> None:
         if not event.channel_id or event.channel_id.startswith("#"):
@@ -154,14 +163,8 @@ class Commands:
             raise UsageError(f"{event.event_id} was retracted: there is nothing to observe.")
         self.plans.check(request)
         respond(text=f"working… planning {event.event_id} for {request.facility}", response_type="ephemeral")
-        row, result = self.plans.propose(event.event_id, request, user, channel)
-        self._post_plan(client, row, result.png, channel)
-
-    def _post_plan(self, client: WebClient, row, png: bytes, channel: str) -> None:
-        text, blocks = bk.plan_message(as_dict(row))
-        ts = _post(client, channel=channel, text=text, blocks=blocks)["ts"]
-        self.plans.set_message(row.id, channel, ts)
-        upload_file(client, channel, png, f"{row.event_id}-plan-{row.id}.png", f"{row.event_id} plan {row.id}", ts)
+        self.plans.propose(event.event_id, request, user, channel)  # the message and picture go via the outbox
+        self.outbox.wake()
 
     def ack_only(self, ack) -> None:
         ack()
@@ -181,16 +184,14 @@ class Commands:
             return
         if approve:
             row = self.plans.submit(row.id)
-        text, blocks = bk.plan_message(as_dict(row))
-        client.chat_update(channel=row.channel_id, ts=row.message_ts, text=text, blocks=blocks)
-        if row.status == "submitted":
-            url = f"https://observe.lco.global/requestgroups/{row.group_id}/"
-            client.chat_postMessage(channel=row.channel_id, thread_ts=row.message_ts,
-                                    text=f"Submitted to LCO as request group <{url}|{row.group_id}> with "
-                                         f"{len(row.request_states)} requests: {', '.join(row.request_states)}.")
-        elif row.status in ("failed", "approved"):
-            client.chat_postMessage(channel=row.channel_id, thread_ts=row.message_ts,
-                                    text=f":warning: {row.note}")
+        line = None
+        if row.status == PlanStatus.SUBMITTED:
+            line = (f"Submitted to {row.facility.upper()} as request group {bk.link(row.group_url, str(row.group_id))}"
+                    f" with {len(row.request_states)} requests: {', '.join(row.request_states)}.")
+        elif row.status in (PlanStatus.FAILED, PlanStatus.APPROVED):
+            line = f":warning: {bk.escape(row.note)}"
+        self.plans.tell(row, line)
+        self.outbox.wake()
 
     def approve(self, body: dict, client: WebClient) -> None:
         self.decide(body, client, True)
@@ -202,11 +203,11 @@ class Commands:
         old = self.plans.get(int(body["actions"][0]["value"]))
         user = (body.get("user") or {}).get("id")
         try:
-            row, result = self.plans.propose(old.event_id, PlanRequest(**old.request), user, old.channel_id)
-        except UsageError as exc:
+            self.plans.propose(old.event_id, PlanRequest(**old.request), user, old.channel_id)
+        except PlanError as exc:
             client.chat_postEphemeral(channel=old.channel_id, user=user, text=f":warning: {exc}")
             return
-        self._post_plan(client, row, result.png, old.channel_id)
+        self.outbox.wake()
 
     # --- the button and its modal ---------------------------------------------------------------
 
@@ -241,7 +242,7 @@ class Commands:
             candidate = parse_candidate(tokens, label="candidate from the form")
             event = self.answers.event(meta.get("event_id"), None, USAGE["check"])
             reply = self.answers.check(event, [candidate])
-            client.chat_postMessage(channel=channel, thread_ts=thread, text=reply.text, blocks=reply.blocks)
+            self._send(channel, reply, thread, event.event_id, file_only=False)
         except UsageError as exc:
             client.chat_postEphemeral(channel=channel, user=user, text=str(exc), thread_ts=thread)
         except Exception:
@@ -261,20 +262,13 @@ class Commands:
             return
         channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
 
-        def tell(message: str) -> None:
-            client.chat_postMessage(channel=channel, thread_ts=ts, text=message)
-
         try:
             cmd = parse(text[len("/gw"):])
             target = self.answers.event(cmd.event_id, channel, USAGE["check"])
-            tell(f"working… checking the candidates in {bk.escape(files[0].get('name', 'the file'))} against "
-                 f"{target.event_id}")
+            self._say(channel, f"working… checking the candidates in {bk.escape(files[0].get('name', 'the file'))}"
+                               f" against {target.event_id}", ts)
             candidates = list(cmd.candidates) + parse_csv(self._download(files[0]))
-            reply = self.answers.check(target, candidates)
-            client.chat_postMessage(channel=channel, thread_ts=ts, text=reply.text, blocks=reply.blocks)
-            if reply.file:
-                filename, data, title = reply.file
-                upload_file(client, channel, data, filename, title, ts)
+            self._send(channel, self.answers.check(target, candidates), ts, target.event_id, file_only=False)
         except UsageError as exc:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts, text=f":warning: {exc}")
         except Exception:
@@ -307,37 +301,7 @@ def slack_file_url(url: str, api_url: str) -> bool:
     return target.scheme == api.scheme and target.hostname == api.hostname and target.port == api.port
 
 
-def upload_file(client: WebClient, channel: str, data: bytes, filename: str, title: str,
-                thread_ts: str | None = None) -> None:
-    """Every upload from a command: join the (public) channel first, and once more on not_in_channel."""
-    try:
-        client.conversations_join(channel=channel)
-    except SlackApiError as exc:
-        if exc.response.get("error") not in ("already_in_channel", "method_not_supported_for_channel_type"):
-            raise
-    kwargs = dict(channel=channel, file=data, filename=filename, title=title, request_file_info=False)
-    if thread_ts:
-        kwargs["thread_ts"] = thread_ts
-    _joining(client, client.files_upload_v2, ("not_in_channel",), **kwargs)
-
-
-def _joining(client: WebClient, call, join_on: tuple[str, ...], **kwargs):
-    """A Web API call into a channel; when Slack answers one of ``join_on``, join the channel and try once more."""
-    try:
-        return call(**kwargs)
-    except SlackApiError as exc:
-        if exc.response.get("error") not in join_on:
-            raise
-    client.conversations_join(channel=kwargs["channel"])
-    return call(**kwargs)
-
-
-def _post(client: WebClient, **kwargs) -> dict:
-    """chat.postMessage, joining a public channel first if the bot is not in it yet."""
-    return _joining(client, client.chat_postMessage, ("not_in_channel",), **kwargs).data
-
-
-def build_app(settings: Settings, answers: Answers, socket_mode: bool,
+def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: Outbox,
               client: WebClient | None = None, plans: PlanBook | None = None) -> App:
     """The Bolt app with all listeners registered."""
     if not settings.slack_bot_token:
@@ -350,7 +314,7 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool,
               request_verification_enabled=not socket_mode, process_before_response=False)
     if plans is not None and plans.group_members is None:
         plans.group_members = lambda group: set(client.usergroups_users_list(usergroup=group).get("users", []))
-    handlers = Commands(settings, answers, client, plans)
+    handlers = Commands(settings, answers, client, outbox, plans)
     app.command("/gw")(ack=handlers.ack_command, lazy=[handlers.run_command])
     app.action(bk.PLAN_APPROVE)(ack=handlers.ack_only, lazy=[handlers.approve])
     app.action(bk.PLAN_REJECT)(ack=handlers.ack_only, lazy=[handlers.reject])
@@ -361,19 +325,19 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool,
     return app
 
 
-def start(settings: Settings, answers: Answers, plans: PlanBook | None = None) -> Callable[[], None]:
+def start(settings: Settings, answers: Answers, outbox: Outbox, plans: PlanBook | None = None) -> Callable[[], None]:
     """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on PORT; returns a function that stops it."""
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        handler = SocketModeHandler(build_app(settings, answers, socket_mode=True, plans=plans),
+        handler = SocketModeHandler(build_app(settings, answers, socket_mode=True, outbox=outbox, plans=plans),
                                     settings.slack_app_token)
         handler.connect()
         log.info("slash commands: Socket Mode connected")
         return handler.close
     from bot.slack.http import serve
 
-    server = serve(build_app(settings, answers, socket_mode=False, plans=plans), settings.port,
+    server = serve(build_app(settings, answers, socket_mode=False, outbox=outbox, plans=plans), settings.port,
                    signing_secret=settings.slack_signing_secret)
     log.info("slash commands: HTTP mode on port %s at /slack/events", settings.port)
     return server.shutdown

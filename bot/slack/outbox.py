@@ -29,8 +29,24 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.events.store import ChannelId, Delivery, Event, Post, Store
+from bot.events.store import ChannelId, Delivery, Event, PlanRecord, Store
+from bot.events.store import Post as Post_
 from bot.slack import blocks as bk
+from bot.slack.actions import (
+    Action,
+    Channel,
+    Edit,
+    MarkRetracted,
+    OpenChannel,
+    Post,
+    ShowPlan,
+    Thread,
+    Topic,
+    Upload,
+    from_json,
+    lane,
+    to_json,
+)
 from bot.slack.target import RetryLater, SlackRejected, SlackTarget
 
 log = logging.getLogger(__name__)
@@ -46,10 +62,12 @@ class NoChannel(Exception):
     """The delivery's channel does not exist (its creation failed): skip it."""
 
 
-def enqueue(session, lane: str, kind: str, payload: dict[str, Any], *, event_id: str | None = None,
-            file: bytes | None = None, depends_on: int | None = None) -> Delivery:
-    """Add a delivery inside the caller's transaction."""
-    delivery = Delivery(lane=lane, kind=kind, payload=payload, event_id=event_id, file=file, depends_on=depends_on)
+def enqueue(session, action: Action, *, event_id: str | None = None, file: bytes | None = None,
+            depends_on: int | None = None) -> Delivery:
+    """Add a delivery inside the caller's transaction; its lane (channel) comes from the action."""
+    kind, payload = to_json(action)
+    delivery = Delivery(lane=lane(action), kind=kind, payload=payload, event_id=event_id, file=file,
+                        depends_on=depends_on)
     session.add(delivery)
     session.flush()
     return delivery
@@ -90,7 +108,7 @@ class Outbox:
         text, blocks = bk.ops_alarm(what, detail)
         try:
             with self.store.session() as s:
-                enqueue(s, f"channel:{channel}", "post", {"channel": {"name": channel}, "text": text, "blocks": blocks})
+                enqueue(s, Post(Channel(name=channel), text, blocks))
             self.wake()
         except Exception:  # the database is the trouble: go around it
             log.exception("cannot queue an ops message; sending it directly")
@@ -245,13 +263,13 @@ class Outbox:
                        f"delivery {delivery_id} ({lane}{', ' + event_id if event_id else ''}): {exc}. "
                        "Later messages go on.", key=f"failed:{delivery_id}")
 
-    def _channel(self, s, spec: dict[str, str]) -> str:
-        if "event" in spec:
-            event = s.get(Event, spec["event"])
+    def _channel(self, s, where: Channel) -> str:
+        if where.event is not None:
+            event = s.get(Event, where.event)
             if event is None or not event.channel_id:
-                raise NoChannel(f"event {spec['event']} has no channel")
+                raise NoChannel(f"event {where.event} has no channel")
             return event.channel_id
-        name = spec["name"]
+        name = str(where.name)
         cached = s.get(ChannelId, name)
         if cached:
             return cached.channel_id
@@ -259,115 +277,151 @@ class Outbox:
         s.merge(ChannelId(name=name, channel_id=channel_id))
         return channel_id
 
-    def _thread(self, s, d: Delivery) -> str | None:
-        if d.payload.get("thread_ts"):
-            return d.payload["thread_ts"]
-        if d.payload.get("thread") != "event" or not d.event_id:
+    @staticmethod
+    def _thread(s, thread: Thread | None, event_id: str | None) -> str | None:
+        if thread is None:
             return None
-        event = s.get(Event, d.event_id)
+        if thread.ts:
+            return thread.ts
+        if thread.plan is not None:
+            plan = s.get(PlanRecord, thread.plan)
+            if plan is None or not plan.message_ts:
+                raise NoChannel(f"plan {thread.plan} has no message to thread under")
+            return plan.message_ts
+        event = s.get(Event, event_id) if thread.event and event_id else None
         return event.thread_ts if event else None
 
     def _plan(self, s, d: Delivery) -> tuple[Callable[[], Any], Callable[[Any, Delivery, Any], None]]:
         """What to call for this delivery, and how to record its result."""
-        p, t = d.payload, self.target
+        action = from_json(d.kind, d.payload)
+        t = self.target
 
         def nothing(_s, _d, _r) -> None:
             return None
 
-        if d.kind == "ensure_channel":
-            event = s.get(Event, d.event_id)
-            existing, invite = event.channel_id, list(p.get("invite", []))
+        match action:
+            case OpenChannel():
+                return self._open_channel(s, action)
+            case Post():
+                channel = self._channel(s, action.channel)
+                thread = self._thread(s, action.thread, d.event_id)
+                blocks = self._blocks(s, action.blocks, d.event_id)
 
-            def make_channel() -> tuple[str, str]:
-                channel = (existing, event.channel_name) if existing else t.create_channel(p["name"])
-                t.invite(channel[0], invite)
-                return channel
+                def record(s2, d2, ts) -> None:
+                    self._finish_post(s2, d2, action, channel, ts, blocks, root=thread is None)
 
-            def save_channel(s2, d2, channel) -> None:
-                row = s2.get(Event, d2.event_id)
-                row.channel_id, row.channel_name = channel
-                log.info("channel #%s is %s", channel[1], channel[0], extra={"event_id": d2.event_id})
-                if channel[1] != p["name"]:
-                    self.alarm(self.ops_channel, f"#{p['name']} was taken",
-                               f"#{p['name']} is held by an archived channel or one the bot cannot use, so "
-                               f"{d2.event_id}'s channel is #{channel[1]}.", key=f"renamed:{d2.event_id}")
+                return self._posting(d, channel, action.text, blocks, thread, action.broadcast), record
+            case Upload():
+                return self._uploading(s, d, action), nothing
+            case Edit():
+                channel = self._channel(s, action.channel)
+                return (lambda: t.update(channel, action.ts, action.text, action.blocks)), nothing
+            case Topic():
+                channel = self._channel(s, action.channel)
+                return (lambda: t.set_topic(channel, action.topic)), nothing
+            case MarkRetracted():
+                posts = [(post.channel_id, post.ts, *bk.mark_retracted(post.text, post.blocks))
+                         for post in s.scalars(select(Post_).where(Post_.event_id == action.event_id))]
 
-            return make_channel, save_channel
-        previous = dict(d.result or {})
-        since = d.created - 60  # the post cannot be older than its delivery
-        if d.kind == "post":
-            channel, thread = self._channel(s, p["channel"]), self._thread(s, d)
-            text, blocks = p["text"], self._blocks(s, d)
-            d.result = {**previous, "channel": channel}  # committed before the call: lets a restart look for it
-            delivery_id, broadcast = d.id, bool(p.get("broadcast"))
-            unknown = previous.get("unknown") and previous.get("channel") == channel
+                def edit_all() -> None:
+                    for channel_id, ts, text, blocks in posts:
+                        t.update(channel_id, ts, text, blocks)
 
-            def post() -> str:
-                found = t.find_post(channel, delivery_id, since) if unknown else None
-                if found:
-                    log.info("delivery %s was already posted (ts %s): not posting again", delivery_id, found)
-                return found or t.post(channel, text, blocks, thread, broadcast, delivery_id)
-
-            def record(s2, d2, ts) -> None:
-                self._finish_post(s2, d2, channel, ts, text=text, blocks=blocks, root=thread is None)
-
-            return post, record
-        if d.kind == "upload":
-            channel, thread, data = self._channel(s, p["channel"]), self._thread(s, d), d.file
-            if data is None:
-                raise NoChannel("upload has no file (already delivered and pruned)")
-            d.result = {**previous, "channel": channel}
-            delivery_id, known_file = d.id, previous.get("file_id") if previous.get("unknown") else None
-
-            def remember(file_id: str) -> None:
-                with self.store.session() as s2:
-                    row = s2.get(Delivery, delivery_id)
-                    row.result = {**(row.result or {}), "file_id": file_id}
-
-            def upload() -> str:
-                if known_file and t.find_upload(channel, known_file):
-                    log.info("delivery %s was already uploaded (file %s): not uploading again", delivery_id,
-                             known_file)
-                    return known_file
-                return t.upload(channel, data, p["filename"], p["title"], thread, remember)
-
-            return upload, nothing
-        if d.kind == "update":
-            channel = self._channel(s, p["channel"])
-            return (lambda: t.update(channel, p["ts"], p["text"], p["blocks"])), nothing
-        if d.kind == "topic":
-            channel = self._channel(s, {"event": d.event_id})
-            return (lambda: t.set_topic(channel, p["topic"])), nothing
-        if d.kind == "mark_retracted":
-            posts = [(post.channel_id, post.ts, *bk.mark_retracted(post.text, post.blocks))
-                     for post in s.scalars(select(Post).where(Post.event_id == d.event_id))]
-
-            def edit_all() -> None:
-                for channel_id, ts, text, blocks in posts:
-                    t.update(channel_id, ts, text, blocks)
-
-            return edit_all, nothing
+                return edit_all, nothing
+            case ShowPlan():
+                return self._show_plan(s, d, action)
         raise NoChannel(f"unknown delivery kind {d.kind}")
 
+    def _posting(self, d: Delivery, channel: str, text: str, blocks: list, thread: str | None,
+                 broadcast: bool) -> Callable[[], str]:
+        """chat.postMessage, after a look-up when an earlier attempt's outcome is unknown."""
+        previous = dict(d.result or {})
+        d.result = {**previous, "channel": channel}  # committed before the call: lets a restart look for it
+        unknown = previous.get("unknown") and previous.get("channel") == channel
+        delivery_id, since, t = d.id, d.created - 60, self.target  # the post cannot be older than its delivery
+
+        def post() -> str:
+            found = t.find_post(channel, delivery_id, since) if unknown else None
+            if found:
+                log.info("delivery %s was already posted (ts %s): not posting again", delivery_id, found)
+            return found or t.post(channel, text, blocks, thread, broadcast, delivery_id)
+
+        return post
+
+    def _uploading(self, s, d: Delivery, action: Upload) -> Callable[[], str]:
+        channel = self._channel(s, action.channel)
+        thread, data = self._thread(s, action.thread, d.event_id), d.file
+        if data is None:
+            raise NoChannel("upload has no file (already delivered and pruned)")
+        previous = dict(d.result or {})
+        d.result = {**previous, "channel": channel}
+        delivery_id, known_file = d.id, previous.get("file_id") if previous.get("unknown") else None
+        t = self.target
+
+        def remember(file_id: str) -> None:
+            with self.store.session() as s2:
+                row = s2.get(Delivery, delivery_id)
+                row.result = {**(row.result or {}), "file_id": file_id}
+
+        def upload() -> str:
+            if known_file and t.find_upload(channel, known_file):
+                log.info("delivery %s was already uploaded (file %s): not uploading again", delivery_id, known_file)
+                return known_file
+            return t.upload(channel, data, action.filename, action.title, thread, remember)
+
+        return upload
+
+    def _open_channel(self, s, action: OpenChannel):
+        event = s.get(Event, action.event_id)
+        existing, invite, t = event.channel_id, list(action.invite), self.target
+
+        def make_channel() -> tuple[str, str]:
+            channel = (existing, event.channel_name) if existing else t.create_channel(action.name)
+            t.invite(channel[0], invite)
+            return channel
+
+        def save_channel(s2, d2, channel) -> None:
+            row = s2.get(Event, d2.event_id)
+            row.channel_id, row.channel_name = channel
+            log.info("channel #%s is %s", channel[1], channel[0], extra={"event_id": d2.event_id})
+            if channel[1] != action.name:
+                self.alarm(self.ops_channel, f"#{action.name} was taken",
+                           f"#{action.name} is held by an archived channel or one the bot cannot use, so "
+                           f"{d2.event_id}'s channel is #{channel[1]}.", key=f"renamed:{d2.event_id}")
+
+        return make_channel, save_channel
+
+    def _show_plan(self, s, d: Delivery, action: ShowPlan):
+        """The plan's message as the plan is now: posted the first time, edited after."""
+        plan = s.get(PlanRecord, action.plan_id)
+        text, blocks = bk.plan_message(plan.view())
+        channel = self._channel(s, action.channel)
+        if plan.message_ts:
+            ts = plan.message_ts
+            return (lambda: self.target.update(channel, ts, text, blocks)), lambda _s, _d, _r: None
+
+        def record(s2, d2, ts) -> None:
+            row = s2.get(PlanRecord, action.plan_id)
+            row.channel_id, row.message_ts = channel, ts
+            d2.result = {"channel": channel, "ts": ts}
+
+        return self._posting(d, channel, text, blocks, None, False), record
+
     @staticmethod
-    def _blocks(s, d: Delivery) -> list:
+    def _blocks(s, blocks: list, event_id: str | None) -> list:
         """The post's blocks with the event channel's link filled in."""
-        blocks = d.payload.get("blocks") or []
         if EVENT_LINK in json.dumps(blocks):
-            event = s.get(Event, d.event_id)
+            event = s.get(Event, event_id)
             link = bk.channel_link(event.channel_id, event.channel_name) or "(no event channel)"
             blocks = json.loads(json.dumps(blocks).replace(EVENT_LINK, link))
         return blocks
 
-    def _finish_post(self, s, d: Delivery, channel: str, ts: str, text: str | None = None,
-                     blocks: list | None = None, root: bool = True) -> None:
+    def _finish_post(self, s, d: Delivery, action: Post, channel: str, ts: str, blocks: list, root: bool) -> None:
         d.status, d.done_at = "done", self.clock()
         d.result = {"channel": channel, "ts": ts}
-        p = d.payload
-        if d.event_id and p.get("root") and root:
+        if d.event_id and action.starts_thread and root:
             event = s.get(Event, d.event_id)
             if event is not None and not event.thread_ts:
                 event.thread_ts = ts
-        if d.event_id and p.get("record"):
-            s.add(Post(event_id=d.event_id, channel_id=channel, ts=ts,
-                       blocks=blocks if blocks is not None else self._blocks(s, d), text=text or p["text"]))
+        if d.event_id and action.record:
+            s.add(Post_(event_id=d.event_id, channel_id=channel, ts=ts, blocks=blocks, text=action.text))

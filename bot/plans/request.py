@@ -1,0 +1,19 @@
+"""What someone asked a plan to be (from ``/gw plan`` or a re-plan), kept with the plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["PlanRequest"]
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    facility: str
+    instrument: str | None = None
+    filters: tuple[str, ...] | None = None
+    exposure_s: float = 300.0
+    fields: int | None = None
+    hours: float = 24.0
+    galaxies: bool = False
+    map: str = "gw"  # or "combined": the GW x external-coincidence map

@@ -1,0 +1,135 @@
+"""What the bot asks of Slack, as typed records. Every post, edit, upload, topic, channel and invite goes
+through the outbox as one of these (stored as JSON by :func:`to_json`, read back by :func:`from_json`), so
+retries, per-channel order and no-doubles-after-a-crash hold for all of them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+__all__ = ["Action", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post", "ShowPlan", "Thread", "Topic",
+           "Upload", "from_json", "lane", "to_json"]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Where a message goes: a configured channel (name or ID) or an event's own channel."""
+
+    name: str | None = None
+    event: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.name is None) == (self.event is None):
+            raise ValueError("a Channel is either a name or an event")
+
+    @property
+    def lane(self) -> str:
+        """Deliveries to one channel go out in order, one lane per channel."""
+        return f"event:{self.event}" if self.event is not None else f"channel:{self.name}"
+
+
+@dataclass(frozen=True)
+class Thread:
+    """Which thread: a message's ``ts``, the event's thread in this channel, or a plan's message."""
+
+    ts: str | None = None
+    event: bool = False
+    plan: int | None = None
+
+
+@dataclass(frozen=True)
+class Post:
+    channel: Channel
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    thread: Thread | None = None
+    broadcast: bool = False
+    starts_thread: bool = False  # the first summary becomes the event's thread in this channel
+    record: bool = False  # kept, so a retraction can edit it
+
+
+@dataclass(frozen=True)
+class Upload:
+    channel: Channel
+    filename: str
+    title: str
+    thread: Thread | None = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    channel: Channel
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Topic:
+    event_id: str
+    topic: str
+
+    @property
+    def channel(self) -> Channel:
+        return Channel(event=self.event_id)
+
+
+@dataclass(frozen=True)
+class OpenChannel:
+    """Create (or reuse) the event's channel and invite people into it."""
+
+    event_id: str
+    name: str
+    invite: tuple[str, ...] = ()
+
+    @property
+    def channel(self) -> Channel:
+        return Channel(event=self.event_id)
+
+
+@dataclass(frozen=True)
+class MarkRetracted:
+    """Edit every recorded summary of the event to say RETRACTED."""
+
+    event_id: str
+    channel: Channel
+
+
+@dataclass(frozen=True)
+class ShowPlan:
+    """Post the plan's message (the first time) or edit it to its state when the delivery is made: one path
+    for every change of a plan's message, so edits can never overtake each other with stale content."""
+
+    plan_id: int
+    channel: Channel
+
+
+Action = Post | Upload | Edit | Topic | OpenChannel | MarkRetracted | ShowPlan
+_KINDS: dict[str, type] = {cls.__name__: cls for cls in (Post, Upload, Edit, Topic, OpenChannel, MarkRetracted,
+                                                          ShowPlan)}
+_NESTED = {"channel": Channel, "thread": Thread}
+
+
+def lane(action: Action) -> str:
+    return action.channel.lane
+
+
+def to_json(action: Action) -> tuple[str, dict[str, Any]]:
+    """(kind, payload) as stored in the outbox."""
+    return type(action).__name__, asdict(action)
+
+
+def from_json(kind: str, payload: dict[str, Any]) -> Action:
+    cls = _KINDS[kind]
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in payload:
+            continue
+        value = payload[f.name]
+        nested = _NESTED.get(f.name)
+        if nested is not None and value is not None:
+            value = nested(**value)
+        elif f.name == "invite":
+            value = tuple(value)
+        values[f.name] = value
+    return cls(**values)
