@@ -84,51 +84,35 @@ def _summary_json(summary) -> dict:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from bot.commands.check import check
+    from bot.commands.parse import Candidate
+    from bot.commands.text import check_lines
     from bot.ingest.files import load
-    from bot.skymap.crossmatch import crossmatch, verdict, verdict_text
+    from bot.skymap.crossmatch import verdict_text
     from bot.skymap.prepared import prepare
 
     ra, dec = parse_ra(args.ra), parse_dec(args.dec)
     dist = parse_distance(args.distance) if args.distance is not None else None
     when = parse_time(args.time) if args.time else None
     source = load(args.file)
-    prepared = prepare(source.skymap)
-    result = crossmatch(prepared, ra, dec, dist)
-    combined_cl = crossmatch(prepare(source.combined), ra, dec).credible_level[0] if source.combined else None
-    event_time_text = source.alert.event.time if source.alert else source.skymap.meta.get("date_obs")
-    event_time = fmt.parse_utc(event_time_text) if event_time_text else None
-    row = {name: _json_value(getattr(result, name)[0]) for name in (
-        "credible_level", "searched_area_deg2", "offset_deg", "distance_mean_mpc",
-        "distance_std_mpc", "distance_credible_level", "probdensity_vol_per_mpc3")}
-    row["probdensity_per_deg2"] = _json_value(result.probdensity_per_deg2[0])
-    label, reasons = verdict(
-        result.credible_level[0],
-        row["distance_credible_level"],
-        when,
-        event_time,
-    )
-    if when is not None and event_time is not None:
-        row["days_since_merger"] = (when - event_time).total_seconds() / 86400
-    row.update(ra_deg=ra, dec_deg=dec, distance_mpc=dist, verdict=verdict_text(label, reasons),
-               plausibility=label)
-    if combined_cl is not None:
-        row["combined"] = {"credible_level": _json_value(combined_cl), "observatory": source.observatory}
+    event_time = source.alert.event.time if source.alert and source.alert.event else source.skymap.meta.get("date_obs")
+    merger = fmt.parse_utc(event_time) if event_time else None
+    result = check(prepare(source.skymap), [Candidate(ra, dec, dist, when, f"RA {ra:.4f} Dec {dec:+.4f}")], merger,
+                   source.alert.superevent_id if source.alert else None,
+                   prepare(source.combined) if source.combined is not None else None, source.observatory)
     if args.json:
+        c = result.candidates[0]
+        row = {k: v for k, v in asdict(c).items() if k not in ("label", "reasons", "combined_credible_level")}
+        if row["days_since_merger"] is None:
+            del row["days_since_merger"]
+        row["verdict"] = verdict_text(c.plausibility, c.reasons)
+        if c.combined_credible_level is not None:
+            row["combined"] = {"credible_level": c.combined_credible_level, "observatory": result.combined_observatory}
         print(json.dumps(row))
         return 0
-    print(row["verdict"])
-    if combined_cl is not None:
-        print(f"  in the combined GW x {source.observatory} map: credible level {combined_cl:.3f}"
-              " (assumes the coincidence is real)")
-    print(f"  position RA {ra:.4f}° Dec {dec:+.4f}°: credible level {row['credible_level']:.3f},"
-          f" searched area {fmt.area(row['searched_area_deg2'])},"
-          f" {row['probdensity_per_deg2']:.3g} per deg², {row['offset_deg']:.2f}° from the most probable position")
-    if row["distance_mean_mpc"] is not None:
-        line = f"  distance along this line of sight: {fmt.distance(row['distance_mean_mpc'], row['distance_std_mpc'])}"
-        if dist is not None:
-            line += (f"; candidate at {dist:g} Mpc: two-sided credible level {row['distance_credible_level']:.3f},"
-                     f" 3D density {row['probdensity_vol_per_mpc3']:.3g} per Mpc³")
-        print(line)
+    print("\n".join(check_lines(result)))
     return 0
 
 

@@ -391,7 +391,7 @@ def test_check_reports_both_maps_when_there_is_a_combined_one(world):
     assert bot.outbox.drain(60)
     reply, _, _ = command(world, "check S250720j 345.0 41.0")
     flat = json.dumps(reply["blocks"])
-    assert "in the combined GW \\u00d7 external map: credible level" in flat
+    assert "in the combined GW \\u00d7 Fermi map: credible level" in flat
     gw = bot.store.latest_skymap("S250720j")
     combined = bot.store.latest_skymap("S250720j", "combined")
     assert gw.fits != combined.fits and combined.observatory

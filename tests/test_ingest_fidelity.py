@@ -21,6 +21,7 @@ from slack_server import FakeSlack
 from bot import config
 from bot import formatting as fmt
 from bot.app import Bot
+from bot.events.facts import EventFacts
 from bot.events.pipeline import RawMessage
 from bot.events.store import Event, SkymapVersion
 from bot.ingest.decode import decode, dedup_key
@@ -128,7 +129,7 @@ def test_an_older_alert_arriving_late_does_not_reset_the_event(tmp_path):
     assert bot.outbox.drain(30)
     with bot.store.session() as s:
         event = s.get(Event, "S250603c")
-        assert event.last_alert_type == "INITIAL" and event.facts["class"].startswith("BBH")
+        assert event.last_alert_type == "INITIAL" and EventFacts.from_json(event.facts).class_name == "BBH"
     assert bot.store.latest_skymap("S250603c").alert_type == "INITIAL"
     posted = [m for m in outputs(tmp_path) if m["channel"] == "#gw-alerts"]
     late = next(m for m in posted if "PRELIMINARY" in m["text"])

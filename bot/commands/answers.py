@@ -6,24 +6,24 @@ channel or only for the person who asked, and an optional file to upload.
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import numpy as np
 from sqlalchemy import func, select, text
 
 from bot import __version__
 from bot import formatting as fmt
+from bot.commands.check import check
 from bot.commands.parse import USAGE, Candidate, UsageError
+from bot.commands.text import check_csv
+from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
 from bot.events.store import Delivery, Event, Store, TopicProgress
-from bot.skymap.crossmatch import crossmatch, verdict, verdict_text
+from bot.ingest.gwalert import epoch
 from bot.skymap.render import labels_for, render_png
 from bot.skymap.summary import summarize
 from bot.slack import blocks as bk
@@ -88,12 +88,12 @@ class Answers:
             return Reply("No events yet.", [bk.section("No events yet: the bot has not received any alert.")])
         lines = []
         for e in events:
-            f = e.facts or {}
+            facts = EventFacts.from_json(e.facts)
             parts = [f"*{e.event_id}*" + (" (mock)" if e.is_mock else ""),
                      "RETRACTED" if e.retracted else (e.last_alert_type or "")]
-            parts += [v for v in (f.get("class"), f.get("area"), f.get("distance")) if v]
+            parts += bk.fact_parts(facts)
             if not e.retracted:
-                parts.append("significant" if f.get("significant") else "low significance")
+                parts.append("significant" if facts.significant else "low significance")
             parts.append(_age(e.updated, now))
             link = bk.channel_link(e.channel_id, None)
             if link:
@@ -131,79 +131,20 @@ class Answers:
         if latest is None:
             raise UsageError(f"{event.event_id} has no sky map yet.")
         _, prepared = latest
-        ra = np.array([c.ra for c in candidates])
-        dec = np.array([c.dec for c in candidates])
-        dist = np.array([c.distance if c.distance is not None else np.nan for c in candidates])
-        result = crossmatch(prepared, ra, dec, dist if np.any(np.isfinite(dist)) else None)
-        combined_map = self.maps.latest(event.event_id, "combined")
-        combined = crossmatch(combined_map[1], ra, dec).credible_level if combined_map else None
-        event_time = (event.facts or {}).get("event_time")
-        merger = fmt.parse_utc(event_time) if event_time else None
-        verdicts = []
-        for i, c in enumerate(candidates):
-            dcl = result.distance_credible_level[i]
-            verdicts.append(verdict(result.credible_level[i], dcl if np.isfinite(dcl) else None, c.time, merger))
-        notes = []
-        if not prepared.skymap.has_distance and np.any(np.isfinite(dist)):
-            notes.append("This sky map has no distance information: candidate distances were not checked.")
-        header = f"{event.event_id}: {len(candidates):,} candidate{'s' if len(candidates) != 1 else ''} checked"
-        blocks = [bk.header(header)]
-        order = np.argsort(result.credible_level, kind="stable")
-        shown = order[:SHOWN_CANDIDATES]
-        for i in shown:
-            text = self._candidate_text(candidates[i], result, i, verdicts[i])
-            if combined is not None:
-                text += f"\nin the combined GW × external map: credible level {combined[i]:.3f}"
-            blocks.append(bk.section(text))
-        if len(candidates) > 1:
-            labels = [v[0] for v in verdicts]
-            tally = ", ".join(f"{labels.count(k):,} {k}" for k in ("plausible", "unlikely", "excluded"))
-            more = ""
-            if len(order) > len(shown):
-                more = f" Showing the {len(shown)} best placed; all are in the attached CSV."
-            blocks.insert(1, bk.section(f"{tally}.{more}"))
-        if combined is not None:
-            notes.append("Verdicts use the GW sky map; the combined map assumes the external coincidence is real.")
-        if notes:
-            blocks.append(bk.context(" ".join(notes)))
-        summary_text = verdict_text(*verdicts[0]) if len(candidates) == 1 else header
-        reply = Reply(summary_text, blocks[:bk.BLOCKS_MAX], public=True)
+        combined = self.maps.latest(event.event_id, "combined")
+        event_time = epoch(EventFacts.from_json(event.facts).event_time)
+        merger = datetime.fromtimestamp(event_time, UTC) if event_time is not None else None
+        result = check(prepared, candidates, merger, event.event_id, combined[1] if combined else None,
+                       self._observatory(event.event_id) if combined else None)
+        text, blocks = bk.check_message(result, SHOWN_CANDIDATES)
+        reply = Reply(text, blocks, public=True)
         if len(candidates) > SHOWN_CANDIDATES:
-            reply.file = (f"{event.event_id}-check.csv", self._csv(candidates, result, verdicts),
-                          f"{event.event_id} counterpart check")
+            reply.file = (f"{event.event_id}-check.csv", check_csv(result), f"{event.event_id} counterpart check")
         return reply
 
-    @staticmethod
-    def _candidate_text(c: Candidate, r, i: int, v: tuple[str, list[str]]) -> str:
-        icon = {"plausible": ":large_green_circle:", "unlikely": ":large_orange_circle:",
-                "excluded": ":red_circle:"}[v[0]]
-        lines = [f"{icon} *{bk.escape(c.label)}* — {verdict_text(*v)}",
-                 f"RA {c.ra:.4f}° Dec {c.dec:+.4f}°: credible level {r.credible_level[i]:.3f}, searched area "
-                 f"{fmt.area(r.searched_area_deg2[i])}, {r.probdensity_per_deg2[i]:.3g} per deg², "
-                 f"{r.offset_deg[i]:.2f}° from the most probable position"]
-        if np.isfinite(r.distance_mean_mpc[i]):
-            line = f"distance along this line of sight {fmt.distance(r.distance_mean_mpc[i], r.distance_std_mpc[i])}"
-            if c.distance is not None and np.isfinite(r.distance_credible_level[i]):
-                line += (f"; at {c.distance:g} Mpc: distance credible level {r.distance_credible_level[i]:.3f}, "
-                         f"3D density {r.probdensity_vol_per_mpc3[i]:.3g} per Mpc³")
-            lines.append(line)
-        return "\n".join(lines)
-
-    @staticmethod
-    def _csv(candidates: list[Candidate], r, verdicts) -> bytes:
-        out = io.StringIO()
-        w = csv.writer(out)
-        w.writerow(["name", "ra_deg", "dec_deg", "distance_mpc", "credible_level", "searched_area_deg2",
-                    "probdensity_per_deg2", "offset_deg", "distance_mean_mpc", "distance_std_mpc",
-                    "distance_credible_level", "probdensity_vol_per_mpc3", "plausibility", "verdict"])
-        for i, c in enumerate(candidates):
-            w.writerow([c.label, f"{c.ra:.6f}", f"{c.dec:.6f}", "" if c.distance is None else c.distance,
-                        *(f"{x[i]:.6g}" if np.isfinite(x[i]) else "" for x in (
-                            r.credible_level, r.searched_area_deg2, r.probdensity_per_deg2, r.offset_deg,
-                            r.distance_mean_mpc, r.distance_std_mpc, r.distance_credible_level,
-                            r.probdensity_vol_per_mpc3)),
-                        verdicts[i][0], verdict_text(*verdicts[i])])
-        return out.getvalue().encode()
+    def _observatory(self, event_id: str) -> str | None:
+        version = self.store.latest_skymap(event_id, "combined")
+        return version.observatory if version else None
 
     def status(self) -> Reply:
         now = time.time()

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from bot import formatting as fmt
 from bot.config import Settings
 from bot.events import routing
+from bot.events.facts import EventFacts
 from bot.events.store import Event, Handled, SkymapVersion, Store, TopicProgress
 from bot.ingest.decode import Unsupported, decode, dedup_key
 from bot.ingest.gcn import Circular, Notice
@@ -44,6 +44,11 @@ class RawMessage:
     partition: int | None = None
     offset: int | None = None
     timestamp: float | None = None  # when the broker got it (epoch seconds), for messages without a time of their own
+
+
+def _topic(event: Event, alert_type: str | None) -> Topic:
+    """The event channel's topic from the event's stored facts."""
+    return Topic(event.event_id, bk.event_topic(alert_type or "", EventFacts.from_json(event.facts), event.retracted))
 
 
 class EventHooks(Protocol):
@@ -189,7 +194,7 @@ class Pipeline:
         created = alert.created
         newest = last is None or created is None or created >= last
         if newest:
-            event.facts = self._facts(alert, summary)
+            event.facts = EventFacts.of(alert, summary).to_json()
             if blocks is not None:
                 event.summary = {"text": blocks[0], "blocks": blocks[1]}
             event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
@@ -233,8 +238,7 @@ class Pipeline:
                             depends_on=after)
             event.summary_channel = summary_channel
             if event.wants_channel and newest:
-                enqueue(s, Topic(sid, bk.event_topic(event.last_alert_type, event.facts, event.retracted)),
-                        event_id=sid)
+                enqueue(s, _topic(event, event.last_alert_type), event_id=sid)
             if alert.skymap is not None and newest:
                 self.hooks.map_changed(s, sid, f"a newer sky map arrived ({alert.alert_type} alert)")
             s.add(Handled(key=key, kind="gw", event_id=sid, topic=raw.topic, partition=raw.partition,
@@ -250,20 +254,6 @@ class Pipeline:
                           channel_name=channel_name_for(alert.superevent_id, prefix))
             s.add(event)
         return event
-
-    @staticmethod
-    def _facts(alert: GWAlert, summary: Summary | None) -> dict:
-        """What the channel topic and /gw list show."""
-        ev = alert.event
-        facts = {"class": bk.most_likely_class(ev.classification) if ev else None,
-                 "significant": bool(ev and ev.significant), "far": ev.far if ev else None,
-                 "group": ev.group if ev else None, "event_time": ev.time if ev else None}
-        if summary is not None:
-            facts.update(area=f"90% {fmt.area(summary.area_90_deg2)}", area_90_deg2=summary.area_90_deg2,
-                         distance=fmt.distance(summary.distance_mean_mpc, summary.distance_std_mpc)
-                         if summary.distance_mean_mpc is not None else None,
-                         distance_mean_mpc=summary.distance_mean_mpc)
-        return facts
 
     def _retraction(self, alert: GWAlert, key: str, raw: RawMessage, silent: bool) -> str:
         sid = alert.superevent_id
@@ -288,7 +278,7 @@ class Pipeline:
             if event.wants_channel:
                 where = Channel(event=sid)
                 enqueue(s, Post(where, text, blocks), event_id=sid)
-                enqueue(s, Topic(sid, bk.event_topic("RETRACTION", event.facts, True)), event_id=sid)
+                enqueue(s, _topic(event, "RETRACTION"), event_id=sid)
             if where:
                 enqueue(s, MarkRetracted(sid, where), event_id=sid, depends_on=last.id if last else None)
             s.add(Handled(key=key, kind="gw", event_id=sid, topic=raw.topic, partition=raw.partition,

@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import formatting as fmt
+from bot.commands.check import CheckResult
+from bot.commands.text import candidate_lines
+from bot.events.facts import EventFacts
 from bot.ingest.gcn import Circular, Notice
 from bot.ingest.gwalert import GWAlert, epoch
 from bot.skymap.summary import Summary
@@ -218,13 +221,21 @@ def gw_retraction(alert: GWAlert) -> tuple[str, Blocks]:
     return text, blocks
 
 
-def event_topic(alert_type: str, facts: dict[str, Any], retracted: bool) -> str:
+def fact_parts(facts: EventFacts) -> list[str]:
+    """'BBH 99%', '90% 165 deg²', '465 ± 93 Mpc': what is known, formatted."""
+    parts = []
+    if facts.class_name is not None and facts.class_prob is not None:
+        parts.append(escape(most_likely_class({facts.class_name: facts.class_prob})))
+    if facts.area_90_deg2 is not None:
+        parts.append(f"90% {fmt.area(facts.area_90_deg2)}")
+    if facts.distance_mean_mpc is not None:
+        parts.append(fmt.distance(facts.distance_mean_mpc, facts.distance_std_mpc))
+    return parts
+
+
+def event_topic(alert_type: str, facts: EventFacts, retracted: bool) -> str:
     """The event channel's topic: type, classification, area, distance."""
-    parts = ["RETRACTED" if retracted else alert_type]
-    for key in ("class", "area", "distance"):
-        if facts.get(key):
-            parts.append(escape(facts[key]))
-    return clip(" · ".join(parts), TOPIC_MAX)
+    return clip(" · ".join(["RETRACTED" if retracted else alert_type, *fact_parts(facts)]), TOPIC_MAX)
 
 
 def circular(message: Circular) -> tuple[str, Blocks]:
@@ -288,6 +299,29 @@ def mark_retracted(text: str, blocks: Blocks) -> tuple[str, Blocks]:
         else:
             edited.append(block)
     return f"RETRACTED: {text}", _limit(edited)
+
+
+_ICONS = {"plausible": ":large_green_circle:", "unlikely": ":large_orange_circle:", "excluded": ":red_circle:"}
+
+
+def check_message(result: CheckResult, shown: int) -> tuple[str, Blocks]:
+    """A check's answer: the best-placed candidates first (at most ``shown``), a tally, the notes."""
+    n = len(result.candidates)
+    title = f"{result.event_id}: {n:,} candidate{'s' if n != 1 else ''} checked"
+    blocks: Blocks = [header(title)]
+    if n > 1:
+        labels = [c.plausibility for c in result.candidates]
+        tally = ", ".join(f"{labels.count(k):,} {k}" for k in ("plausible", "unlikely", "excluded"))
+        more = f" Showing the {shown} best placed; all are in the attached CSV." if n > shown else ""
+        blocks.append(section(f"{tally}.{more}"))
+    for c in result.best_first()[:shown]:
+        first, *rest = candidate_lines(c, result.combined_observatory)
+        blocks.append(section("\n".join([f"{_ICONS[c.plausibility]} *{escape(c.label)}* — {escape(first)}",
+                                         *map(escape, rest)])))
+    if result.notes:
+        blocks.append(context(" ".join(result.notes)))
+    text = candidate_lines(result.candidates[0])[0] if n == 1 else title
+    return escape(text), _limit(blocks)
 
 
 PLAN_APPROVE, PLAN_REJECT, PLAN_REPLAN = "plan_approve", "plan_reject", "plan_replan"
