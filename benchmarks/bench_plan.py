@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from conftest import skymap_bytes  # noqa: E402
-from lco_server import FakeLCO  # noqa: E402
+from fakes.lco_server import FakeLCO  # noqa: E402
 
 from bot import config  # noqa: E402
 from bot.plans.build import build  # noqa: E402
@@ -110,7 +110,7 @@ def through_slack(lco, repeat: int) -> list[float]:
     import urllib.parse
 
     from helpers import wait_for
-    from slack_server import FakeSlack
+    from fakes.slack_server import FakeSlack
     from test_commands import SECRET, USER, signed
 
     from bot.app import Bot

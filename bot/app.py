@@ -30,7 +30,7 @@ HOUSEKEEPING_S = 3600.0
 
 
 def make_target(settings: Settings) -> SlackTarget:
-    if settings.posts_to_slack:
+    if settings.posts_to_slack and settings.slack_bot_token:
         return WebAPI(settings.slack_bot_token, settings.slack_api_url)
     return DryRun(settings.output_dir)
 

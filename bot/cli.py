@@ -47,8 +47,7 @@ def cmd_skymap(args: argparse.Namespace) -> int:
     alert_type = alert.alert_type if alert else None
     if args.png:
         shown = prepared if args.map == "gw" else prepare(source.pick("combined"))
-        labels = labels_for(summary if args.map == "gw" else combined, event_id, alert_type)
-        Path(args.png).write_bytes(render_png(shown, labels))
+        Path(args.png).write_bytes(render_png(shown, labels_for(summarize(shown), event_id, alert_type)))
     if args.json:
         out = _summary_json(summary)
         out.update(superevent_id=event_id, alert_type=alert_type, png=args.png)

@@ -16,8 +16,8 @@ import urllib.request
 import numpy as np
 import pytest
 from conftest import OLD_ALERTS_TOO, data_file
+from fakes.slack_server import FakeSlack
 from helpers import json_bytes, variant, wait_for, without_distance
-from slack_server import FakeSlack
 
 from bot import config
 from bot.app import Bot
@@ -27,6 +27,8 @@ from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
 from bot.slack.http import serve
 from bot.slack.listeners import build_app
+
+pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 USER = "U0000ALICE"

@@ -13,13 +13,15 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from fakes.slack_server import FakeSlack
 from helpers import wait_for
-from slack_server import FakeSlack
 
 from bot import config
 from bot.app import Bot
 from bot.slack.http import serve
 from bot.slack.listeners import build_app
+
+pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 
 SECRET = "http-mode-secret"
 

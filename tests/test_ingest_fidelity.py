@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from conftest import OLD_ALERTS_TOO, data_file
+from fakes.slack_server import FakeSlack
 from helpers import json_bytes, variant
-from slack_server import FakeSlack
 
 from bot import config
 from bot import formatting as fmt
@@ -299,6 +299,7 @@ def test_a_database_that_cannot_be_written_keeps_the_message_and_says_so(tmp_pat
 
 # --- replay ---------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_replay_names_each_file_and_fails_on_a_bad_one(tmp_path):
     bad = tmp_path / "broken.json"
     bad.write_text('{"superevent_id": "S250101a", "alert_type": "NONSENSE"}')

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import skymap_bytes
-from lco_server import FakeLCO
+from fakes.lco_server import FakeLCO
 
 from bot import config
 from bot.plans.build import build
@@ -18,6 +18,8 @@ from bot.plans.lco import Portal, request_group
 from bot.plans.planner import make_plan
 from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
+
+pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 
 START = datetime(2024, 11, 2, 13, 0, tzinfo=UTC)
 

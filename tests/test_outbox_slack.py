@@ -7,12 +7,14 @@ import json
 import time
 
 import pytest
-from slack_server import FakeSlack
+from fakes.slack_server import FakeSlack
 
 from bot.events.store import Delivery, Event, Store
 from bot.slack.actions import Channel, OpenChannel, Post, Upload
 from bot.slack.outbox import Outbox, enqueue
 from bot.slack.target import WebAPI, retry_after_s
+
+pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 
 OPS = "gw-ops"
 

@@ -12,13 +12,15 @@ from dataclasses import replace
 
 import pytest
 from conftest import OLD_ALERTS_TOO, data_file
+from fakes.slack_server import FakeSlack
 from helpers import TcpProxy, json_bytes, variant, wait_for
-from slack_server import FakeSlack
 
 from bot import config
 from bot.app import Bot
 from bot.events.store import Event
 from bot.ingest.local_broker import LocalBroker, free_port, publish
+
+pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 
 TOPICS = ["igwn.gwalert", "gcn.circular", "gcn.notices.icecube.lvk_nu_track_search"]
 AVRO = [("_format", b"avro")]

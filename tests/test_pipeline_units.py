@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import OLD_ALERTS_TOO, data_file
+from fakes.slack_server import SlackError, _check_blocks
 from helpers import variant
-from slack_server import SlackError, _check_blocks
 
 from bot import config
 from bot.events import routing
@@ -146,6 +146,7 @@ def test_every_notice_example_renders(path):
     _check_blocks(bk.notice(notice)[1])
 
 
+@pytest.mark.slow
 def test_replay_dry_run_writes_block_kit_and_png_and_skips_duplicates(tmp_path):
     files = [str(data_file(n)) for n in ("S241102br-preliminary.json", "S241102br-initial.json",
                                          "demo-circular-S241102br.json", "MS181101ab-retraction.json")]
@@ -164,6 +165,7 @@ def test_replay_dry_run_writes_block_kit_and_png_and_skips_duplicates(tmp_path):
     assert len(list(out.glob("*message.json"))) == len(messages)
 
 
+@pytest.mark.slow
 def test_demo_runs_on_its_own(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--output-dir", str(tmp_path / "demo")],

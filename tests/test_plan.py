@@ -10,13 +10,15 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 from conftest import data_file, skymap_bytes
-from lco_server import FakeLCO
+from fakes.lco_server import FakeLCO
 
 from bot.plans.facilities import builtin
 from bot.plans.lco import LCOError, Portal, request_group
 from bot.plans.planner import _altitude, _gmst_deg, _jd, band_layout, make_plan, sample_points, sun_moon, tile
 from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
+
+pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 
 START = datetime(2024, 11, 2, 13, 0, tzinfo=UTC)  # half an hour after S241102br
 
@@ -166,7 +168,7 @@ def test_gwbot_plan_command(tmp_path):
 
 
 def test_lco_instrument_list_is_refreshed_from_the_api(bbh):
-    from lco_server import INSTRUMENTS
+    from fakes.lco_server import INSTRUMENTS
 
     from bot.plans.lco import refresh_instruments
 

@@ -11,9 +11,9 @@ import urllib.parse
 
 import pytest
 from conftest import OLD_ALERTS_TOO, data_file
+from fakes.lco_server import FakeLCO
+from fakes.slack_server import FakeSlack
 from helpers import json_bytes, variant, wait_for
-from lco_server import FakeLCO
-from slack_server import FakeSlack
 from sqlalchemy import text
 from test_commands import SECRET, command, signed
 
@@ -23,6 +23,8 @@ from bot.events.pipeline import RawMessage
 from bot.events.store import PlanRecord
 from bot.slack.http import serve
 from bot.slack.listeners import build_app
+
+pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 
 ALICE, BOB = "U0000ALICE", "U0000BOB01"
 

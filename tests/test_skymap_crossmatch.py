@@ -16,6 +16,8 @@ from bot.skymap.crossmatch import crossmatch, verdict, verdict_text
 from bot.skymap.io import SkyMap, read_skymap
 from bot.skymap.prepared import SR_TO_DEG2, prepare
 
+pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
+
 # poles, both sides of RA = 0/360, and exactly on it
 EDGE_RA = np.array([0.0, 359.999999, 360.0, 0.000001, 180.0, 45.0, 0.0, 359.9])
 EDGE_DEC = np.array([90.0, -90.0, 0.0, -89.99999, 89.99999, -90.0, -45.0, 60.0])

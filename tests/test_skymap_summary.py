@@ -13,6 +13,8 @@ from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
 from bot.skymap.summary import distance_modulus, summarize
 
+pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
+
 
 def ligo_skymap_stats(path, tmp_path) -> dict[str, float]:
     """Run the ligo-skymap-stats tool in-process and read back its table."""

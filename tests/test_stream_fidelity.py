@@ -11,8 +11,8 @@ import time
 
 import confluent_kafka
 import pytest
+from fakes.slack_server import FakeSlack
 from helpers import json_bytes, variant, wait_for
-from slack_server import FakeSlack
 
 from bot import config
 from bot.app import Bot, healthy

@@ -6,6 +6,7 @@ channel or only for the person who asked, and an optional file to upload.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import json
 import time
@@ -121,7 +122,7 @@ class Answers:
         title = f"{event.event_id} {event.last_alert_type or ''} sky map".replace("  ", " ")
         return Reply(title, public=True, file=(f"{event.event_id}.png", png, title))
 
-    def check(self, event: Event, candidates: list[Candidate]) -> Reply:
+    def check(self, event: Event, candidates: builtins.list[Candidate]) -> Reply:
         if event.retracted:
             raise UsageError(f"{event.event_id} was retracted: it is not astrophysical, so there is nothing to "
                              "check against.")

@@ -7,6 +7,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
 from bot.ingest.gcn import SUPEREVENT_RE
@@ -66,6 +67,7 @@ def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
             raise UsageError(f"unexpected {flag!r}\nUsage: {USAGE['plan']}")
         key, kind = options[flag]
         raw = args.pop(0)
+        value: Any
         try:
             value = tuple(f for f in raw.split(",") if f) if key == "filters" else kind(raw)
         except ValueError:

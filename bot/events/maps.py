@@ -31,7 +31,7 @@ class MapCache:
                 if version in self._maps:
                     self._maps.move_to_end(version)
                     return version, self._maps[version]
-            fits = s.get(SkymapVersion, version).fits
+            fits = s.get_one(SkymapVersion, version).fits
         prepared = prepare(read_skymap(fits))
         with self._lock:
             self._maps[version] = prepared

@@ -141,9 +141,9 @@ class Pipeline:
             self._enqueue_text(alert, key, raw, summary, combined, to_summary, summary_channel)
             log.info("alert %s %s: summary queued", alert.superevent_id, alert.alert_type, extra=ctx)
         with self.store.session() as s:
-            wants_channel = bool(s.get(Event, alert.superevent_id).wants_channel)
+            wants_channel = bool(s.get_one(Event, alert.superevent_id).wants_channel)
         png = None
-        if prepared is not None and (to_summary or wants_channel):
+        if prepared is not None and summary is not None and (to_summary or wants_channel):
             t0 = time.perf_counter()
             png = render_png(prepared, labels_for(summary, alert.superevent_id, alert.alert_type))
             log.info("alert %s %s: picture rendered in %.2f s", alert.superevent_id, alert.alert_type,
@@ -157,7 +157,7 @@ class Pipeline:
                 if to_summary:
                     enqueue(s, Upload(Channel(name=summary_channel), filename, title, Thread(event=True)),
                             event_id=sid, file=png)
-            s.get(Handled, key).stage = "done"
+            s.get_one(Handled, key).stage = "done"
         self.outbox.wake()
         return "posted"
 
@@ -217,7 +217,8 @@ class Pipeline:
             ensure = None
             if not event.wants_channel and routing.matches(self.settings.routing.event_channels, alert):
                 event.wants_channel = True
-                ensure = enqueue(s, OpenChannel(sid, event.channel_name, self.settings.invite_users), event_id=sid)
+                name = event.channel_name or channel_name_for(sid, self.settings.channel_prefix)
+                ensure = enqueue(s, OpenChannel(sid, name, self.settings.invite_users), event_id=sid)
             text, blocks = bk.gw_summary(alert, summary, self.now(), EVENT_LINK if event.wants_channel else None,
                                          retracted=event.retracted, combined=combined)
             newest = self._record(s, alert, key, raw, summary, (text, blocks))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -29,7 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 
@@ -210,16 +210,20 @@ class Store:
             pairs = {(e, k or "gw") for e, k in s.execute(select(SkymapVersion.event_id, SkymapVersion.kind))}
             for event_id, kind in sorted(pairs):
                 keep = s.scalar(latest_map_query(event_id, kind).with_only_columns(SkymapVersion.id))
-                maps += s.execute(delete(SkymapVersion).where(
-                    _map_filter(event_id, kind), SkymapVersion.id != keep,
-                    SkymapVersion.received < older_than)).rowcount
+                maps += rows_changed(s.execute(delete(SkymapVersion).where(
+                    _map_filter(event_id, kind), SkymapVersion.id != keep, SkymapVersion.received < older_than)))
             old = select(Delivery.id).where(Delivery.status.in_(("done", "failed")), Delivery.done_at < older_than)
             s.execute(update(Delivery).where(Delivery.depends_on.in_(old)).values(depends_on=None))
-            deliveries = s.execute(delete(Delivery).where(Delivery.id.in_(old.scalar_subquery()))).rowcount
+            deliveries = rows_changed(s.execute(delete(Delivery).where(Delivery.id.in_(old.scalar_subquery()))))
         return maps, deliveries
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def rows_changed(result: Any) -> int:
+    """How many rows an UPDATE changed (its rowcount): a conditional UPDATE that changed one row won the race."""
+    return cast(CursorResult, result).rowcount
 
 
 def _map_filter(event_id: str, kind: str):

@@ -211,8 +211,8 @@ def read_avro(data: bytes) -> dict:
         records = list(fastavro.reader(io.BytesIO(data)))
     except Exception as exc:  # fastavro raises several types on corrupt input
         raise AlertError(f"not a readable Avro container ({type(exc).__name__}: {exc})") from exc
-    if len(records) != 1:
-        raise AlertError(f"Avro container holds {len(records)} records, expected 1")
+    if len(records) != 1 or not isinstance(records[0], dict):
+        raise AlertError(f"Avro container holds {len(records)} records, expected 1 record")
     return records[0]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,8 @@ from bot.ingest.files import load_catalogue
 from bot.plans import facilities as fac
 from bot.plans.errors import PlanError
 from bot.plans.planner import Plan, make_plan
-from bot.plans.submitter import submitter_for
+from bot.plans.portals import submitter_for
+from bot.plans.submitter import Submitter
 from bot.skymap.io import SkymapError
 from bot.skymap.prepared import PreparedMap
 from bot.skymap.render import Labels, render_png
@@ -61,12 +63,13 @@ def first_windows(plan: Plan) -> dict[str, datetime]:
 def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_name: str, *,
           instrument: str | None = None, filters: tuple[str, ...] | None = None, exposure_s: float = 300.0,
           n_fields: int | None = None, hours: float = 24.0, start: datetime | None = None,
-          validate: bool = True, galaxies: bool | str = False) -> PlanResult:
+          validate: bool = True, galaxies: bool | str = False,
+          submitters: Callable[[str, Settings], Submitter | None] = submitter_for) -> PlanResult:
     """``galaxies``: True for the catalogue in GWBOT_GALAXY_CATALOGUE, or a catalogue file's path.
     A user's mistake (unknown facility, instrument or filter, no catalogue) raises :class:`PlanError`."""
     facility = fac.lookup({"facilities": list(settings.facility_tables)}, facility_name)
     start = start or datetime.now(UTC)
-    submitter = submitter_for(facility.submit, settings)
+    submitter = submitters(facility.submit, settings)
     notes: list[str] = []
     if submitter is not None:
         facility, hours, notes = submitter.prepare(facility, start, hours)

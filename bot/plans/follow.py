@@ -39,7 +39,7 @@ class Follower:
             return
         with self.plans.store.session() as s:
             for plan, text in told:
-                row = s.get(PlanRecord, plan.id)
+                row = s.get_one(PlanRecord, plan.id)
                 announce(s, row, f"Plan {plan.id} for {plan.event_id}: {text}.")
                 log.info("plan %s: %s", plan.id, text, extra={"event_id": plan.event_id})
         self.wake()

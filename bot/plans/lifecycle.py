@@ -13,13 +13,14 @@ from sqlalchemy import select, update
 
 from bot.config import Settings
 from bot.events.maps import MapCache
-from bot.events.store import Event, PlanRecord, Store
+from bot.events.store import Event, PlanRecord, Store, rows_changed
 from bot.plans import facilities as fac
 from bot.plans.build import PlanResult, build
 from bot.plans.errors import PlanError
+from bot.plans.portals import submitter_for
 from bot.plans.request import PlanRequest
 from bot.plans.status import OPEN, PlanStatus
-from bot.plans.submitter import SubmitError, Submitter, submitter_for
+from bot.plans.submitter import SubmitError, Submitter
 from bot.slack.actions import Channel, Post, ShowPlan, Thread, Upload
 from bot.slack.outbox import enqueue
 
@@ -52,12 +53,14 @@ class PlanBook:
 
     def __init__(self, store: Store, settings: Settings, maps: MapCache,
                  group_members: Callable[[str], set[str]] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 submitters: Callable[[str, Settings], Submitter | None] = submitter_for) -> None:
         self.store = store
         self.settings = settings
         self.maps = maps
         self.group_members = group_members  # Slack user group -> its members (set by the Slack layer)
         self.clock = clock
+        self.submitters = submitters  # a facility's submit kind -> its portal
 
     def map_changed(self, session, event_id: str, reason: str) -> None:
         """A newer sky map or a retraction: open plans of the event can no longer be approved; say so."""
@@ -72,11 +75,12 @@ class PlanBook:
         if user in self.settings.approvers:
             return True
         groups = [a for a in self.settings.approvers if a.startswith("S")]
-        return bool(self.group_members) and any(user in self.group_members(g) for g in groups)
+        members = self.group_members
+        return members is not None and any(user in members(g) for g in groups)
 
     def _submitter(self, facility: str) -> Submitter:
-        submitter = submitter_for(fac.lookup({"facilities": list(self.settings.facility_tables)}, facility).submit,
-                                  self.settings)
+        submitter = self.submitters(fac.lookup({"facilities": list(self.settings.facility_tables)}, facility).submit,
+                                    self.settings)
         if submitter is None:
             raise PlanError(f"{facility} takes plans by hand: there is nothing to submit")
         return submitter
@@ -96,7 +100,7 @@ class PlanBook:
         version, prepared = latest
         result = build(prepared, event_id, self.settings, request.facility, instrument=request.instrument,
                        filters=request.filters, exposure_s=request.exposure_s, n_fields=request.fields,
-                       hours=request.hours, galaxies=request.galaxies)
+                       hours=request.hours, galaxies=request.galaxies, submitters=self.submitters)
         with self.store.session() as s:
             row = PlanRecord(event_id=event_id, skymap_version=version, facility=result.facility.name,
                              request=asdict(request), summary=result.to_dict(), payload=result.payload,
@@ -114,12 +118,12 @@ class PlanBook:
 
     def get(self, plan_id: int) -> PlanRecord | None:
         with self.store.session() as s:
-            return s.get(PlanRecord, plan_id)
+            return s.get_one(PlanRecord, plan_id)
 
     def tell(self, plan: PlanRecord, line: str | None = None) -> None:
         """:func:`announce` in a transaction of its own."""
         with self.store.session() as s:
-            announce(s, s.get(PlanRecord, plan.id), line)
+            announce(s, s.get_one(PlanRecord, plan.id), line)
 
     def decide(self, plan_id: int, user: str, approve: bool) -> tuple[bool, PlanRecord]:
         """(changed, plan): only the first decision on an open, unexpired plan changes anything."""
@@ -128,13 +132,13 @@ class PlanBook:
                              "observation plans.")
         now = self.clock()
         with self.store.session() as s:
-            changed = s.execute(
+            changed = rows_changed(s.execute(
                 update(PlanRecord)
                 .where(PlanRecord.id == plan_id, PlanRecord.status == PlanStatus.PROPOSED, PlanRecord.expires > now)
                 .values(status=PlanStatus.APPROVED if approve else PlanStatus.REJECTED, decided_by=user,
                         decided_at=now)
-            ).rowcount == 1
-            row = s.get(PlanRecord, plan_id)
+            )) == 1
+            row = s.get_one(PlanRecord, plan_id)
             s.refresh(row)
         log.info("plan %s %s by %s", plan_id, row.status if changed else f"left {row.status}", user)
         return changed, row
@@ -142,23 +146,23 @@ class PlanBook:
     def submit(self, plan_id: int) -> PlanRecord:
         """Send an approved plan to the facility; only an 'approved' plan is sent, and only once."""
         with self.store.session() as s:
-            claimed = s.execute(update(PlanRecord)
+            claimed = rows_changed(s.execute(update(PlanRecord)
                                 .where(PlanRecord.id == plan_id, PlanRecord.status == PlanStatus.APPROVED)
-                                .values(status=PlanStatus.SUBMITTING)).rowcount == 1
-            row = s.get(PlanRecord, plan_id)
+                                .values(status=PlanStatus.SUBMITTING))) == 1
+            row = s.get_one(PlanRecord, plan_id)
         if not claimed:
             return row
         try:
-            submitted = self._submitter(row.facility).submit(row.payload)
+            submitted = self._submitter(row.facility).submit(dict(row.payload or {}))
         except SubmitError as exc:
             status = PlanStatus.APPROVED if exc.retry else PlanStatus.FAILED  # transient: the follow job retries
             with self.store.session() as s:
-                row = s.get(PlanRecord, plan_id)
+                row = s.get_one(PlanRecord, plan_id)
                 row.status, row.note = status, str(exc)[:2000]
             log.warning("plan %s submission %s: %s", plan_id, "will retry" if exc.retry else "failed", exc)
             return row
         with self.store.session() as s:
-            row = s.get(PlanRecord, plan_id)
+            row = s.get_one(PlanRecord, plan_id)
             row.status, row.group_id, row.group_url = PlanStatus.SUBMITTED, submitted.group_id, submitted.url
             row.request_states = submitted.states
             row.note = None
@@ -185,17 +189,18 @@ class PlanBook:
         return told
 
     def _follow_one(self, plan_id: int) -> list[tuple[PlanRecord, str]]:
-        row = self.get(plan_id)
+        with self.store.session() as s:
+            row = s.get_one(PlanRecord, plan_id)
         submitter = self._submitter(row.facility)
         try:
-            states = submitter.states(row.group_id)
+            states = submitter.states(int(row.group_id or 0))
         except SubmitError as exc:
             log.warning("cannot follow plan %s: %s", plan_id, exc)
             return []
         told = []
         final = submitter.final_states
         with self.store.session() as s:
-            row = s.get(PlanRecord, plan_id)
+            row = s.get_one(PlanRecord, plan_id)
             old = dict(row.request_states or {})
             for request_id, state in states.items():
                 if old.get(request_id) != state:

@@ -245,7 +245,9 @@ def distance_beyond(prepared: PreparedMap, distance_mpc: float) -> float:
     skymap = prepared.skymap
     order, _ = moc.uniq_to_order_ipix(skymap.uniq)
     prob = skymap.probdensity * moc.pixel_area_sr(order)
-    cdf = distance.conditional_cdf(distance_mpc, skymap.distmu, skymap.distsigma)
+    if skymap.distmu is None or skymap.distsigma is None:
+        return 0.0
+    cdf = distance.conditional_cdf(np.asarray(distance_mpc), skymap.distmu, skymap.distsigma)
     return float(np.nansum(prob * (1 - cdf)))
 
 
@@ -270,7 +272,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     by_prob = np.argsort(-cells.prob, kind="stable")
     ra, dec, value = cells.ra[by_prob], cells.dec[by_prob], cells.prob[by_prob]
     galaxy_mode = galaxies is not None and _galaxies_usable(prepared, complete_to_mpc, notes)
-    if galaxy_mode:
+    if galaxy_mode and galaxies is not None:
         g_ra, g_dec, g_score = galaxy_fields(prepared, galaxies, instrument.fov_deg)
         notes.append(f"galaxy-targeted: {len(g_ra)} candidate fields on catalogued galaxies, then tiles")
         # galaxies first (their score is a density, not a probability: rank them above every tile)
@@ -303,7 +305,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
         if site is None:
             continue
         used[site] += per_field
-        chosen.append((j, windows))
+        chosen.append((int(j), windows))
         if len(chosen) >= limit:
             break
     if galaxy_mode:

@@ -1,6 +1,7 @@
 """A robotic facility's portal, as the plan domain sees it: everything facility-specific about turning a plan
 into a request, checking it, submitting it once, and following it. LCO is the first implementation
-(:mod:`bot.plans.lco`); a second facility implements this and adds itself to :func:`submitter_for`."""
+(:mod:`bot.plans.lco`); a second facility implements this and adds itself to
+:func:`bot.plans.portals.submitter_for`."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.config import Settings
 from bot.plans.facilities import Facility, Instrument
 from bot.plans.planner import Plan
 
-__all__ = ["Submitted", "SubmitError", "Submitter", "submitter_for"]
+__all__ = ["Submitted", "SubmitError", "Submitter"]
 
 
 class SubmitError(Exception):
@@ -32,8 +32,10 @@ class Submitted:
 
 
 class Submitter(Protocol):
-    #: final request states, in words ("COMPLETED": "completed", ...)
-    final_states: Mapping[str, str]
+    @property
+    def final_states(self) -> Mapping[str, str]:
+        """Final request states, in words ("COMPLETED": "completed", ...)."""
+        ...
 
     def prepare(self, facility: Facility, start: datetime, hours: float) -> tuple[Facility, float, list[str]]:
         """The facility as the portal has it now, the window length it accepts, and notes in words."""
@@ -52,12 +54,3 @@ class Submitter(Protocol):
         ...
 
     def describe_errors(self, errors: Any) -> list[str]: ...
-
-
-def submitter_for(kind: str, settings: Settings) -> Submitter | None:
-    """The portal for a facility's ``submit`` kind (None: plans are taken by hand)."""
-    if kind == "lco":
-        from bot.plans.lco import LCOSubmitter
-
-        return LCOSubmitter(settings)
-    return None

@@ -71,7 +71,7 @@ def crossmatch(
     offset = np.rad2deg(angular_separation(ra, dec, prepared.mode_ra, prepared.mode_dec))
     nan = np.full(ra.shape, np.nan)
     mean = std = dist_cl = density_vol = nan
-    if prepared.distmu is not None:
+    if prepared.distmu is not None and prepared.distsigma is not None and prepared.distnorm is not None:
         mu, sigma = pick(prepared.distmu), pick(prepared.distsigma)
         mean, std, _ = distance.moments(mu, sigma)
         if distance_mpc is not None:

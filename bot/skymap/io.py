@@ -210,8 +210,8 @@ def _finish(uniq: np.ndarray, probdensity: np.ndarray, dist: tuple | None, meta:
         meta.setdefault("warnings", []).append(f"total probability was {total:.6f}; normalised to 1")
     if dist is not None and "distmean" not in meta:
         meta["distmean"], meta["diststd"] = distance.marginal_moments(prob, dist[0], dist[1])
-    dist = dist or (None, None, None)
-    return SkyMap(uniq, probdensity, *dist, meta=meta)
+    mu, sigma, norm = dist or (None, None, None)
+    return SkyMap(uniq, probdensity, mu, sigma, norm, meta=meta)
 
 
 def _from_moc(columns: dict[str, np.ndarray], meta: dict) -> SkyMap:

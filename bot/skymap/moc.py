@@ -132,11 +132,11 @@ def flat_to_multiorder(columns: list, nested_rows, chunk_pixels: int = 4**7) -> 
             for parts, column in zip(column_parts, merged.T, strict=True):
                 parts.append(column.copy())  # a column of its own, so the chunk's block can go
     uniq, merged = merge_uniform_blocks(coarse, uniform_rows=whole)
-    uniq = np.concatenate([uniq, *uniq_parts])
+    every = np.concatenate([uniq, *uniq_parts])
     uniq_parts.clear()
-    order = np.argsort(uniq)
+    by_uniq = np.argsort(every)
     out = []
     for k, parts in enumerate(column_parts):  # one column at a time: its parts go as it is built
-        out.append(np.concatenate([merged[:, k], *parts])[order])
+        out.append(np.concatenate([merged[:, k], *parts])[by_uniq])
         parts.clear()
-    return uniq[order], out
+    return every[by_uniq], out

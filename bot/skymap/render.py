@@ -268,7 +268,8 @@ def render_png(prepared: PreparedMap, labels: Labels, dpi: int = 100,
     fig.text(0.015, 0.955, labels.title, fontsize=24, fontweight="bold", va="top")
     if labels.subtitle:
         fig.text(0.015, 0.855, labels.subtitle, fontsize=16, va="top", color="0.15")
-    zoom.set_title(f"{len(fields)} fields" if outlines else "90% region", fontsize=11, color="tab:blue", loc="right")
+    zoom.set_title(f"{len(fields or [])} fields" if outlines else "90% region", fontsize=11, color="tab:blue",
+                   loc="right")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()

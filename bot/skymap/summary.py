@@ -38,9 +38,10 @@ def summarize(prepared: PreparedMap) -> Summary:
     """Credible areas, most probable position and distance of a prepared map."""
     meta = prepared.skymap.meta
     area_50, area_90 = prepared.credible_area([0.5, 0.9])
-    mean = meta.get("distmean") if prepared.skymap.has_distance else None
-    std = meta.get("diststd") if prepared.skymap.has_distance else None
-    valid = mean is not None and np.isfinite(mean) and mean > 0
+    mean: float | None = meta.get("distmean") if prepared.skymap.has_distance else None
+    std: float | None = meta.get("diststd") if prepared.skymap.has_distance else None
+    if mean is None or not (np.isfinite(mean) and mean > 0):
+        mean = std = None
     return Summary(
         objid=meta.get("objid"),
         event_time=meta.get("date_obs"),
@@ -50,7 +51,7 @@ def summarize(prepared: PreparedMap) -> Summary:
         area_90_deg2=float(area_90),
         ra_deg=float(np.rad2deg(prepared.mode_ra)),
         dec_deg=float(np.rad2deg(prepared.mode_dec)),
-        distance_mean_mpc=float(mean) if valid else None,
-        distance_std_mpc=float(std) if valid else None,
-        distance_modulus=float(distance_modulus(mean)) if valid else None,
+        distance_mean_mpc=None if mean is None else float(mean),
+        distance_std_mpc=None if std is None else float(std),
+        distance_modulus=None if mean is None else float(distance_modulus(mean)),
     )

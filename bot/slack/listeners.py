@@ -102,7 +102,7 @@ class Commands:
             _error(respond, "Sorry, that failed on my side; it has been logged. Try again, or /gw status.")
 
     def _run(self, cmd: Command, body: dict, respond, client: WebClient) -> None:
-        channel = body.get("channel_id")
+        channel, user = str(body.get("channel_id") or ""), str(body.get("user_id") or "")
         if cmd.name == "help":
             _respond_reply(respond, self.answers.help())
         elif cmd.name == "list":
@@ -120,9 +120,9 @@ class Commands:
             elif cmd.name == "skymap":
                 self._send(channel, self.answers.skymap(event), None, event.event_id)
             elif cmd.name == "join":
-                self._join(client, event, body.get("user_id"), respond)
+                self._join(client, event, user, respond)
             elif cmd.name == "plan":
-                self._plan(client, event, parse_plan(cmd.rest), body.get("user_id"), channel, respond)
+                self._plan(client, event, parse_plan(cmd.rest), user, channel, respond)
 
     def _send(self, channel: str, reply: Reply | None, thread_ts: str | None, event_id: str | None,
               file_only: bool = True) -> None:
@@ -141,7 +141,7 @@ class Commands:
             enqueue(s, Post(Channel(name=channel), text, thread=Thread(ts=thread_ts) if thread_ts else None))
         self.outbox.wake()
 
-    def _join(self, client: WebClient, event, user: str | None, respond) -> None:
+    def _join(self, client: WebClient, event, user: str, respond) -> None:
         if not event.channel_id or event.channel_id.startswith("#"):
             raise UsageError(f"{event.event_id} has no channel (only events that pass the routing rules get one).")
         try:
@@ -156,25 +156,28 @@ class Commands:
 
     # --- observation plans ----------------------------------------------------------------------------
 
-    def _plan(self, client: WebClient, event, request, user: str | None, channel: str, respond) -> None:
+    def _book(self) -> PlanBook:
         if self.plans is None:
             raise UsageError("Observation plans are not set up in this bot.")
+        return self.plans
+
+    def _plan(self, client: WebClient, event, request, user: str, channel: str, respond) -> None:
+        plans = self._book()
         if event.retracted:
             raise UsageError(f"{event.event_id} was retracted: there is nothing to observe.")
-        self.plans.check(request)
+        plans.check(request)
         respond(text=f"working… planning {event.event_id} for {request.facility}", response_type="ephemeral")
-        self.plans.propose(event.event_id, request, user, channel)  # the message and picture go via the outbox
+        plans.propose(event.event_id, request, user, channel)  # the message and picture go via the outbox
         self.outbox.wake()
 
     def ack_only(self, ack) -> None:
         ack()
 
     def decide(self, body: dict, client: WebClient, approve: bool) -> None:
-        action = body["actions"][0]
-        user = (body.get("user") or {}).get("id")
-        channel = (body.get("channel") or {}).get("id")
+        action, (user, channel) = body["actions"][0], _who(body)
+        plans = self._book()
         try:
-            changed, row = self.plans.decide(int(action["value"]), user, approve)
+            changed, row = plans.decide(int(action["value"]), user, approve)
         except NotAllowed as exc:
             client.chat_postEphemeral(channel=channel, user=user, text=f":no_entry: {exc}")
             return
@@ -183,14 +186,14 @@ class Commands:
                                       text=f"Plan {row.id} is {row.status}: nothing was done.")
             return
         if approve:
-            row = self.plans.submit(row.id)
+            row = plans.submit(row.id)
         line = None
         if row.status == PlanStatus.SUBMITTED:
             line = (f"Submitted to {row.facility.upper()} as request group {bk.link(row.group_url, str(row.group_id))}"
                     f" with {len(row.request_states)} requests: {', '.join(row.request_states)}.")
         elif row.status in (PlanStatus.FAILED, PlanStatus.APPROVED):
             line = f":warning: {bk.escape(row.note)}"
-        self.plans.tell(row, line)
+        plans.tell(row, line)
         self.outbox.wake()
 
     def approve(self, body: dict, client: WebClient) -> None:
@@ -200,10 +203,12 @@ class Commands:
         self.decide(body, client, False)
 
     def replan(self, body: dict, client: WebClient) -> None:
-        old = self.plans.get(int(body["actions"][0]["value"]))
-        user = (body.get("user") or {}).get("id")
+        plans, (user, _) = self._book(), _who(body)
+        old = plans.get(int(body["actions"][0]["value"]))
+        if old is None or not old.channel_id:
+            return
         try:
-            self.plans.propose(old.event_id, PlanRequest(**old.request), user, old.channel_id)
+            plans.propose(old.event_id, PlanRequest(**old.request), user, old.channel_id)
         except PlanError as exc:
             client.chat_postEphemeral(channel=old.channel_id, user=user, text=f":warning: {exc}")
             return
@@ -236,8 +241,8 @@ class Commands:
         meta = json.loads(view.get("private_metadata") or "{}")
         values = _modal_values(view)
         tokens = [values["ra"], values["dec"]] + [values[k] for k in ("distance", "time") if values[k]]
-        user = (body.get("user") or {}).get("id")
-        channel, thread = meta.get("channel"), meta.get("thread_ts")
+        user, _ = _who(body)
+        channel, thread = str(meta.get("channel") or ""), meta.get("thread_ts")
         try:
             candidate = parse_candidate(tokens, label="candidate from the form")
             event = self.answers.event(meta.get("event_id"), None, USAGE["check"])
@@ -260,7 +265,7 @@ class Commands:
         files = event.get("files") or []
         if event.get("subtype") != "file_share" or not text.lower().startswith("/gw check") or not files:
             return
-        channel, ts, user = event.get("channel"), event.get("ts"), event.get("user")
+        channel, ts, user = str(event.get("channel") or ""), str(event.get("ts") or ""), str(event.get("user") or "")
 
         try:
             cmd = parse(text[len("/gw"):])
@@ -289,6 +294,11 @@ class Commands:
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.settings.slack_bot_token}"})
         with urllib.request.urlopen(request, timeout=20) as response:
             return response.read(MAX_CSV_BYTES + 1)
+
+
+def _who(body: dict) -> tuple[str, str]:
+    """(user, channel) of an interactive payload."""
+    return str((body.get("user") or {}).get("id") or ""), str((body.get("channel") or {}).get("id") or "")
 
 
 def slack_file_url(url: str, api_url: str) -> bool:

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.events.store import ChannelId, Delivery, Event, PlanRecord, Store
+from bot.events.store import ChannelId, Delivery, Event, PlanRecord, Store, rows_changed
 from bot.events.store import Post as Post_
 from bot.slack import blocks as bk
 from bot.slack.actions import (
@@ -176,15 +176,15 @@ class Outbox:
     def _attempt(self, delivery_id: int, now: float) -> float:
         """Resolve in one transaction, call Slack outside any, record the result in another."""
         with self.store.session() as s:
-            d = s.get(Delivery, delivery_id)
+            d = s.get_one(Delivery, delivery_id)
             if d.not_before > now:
                 return d.not_before - now
-            if d.depends_on is not None and s.get(Delivery, d.depends_on).status in OPEN:
+            if d.depends_on is not None and s.get_one(Delivery, d.depends_on).status in OPEN:
                 return 0.2
             # claim it: another sender (drain() beside the worker thread) may be looking at it too
-            claimed = s.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending")
-                                .values(status="in_flight", started=self.clock(),
-                                        attempts=Delivery.attempts + 1)).rowcount == 1
+            claim = (update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending")
+                     .values(status="in_flight", started=self.clock(), attempts=Delivery.attempts + 1))
+            claimed = rows_changed(s.execute(claim)) == 1
             if not claimed:
                 return 0.2
             s.refresh(d)
@@ -208,14 +208,14 @@ class Outbox:
             result = call()
         except SlackRejected as exc:
             with self.store.session() as s:
-                row = s.get(Delivery, delivery_id)
+                row = s.get_one(Delivery, delivery_id)
                 row.status, row.last_error = "failed", str(exc)[:500]
             self._failed(delivery_id, kind, lane, event_id, exc)
             return 0.0
         except Exception as exc:  # RetryLater, or anything at all: the loop and the lane go on
             return self._later(delivery_id, kind, lane, event_id, attempts, exc)
         with self.store.session() as s:
-            row = s.get(Delivery, delivery_id)
+            row = s.get_one(Delivery, delivery_id)
             finish(s, row, result)
             row.status, row.done_at = "done", self.clock()
             row.file = None  # delivered pictures are not kept
@@ -235,7 +235,7 @@ class Outbox:
         delay = retry.after if retry.after is not None else min(MAX_BACKOFF, 2 ** min(attempts, 9))
         delay *= 1.0 if retry.after is not None else random.uniform(0.8, 1.2)
         with self.store.session() as s:
-            row = s.get(Delivery, delivery_id)
+            row = s.get_one(Delivery, delivery_id)
             result = dict(row.result or {})
             if retry.maybe_sent:
                 result["unknown"] = True
@@ -360,7 +360,7 @@ class Outbox:
 
         def remember(file_id: str) -> None:
             with self.store.session() as s2:
-                row = s2.get(Delivery, delivery_id)
+                row = s2.get_one(Delivery, delivery_id)
                 row.result = {**(row.result or {}), "file_id": file_id}
 
         def upload() -> str:
@@ -393,7 +393,7 @@ class Outbox:
 
     def _show_plan(self, s, d: Delivery, action: ShowPlan):
         """The plan's message as the plan is now: posted the first time, edited after."""
-        plan = s.get(PlanRecord, action.plan_id)
+        plan = s.get_one(PlanRecord, action.plan_id)
         text, blocks = bk.plan_message(plan.view())
         channel = self._channel(s, action.channel)
         if plan.message_ts:
@@ -401,7 +401,7 @@ class Outbox:
             return (lambda: self.target.update(channel, ts, text, blocks)), lambda _s, _d, _r: None
 
         def record(s2, d2, ts) -> None:
-            row = s2.get(PlanRecord, action.plan_id)
+            row = s2.get_one(PlanRecord, action.plan_id)
             row.channel_id, row.message_ts = channel, ts
             d2.result = {"channel": channel, "ts": ts}
 

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 NAME_RE = re.compile(r"^[a-z0-9_-]+$")
-MANIFEST = Path(__file__).parents[1] / "app-manifest.yml"
+MANIFEST = Path(__file__).parents[2] / "app-manifest.yml"
 
 #: Bot scopes each method needs (each method's reference page at https://api.slack.com/methods).
 SCOPES: dict[str, tuple[str, ...]] = {
