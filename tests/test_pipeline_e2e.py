@@ -271,5 +271,5 @@ def test_broker_outage_does_not_stop_the_bot(slack, tmp_path, caplog):
             proxy.cut()
             bot.shutdown()
     assert [m["text"].split()[0] for m in summaries(slack, "gw-alerts")] == ["S250601a", "S250602a"]
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.stream"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.ingest.stream"]
     assert any("Connection refused" in m or "brokers are down" in m or "interrupted" in m for m in logged)
