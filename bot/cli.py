@@ -135,14 +135,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), default=str))
         return 0
     p = result.plan
-    print(f"{event_id}: {result.facility.title}, {p.instrument}, {len(p.fields)} fields, "
+    print(f"{event_id}: {result.facility.title}, {p.instrument}, {len(p.fields)} fields scheduled, "
           f"{p.covered_prob:.1%} of the probability")
     print(f"  window {p.start:%Y-%m-%d %H:%M} – {p.end:%Y-%m-%d %H:%M} UTC; filters {', '.join(p.filters)}, "
           f"{p.exposure_s:g} s each; total exposure {p.total_exposure_s / 3600:.1f} h")
     for code, seconds in p.seconds_per_site.items():
-        print(f"  {code}: {seconds / 3600:.1f} h")
-    for code, when in first_windows(p).items():
-        print(f"  first window at {code}: {when:%Y-%m-%d %H:%M} UTC")
+        print(f"  {code}: {seconds / 3600:.1f} h of telescope time, first exposure {first_windows(p)[code]:%H:%M} UTC")
     for note in [result.validation_note, *p.notes]:
         print(f"  {note}")
     return 0

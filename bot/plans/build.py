@@ -42,9 +42,10 @@ class PlanResult:
             "exposure_s": p.exposure_s, "n_fields": len(p.fields), "covered_prob": p.covered_prob,
             "seconds_per_site": p.seconds_per_site, "total_exposure_s": p.total_exposure_s,
             "window_start": p.start.isoformat(), "window_end": p.end.isoformat(),
-            "fields": [{"rank": f.rank, "ra_deg": f.ra, "dec_deg": f.dec, "prob": f.prob,
-                        "first_site": f.first[0] if f.first else None,
-                        "first_start": f.first[1].isoformat() if f.first else None} for f in p.fields],
+            "unscheduled_prob": p.unscheduled_prob,
+            "fields": [{"rank": f.rank, "ra_deg": f.ra, "dec_deg": f.dec, "prob": f.prob, "site": f.slot.site,
+                        "telescope": f.slot.telescope, "start": _iso(f.slot.start), "end": _iso(f.slot.end),
+                        "filter": ",".join(p.filters), "exposure_s": p.exposure_s} for f in p.fields],
             "first_windows": {code: start.isoformat() for code, start in first_windows(p).items()},
             "validation": self.validation, "validation_note": self.validation_note,
             "validation_errors": self.validation_errors, "notes": p.notes,
@@ -52,12 +53,16 @@ class PlanResult:
 
 
 def first_windows(plan: Plan) -> dict[str, datetime]:
-    """For each site, when the first of the plan's fields becomes observable there."""
+    """For each site, when its first scheduled field starts."""
     out: dict[str, datetime] = {}
     for f in plan.fields:
-        for code, (start, _) in f.site_windows.items():
-            out[code] = min(out.get(code, start), start)
+        out[f.slot.site] = min(out.get(f.slot.site, f.slot.start), f.slot.start)
     return dict(sorted(out.items(), key=lambda kv: kv[1]))
+
+
+def _iso(t: datetime) -> str:
+    """ISO 8601 UTC with a Z."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_name: str, *,

@@ -38,6 +38,7 @@ class Instrument:
     setup_s: float = 0.0
     simultaneous: bool = False  # all filters in one exposure (e.g. MuSCAT's four channels)
     readout_mode: str | None = None  # sent with every instrument configuration (LCO: required without a default)
+    telescopes: dict[str, int] = field(default_factory=dict)  # site -> telescopes carrying it (default 1)
 
     def check_filters(self, filters: tuple[str, ...]) -> None:
         """PlanError naming the filters this instrument does not have."""
@@ -67,7 +68,6 @@ class Facility:
     limits: Limits = field(default_factory=Limits)
     submit: str = "none"  # "lco" or "none"
     field_grid: bool = False
-    max_fields: int = 30
 
     def instrument(self, name: str | None) -> Instrument:
         """An instrument by name or alias (case-insensitive); the default when None."""
@@ -96,6 +96,7 @@ def _instrument(doc: dict[str, Any], sites: tuple[Site, ...]) -> Instrument:
         "default_filters": _tuple(doc.get("default_filters", filters[:1])),
         "sites": _tuple(doc.get("sites", [s.code for s in sites])),
         "aliases": _tuple(doc.get("aliases", ())),
+        "telescopes": {str(k): int(v) for k, v in doc.get("telescopes", {}).items()},
     })
 
 
@@ -107,7 +108,7 @@ def from_toml(doc: dict[str, Any], where: str) -> Facility:
             name=str(doc["name"]).lower(), title=doc.get("title", doc["name"]), sites=sites, instruments=instruments,
             default_instrument=doc.get("default_instrument", instruments[0].name),
             limits=Limits(**doc.get("limits", {})), submit=doc.get("submit", "none"),
-            field_grid=bool(doc.get("field_grid", False)), max_fields=int(doc.get("max_fields", 30)))
+            field_grid=bool(doc.get("field_grid", False)))
     except (KeyError, TypeError, IndexError) as exc:
         raise ConfigError(f"{where}: facility is incomplete or has unknown keys ({exc})") from exc
     try:

@@ -73,7 +73,10 @@ def request_group(plan: Plan, event_id: str, facility: Facility, instrument: Ins
             "observation_note": f"gwbot {event_id} field {f.rank}: P={f.prob:.4f}",
             "acceptability_threshold": 90,
             "location": {"telescope_class": instrument.telescope_class},
-            "windows": [{"start": _iso(plan.start), "end": _iso(plan.end)}],
+            # the stretch of visibility at the scheduled site that holds the field's slot: LCO's scheduler
+            # keeps the last word, within it
+            "windows": [{"start": _iso(max(f.slot.window[0], plan.start)), "end": _iso(min(f.slot.window[1],
+                                                                                            plan.end))}],
             "configurations": [{
                 "type": "EXPOSE",
                 "instrument_type": instrument.name,

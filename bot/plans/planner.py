@@ -1,15 +1,14 @@
-"""Observation plans: tile the localization with a facility's fields and keep what its sites can see.
+"""Observation plans: tile the localization with a facility's fields and schedule them on its telescopes.
 
 Plain functions over arrays. The sky is cut into cells, one per field: Dec
 bands one field high, RA steps one field wide at the band's equatorward
 edge, so each cell lies inside the footprint of the field centred on it.
 The map's probability is integrated over each cell on a grid of sample
 points finer than the field, so the probability of a set of fields is the sum
-over their cells: overlaps are counted once. Cells are then ranked by
-probability among those observable from at least one site in the window (sun
-below the limit, airmass under the limit, moon far enough), and the best
-ones become the plan. Where each observable field will be taken is left to
-the facility (for LCO, its scheduler); gwbot reports when and where each can be.
+over their cells: overlaps are counted once. Every cell with probability is a
+candidate (no fixed cut, no fixed cap); :mod:`bot.plans.schedule` gives each
+field it can fit a site, a telescope and a start time inside the window, and
+the plan's coverage is the probability of exactly those fields.
 """
 
 from __future__ import annotations
@@ -20,11 +19,11 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from bot.plans.facilities import Facility, Instrument, Site
+from bot.plans.schedule import Slot, schedule, why_nothing
 from bot.skymap import moc
 from bot.skymap.prepared import PreparedMap
 
 STEP_MINUTES = 10
-MIN_FIELD_PROB = 1e-3  # a field that adds less than this is not worth the telescope time
 J2000_JD = 2451545.0
 
 
@@ -42,15 +41,12 @@ class Field:
     rank: int
     ra: float
     dec: float
-    prob: float
-    site_windows: dict[str, tuple[datetime, datetime]]  # first observable stretch at each site
+    prob: float  # the probability it adds (its cell's; galaxy fields: their share of the union)
+    slot: Slot  # where and when it is taken
 
     @property
-    def first(self) -> tuple[str, datetime] | None:
-        if not self.site_windows:
-            return None
-        code, (start, _) = min(self.site_windows.items(), key=lambda kv: kv[1][0])
-        return code, start
+    def first(self) -> tuple[str, datetime]:
+        return self.slot.site, self.slot.start
 
 
 @dataclass(frozen=True)
@@ -62,10 +58,11 @@ class Plan:
     start: datetime
     end: datetime
     fields: list[Field]
-    covered_prob: float
+    covered_prob: float  # the union of the scheduled fields
     seconds_per_site: dict[str, float]
     notes: list[str] = field(default_factory=list)
     exposures_per_field: int = 1
+    unscheduled_prob: float = 0.0  # observable in the window, but no telescope time was left for it
 
     @property
     def total_exposure_s(self) -> float:
@@ -138,7 +135,26 @@ def _alt(ra: np.ndarray, dec: np.ndarray, lst_deg: np.ndarray, lat_deg: float) -
 
 def _altitude(ra: np.ndarray, dec: np.ndarray, lst_deg: np.ndarray, lat_deg: float) -> np.ndarray:
     """Altitude (deg) of (ra, dec) [N] at local sidereal times [T] -> [N, T]."""
-    return _alt(np.asarray(ra)[:, None], np.asarray(dec)[:, None], np.asarray(lst_deg)[None, :], lat_deg)
+    return np.rad2deg(np.arcsin(np.clip(_sin_altitude(ra, dec, lst_deg, lat_deg), -1, 1)))
+
+
+def _sin_altitude(ra: np.ndarray, dec: np.ndarray, lst_deg: np.ndarray, lat_deg: float) -> np.ndarray:
+    """sin(altitude) [N, T], as sums of outer products: no trigonometry on the [N, T] grid."""
+    r, d, t, phi = np.deg2rad(ra), np.deg2rad(dec), np.deg2rad(lst_deg), np.deg2rad(lat_deg)
+    cos_d = np.cos(d)
+    # cos(LST - RA) = cos LST cos RA + sin LST sin RA
+    return (np.sin(phi) * np.sin(d))[:, None] + np.cos(phi) * (
+        (cos_d * np.cos(r))[:, None] * np.cos(t)[None, :] + (cos_d * np.sin(r))[:, None] * np.sin(t)[None, :])
+
+
+def moon_far(ra: np.ndarray, dec: np.ndarray, bodies: tuple[np.ndarray, ...], min_sep_deg: float) -> np.ndarray:
+    """[N, T]: farther from the Moon than ``min_sep_deg`` (geocentric Moon: good to ~1°, its parallax)."""
+    moon_ra, moon_dec = np.deg2rad(bodies[2]), np.deg2rad(bodies[3])
+    r, d = np.deg2rad(ra), np.deg2rad(dec)
+    cos_sep = (np.sin(d)[:, None] * np.sin(moon_dec)[None, :]
+               + (np.cos(d) * np.cos(r))[:, None] * (np.cos(moon_dec) * np.cos(moon_ra))[None, :]
+               + (np.cos(d) * np.sin(r))[:, None] * (np.cos(moon_dec) * np.sin(moon_ra))[None, :])
+    return cos_sep <= np.cos(np.deg2rad(min_sep_deg))
 
 
 def sun_moon(times: list[datetime]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -151,31 +167,14 @@ def sun_moon(times: list[datetime]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return sun.ra.deg, sun.dec.deg, moon.ra.deg, moon.dec.deg
 
 
-def observable(ra: np.ndarray, dec: np.ndarray, site: Site, instrument: Instrument, facility: Facility,
-               times: list[datetime], bodies: tuple[np.ndarray, ...]) -> np.ndarray:
-    """[fields, times] mask: dark enough, low enough airmass, far enough from the Moon."""
+def conditions(ra: np.ndarray, dec: np.ndarray, site: Site, facility: Facility, times: list[datetime],
+               bodies: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """At each time: dark [T]; and per field [N, T]: low enough airmass."""
     lst = (_gmst_deg(_jd(times)) + site.lon_deg) % 360.0
-    sun_ra, sun_dec, moon_ra, moon_dec = bodies
     limits = facility.limits
-    dark = _alt(sun_ra, sun_dec, lst, site.lat_deg) <= limits.sun_altitude_max_deg  # the Sun at each time
-    min_alt = np.rad2deg(np.arcsin(1.0 / limits.airmass_max))
-    high = _altitude(ra, dec, lst, site.lat_deg) >= min_alt
-    cos_sep = (np.sin(np.deg2rad(dec))[:, None] * np.sin(np.deg2rad(moon_dec))[None, :]
-               + np.cos(np.deg2rad(dec))[:, None] * np.cos(np.deg2rad(moon_dec))[None, :]
-               * np.cos(np.deg2rad(np.asarray(ra)[:, None] - moon_ra[None, :])))
-    far = np.rad2deg(np.arccos(np.clip(cos_sep, -1, 1))) >= limits.moon_separation_min_deg
-    return dark[None, :] & high & far
-
-
-def _first_window(mask: np.ndarray, times: list[datetime], step: timedelta) -> tuple[datetime, datetime] | None:
-    idx = np.flatnonzero(mask)
-    if len(idx) == 0:
-        return None
-    start = idx[0]
-    end = start
-    while end + 1 < len(mask) and mask[end + 1]:
-        end += 1
-    return times[start], times[end] + step
+    dark = _alt(bodies[0], bodies[1], lst, site.lat_deg) <= limits.sun_altitude_max_deg  # the Sun at each time
+    high = _sin_altitude(ra, dec, lst, site.lat_deg) >= 1.0 / limits.airmass_max  # sin(alt) = 1 / airmass
+    return dark, high
 
 
 # --- the plan ----------------------------------------------------------------------------------------
@@ -255,73 +254,68 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
               hours: float = 24.0, exposure_s: float = 300.0, filters: tuple[str, ...] | None = None,
               n_fields: int | None = None, galaxies: Catalogue | None = None,
               complete_to_mpc: float | None = None) -> Plan:
-    """The most probable observable fields, at most ``n_fields`` and what the sites' dark time allows.
+    """A schedule of the localization's fields on the facility's telescopes in the window (at most ``n_fields``).
 
-    With ``galaxies``, fields are centred on catalogued galaxies ranked by the 3D probability along
-    their line of sight, and tiles fill what the galaxies leave; when the catalogue (complete to
+    With ``galaxies``, fields centred on catalogued galaxies (ranked by the 3D probability along their line of
+    sight) are scheduled before the tiles that fill what they leave; when the catalogue (complete to
     ``complete_to_mpc``) misses most of the distance posterior, or the map has no distance, it tiles.
     """
     filters = tuple(filters or instrument.default_filters)
     instrument.check_filters(filters)
     step = timedelta(minutes=STEP_MINUTES)
-    times = [start + i * step for i in range(int(np.ceil(hours * 60 / STEP_MINUTES)))]
+    n_steps = max(1, int(np.ceil(hours * 60 / STEP_MINUTES)))
+    times = [start + i * step for i in range(n_steps + 1)]  # the ends of the steps
     end = start + timedelta(hours=hours)
-    limit = n_fields or facility.max_fields
     notes: list[str] = []
     cells = tile(prepared, instrument.fov_deg)
     by_prob = np.argsort(-cells.prob, kind="stable")
+    by_prob = by_prob[cells.prob[by_prob] > 0]
     ra, dec, value = cells.ra[by_prob], cells.dec[by_prob], cells.prob[by_prob]
     galaxy_mode = galaxies is not None and _galaxies_usable(prepared, complete_to_mpc, notes)
     if galaxy_mode and galaxies is not None:
         g_ra, g_dec, g_score = galaxy_fields(prepared, galaxies, instrument.fov_deg)
         notes.append(f"galaxy-targeted: {len(g_ra)} candidate fields on catalogued galaxies, then tiles")
-        # galaxies first (their score is a density, not a probability: rank them above every tile)
-        ra, dec = np.concatenate([g_ra, ra]), np.concatenate([g_dec, dec])
-        value = np.concatenate([np.full(len(g_ra), np.inf), value])
-    candidates = np.arange(min(len(ra), max(4 * limit, 200)))
+        covered_by_galaxy = np.zeros(len(ra), dtype=bool)
+        for ra0, dec0 in zip(g_ra, g_dec, strict=True):  # a tile whose centre a galaxy field covers is not needed
+            covered_by_galaxy |= in_field(ra, dec, ra0, dec0, instrument.fov_deg)
+        # galaxies first, best first: their score is a density, so rank them above every tile
+        rank_value = 2.0 + np.linspace(1.0, 0.0, len(g_ra)) if len(g_ra) else np.array([])
+        keep = ~covered_by_galaxy
+        ra, dec = np.concatenate([g_ra, ra[keep]]), np.concatenate([g_dec, dec[keep]])
+        value = np.concatenate([rank_value, value[keep]])
     bodies = sun_moon(times)
     sites = facility.sites_for(instrument)
-    visible = {s.code: observable(ra[candidates], dec[candidates], s, instrument, facility, times, bodies)
-               for s in sites}
-    per_field = instrument.exposures(filters) * (exposure_s + instrument.readout_s) + instrument.setup_s
-    needed = int(np.ceil(per_field / (STEP_MINUTES * 60)))
-    budget = {s.code: float(visible[s.code].any(axis=0).sum() * STEP_MINUTES * 60) for s in sites}
-    used = dict.fromkeys(budget, 0.0)
-    chosen: list[tuple[int, dict]] = []
-    for j in candidates:
-        if value[j] < MIN_FIELD_PROB:
-            break
-        if galaxy_mode and np.isfinite(value[j]) and any(
-                in_field(np.array([ra[j]]), np.array([dec[j]]), ra[k], dec[k], instrument.fov_deg)[0]
-                for k, _ in chosen):
-            continue  # a tile whose centre a galaxy field already covers
-        windows = {code: w for code, mask in visible.items()
-                   if mask[j].sum() >= needed and (w := _first_window(mask[j], times, step))}
-        if not windows:
-            continue
-        # count its time at the site that can take it soonest and still has dark time left
-        site = next((c for c, _ in sorted(windows.items(), key=lambda kv: kv[1][0])
-                     if used[c] + per_field <= budget[c]), None)
-        if site is None:
-            continue
-        used[site] += per_field
-        chosen.append((int(j), windows))
-        if len(chosen) >= limit:
-            break
+    far = moon_far(ra, dec, bodies, facility.limits.moon_separation_min_deg)
+    dark, high, ok = {}, {}, {}
+    for site in sites:
+        dark[site.code], high[site.code] = conditions(ra, dec, site, facility, times, bodies)
+        mask = dark[site.code][None, :] & high[site.code] & far
+        ok[site.code] = mask[:, :-1] & mask[:, 1:]  # all through each step
+    duration = instrument.exposures(filters) * (exposure_s + instrument.readout_s) + instrument.setup_s
+    telescopes = {site.code: instrument.telescopes.get(site.code, 1) for site in sites}
+    plan_schedule = schedule(value, ok, telescopes, start, STEP_MINUTES * 60.0, duration, n_fields)
+    picks = plan_schedule.picks
     if galaxy_mode:
-        covered, each = footprint_probability(prepared, [(ra[j], dec[j]) for j, _ in chosen], instrument.fov_deg)
+        covered, each = footprint_probability(prepared, [(ra[j], dec[j]) for j, _ in picks], instrument.fov_deg)
     else:
-        each = [float(value[j]) for j, _ in chosen]
+        each = [float(value[j]) for j, _ in picks]
         covered = float(sum(each))
-    fields = [Field(rank, float(ra[j]), float(dec[j]), p, windows)
-              for rank, ((j, windows), p) in enumerate(zip(chosen, each, strict=True), 1)]
+    fields = [Field(rank, float(ra[j]), float(dec[j]), p, slot)
+              for rank, ((j, slot), p) in enumerate(zip(picks, each, strict=True), 1)]
     if not fields:
-        notes.append("no field of the localization is observable from this facility in the window")
+        limits = facility.limits
+        notes.append("nothing can be observed: " + why_nothing(
+            dark, high, far, duration, STEP_MINUTES * 60.0, limits.sun_altitude_max_deg, limits.airmass_max,
+            limits.moon_separation_min_deg))
+    elif plan_schedule.unscheduled_prob > 0.001 and not galaxy_mode:
+        notes.append(f"{plan_schedule.unscheduled_prob:.1%} more is observable in the window but did not fit "
+                     "the telescopes' time" + (f" (or the {n_fields}-field limit)" if n_fields else ""))
     total_prob = float(np.sum(cells.prob))
     if total_prob < 0.99:
         notes.append(f"the tiled region holds {total_prob:.3f} of the probability")
     return Plan(facility.name, instrument.name, filters, exposure_s, start, end, fields, covered,
-                {k: v for k, v in used.items() if v > 0}, notes, instrument.exposures(filters))
+                plan_schedule.seconds_per_site, notes, instrument.exposures(filters),
+                0.0 if galaxy_mode else plan_schedule.unscheduled_prob)
 
 
 def _galaxies_usable(prepared: PreparedMap, complete_to_mpc: float | None, notes: list[str]) -> bool:

@@ -351,14 +351,16 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     s = plan["summary"]
     hours = s["total_exposure_s"] / 3600
     title = f"{plan['event_id']} · plan for {s['facility'].upper()} {s['instrument']}"
-    facts = [f"*Fields*\n{s['n_fields']}", f"*Probability covered*\n{100 * s['covered_prob']:.1f}%",
+    facts = [f"*Fields scheduled*\n{s['n_fields']}", f"*Probability covered*\n{100 * s['covered_prob']:.1f}%",
              f"*Filters × exposure*\n{', '.join(s['filters'])} × {s['exposure_s']:g} s",
              f"*Total exposure*\n{hours:.1f} h"]
     if s["seconds_per_site"]:
         facts.append("*Time per site*\n" + ", ".join(f"{k} {v / 3600:.1f} h" for k, v in s["seconds_per_site"].items()))
     if s["first_windows"]:
-        facts.append("*First windows*\n" + ", ".join(f"{k} {v[11:16]} UTC" for k, v in
-                                                    list(s["first_windows"].items())[:4]))
+        facts.append("*First exposures*\n" + ", ".join(f"{k} {v[11:16]} UTC" for k, v in
+                                                      list(s["first_windows"].items())[:4]))
+    if s.get("unscheduled_prob", 0) > 0.001:
+        facts.append(f"*Observable, not scheduled*\n{100 * s['unscheduled_prob']:.1f}% (no telescope time left)")
     blocks: Blocks = [header(title), fields_section(facts)]
     validation = s.get("validation") or {}
     durations = (validation.get("request_durations") or {}).get("duration")
