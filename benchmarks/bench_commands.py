@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from conftest import data_file  # noqa: E402
-from helpers import wait_for  # noqa: E402
 from fakes.slack_server import FakeSlack  # noqa: E402
+from helpers import wait_for  # noqa: E402
 from test_commands import SECRET, USER, csv_event, signed  # noqa: E402
 
 from bot import config  # noqa: E402

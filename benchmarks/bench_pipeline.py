@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from helpers import json_bytes, variant, wait_for  # noqa: E402
 from fakes.slack_server import FakeSlack  # noqa: E402
+from helpers import json_bytes, variant, wait_for  # noqa: E402
 
 from bot.ingest.local_broker import LocalBroker  # noqa: E402
 

@@ -109,8 +109,8 @@ def through_slack(lco, repeat: int) -> list[float]:
     """/gw plan as Slack sends it (a signed HTTP request) until the plan message reaches the Slack server."""
     import urllib.parse
 
-    from helpers import wait_for
     from fakes.slack_server import FakeSlack
+    from helpers import wait_for
     from test_commands import SECRET, USER, signed
 
     from bot.app import Bot
@@ -125,13 +125,16 @@ def through_slack(lco, repeat: int) -> list[float]:
         slack.add_channel("gw-alerts")
         settings = config.load({"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url,
                                 "SLACK_SIGNING_SECRET": SECRET, "GWBOT_DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite'}",
-                                "LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal})
+                                "LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal,
+                                "GWBOT_POST_MAX_AGE": "36500d"})
         bot = Bot(settings)
         from conftest import data_file
 
         bot.pipeline.handle(RawMessage("igwn.gwalert", data_file(ALERT).read_bytes(), None, 0, 0))
         bot.outbox.drain(60)
-        server = serve(build_app(settings, bot.answers, socket_mode=False, plans=bot.plans), 0, host="127.0.0.1")
+        bot.start_background()  # the plan message goes out through the outbox
+        server = serve(build_app(settings, bot.answers, socket_mode=False, outbox=bot.outbox, plans=bot.plans), 0,
+                       host="127.0.0.1")
         url = f"http://127.0.0.1:{server.server_port}/slack/events"
         for i in range(repeat):
             before = len([m for m in slack.messages("followup") if m.get("blocks")])
@@ -143,7 +146,7 @@ def through_slack(lco, repeat: int) -> list[float]:
                 [m for m in slack.messages("followup") if m.get("blocks")]), 60, "plan message")
             out.append(message["received"] - t0)
         server.shutdown()
-        bot.store.close()
+        bot.shutdown()
     return out
 
 
