@@ -158,13 +158,27 @@ def moon_far(ra: np.ndarray, dec: np.ndarray, bodies: tuple[np.ndarray, ...], mi
 
 
 def sun_moon(times: list[datetime]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Apparent (RA, Dec) in degrees of the Sun and the Moon at each time."""
-    from astropy.coordinates import get_body, get_sun
+    """(RA, Dec) in degrees of the Sun and the Moon at each time, on the mean equator and equinox of the
+    window's start (what the sidereal time is measured from)."""
+    from astropy.coordinates import PrecessedGeocentric, get_body, get_sun
     from astropy.time import Time
 
     t = Time(times)
-    sun, moon = get_sun(t), get_body("moon", t)
+    frame = PrecessedGeocentric(equinox=t[0], obstime=t)  # geocentric: the Sun and Moon keep their directions
+    sun, moon = get_sun(t).transform_to(frame), get_body("moon", t).transform_to(frame)
     return sun.ra.deg, sun.dec.deg, moon.ra.deg, moon.dec.deg
+
+
+def of_date(ra: np.ndarray, dec: np.ndarray, when: datetime) -> tuple[np.ndarray, np.ndarray]:
+    """ICRS positions (the map's) on the mean equator and equinox of ``when``: 25 years of precession move
+    RA by ~0.35°, enough to misjudge an airmass limit."""
+    import astropy.units as u
+    from astropy.coordinates import PrecessedGeocentric, SkyCoord
+    from astropy.time import Time
+
+    t = Time(when)
+    moved = SkyCoord(ra * u.deg, dec * u.deg, frame="icrs").transform_to(PrecessedGeocentric(equinox=t, obstime=t))
+    return moved.ra.deg, moved.dec.deg
 
 
 def conditions(ra: np.ndarray, dec: np.ndarray, site: Site, facility: Facility, times: list[datetime],
@@ -285,10 +299,11 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
         value = np.concatenate([rank_value, value[keep]])
     bodies = sun_moon(times)
     sites = facility.sites_for(instrument)
-    far = moon_far(ra, dec, bodies, facility.limits.moon_separation_min_deg)
+    ra_now, dec_now = of_date(ra, dec, start)
+    far = moon_far(ra_now, dec_now, bodies, facility.limits.moon_separation_min_deg)
     dark, high, ok = {}, {}, {}
     for site in sites:
-        dark[site.code], high[site.code] = conditions(ra, dec, site, facility, times, bodies)
+        dark[site.code], high[site.code] = conditions(ra_now, dec_now, site, facility, times, bodies)
         mask = dark[site.code][None, :] & high[site.code] & far
         ok[site.code] = mask[:, :-1] & mask[:, 1:]  # all through each step
     duration = instrument.exposures(filters) * (exposure_s + instrument.readout_s) + instrument.setup_s
