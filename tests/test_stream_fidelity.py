@@ -18,6 +18,7 @@ from bot import config
 from bot.app import Bot, healthy
 from bot.events.store import Event
 from bot.ingest.local_broker import LocalBroker, publish
+from bot.slack import blocks as bk
 
 pytestmark = pytest.mark.slow
 JSON = [("_format", b"json")]
@@ -106,7 +107,7 @@ def test_a_first_start_over_a_retained_backlog_posts_only_what_is_recent(broker,
         assert slack.channel("s250700b") is None and slack.count("conversations.create") <= 1
         with bot.store.session() as s:
             assert all(s.get(Event, f"S2507{i:02d}b") is not None for i in range(4))  # /gw list, info, check know it
-        status = json.dumps(bot.answers.status().blocks)
+        status = json.dumps(bk.status_message(bot.answers.status_report())[1])
         assert "4 older than GWBOT_POST_MAX_AGE taken in silently" in status
         assert "1 older than GWBOT_POST_MAX_AGE taken in silently" in status  # the circular
         assert bot.answers.maps.latest("S250700b") is not None
@@ -147,7 +148,7 @@ def test_refused_credentials_are_reported_once_in_words(broker, slack, tmp_path,
         wait_for(lambda: bot.outbox.pending() == 0 and slack.messages("gw-ops"), 30, "the ops message")
         ops = slack.messages("gw-ops")
         assert len(ops) == 1 and "hop auth add" in json.dumps(ops)
-        assert "hop auth add" in json.dumps(bot.answers.status().blocks)
+        assert "hop auth add" in json.dumps(bk.status_message(bot.answers.status_report())[1])
         (tmp_path / "heartbeat.json").write_text(json.dumps(bot.beat()))
         ok, why = healthy(tmp_path / "heartbeat.json")
         assert not ok and "refused the credential" in why
@@ -178,5 +179,5 @@ def test_a_stalled_outbox_is_unhealthy(tmp_path, monkeypatch):
         path.write_text(json.dumps(bot.beat()))
         ok, why = healthy(path)
         assert not ok and "has waited" in why
-        assert "the oldest pending delivery has waited" in json.dumps(bot.answers.status().blocks)
+        assert "the oldest pending delivery has waited" in json.dumps(bk.status_message(bot.answers.status_report())[1])
         bot.store.close()

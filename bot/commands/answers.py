@@ -1,7 +1,8 @@
 """Answers to /gw commands, computed from the store and the sky-map core (no Slack I/O here).
 
-Each answer is a :class:`Reply`: text and Block Kit, whether it is for the
-channel or only for the person who asked, and an optional file to upload.
+Lists and the status are plain records (:class:`EventLine`, :class:`StatusReport`), worded for Slack in
+:mod:`bot.slack.blocks`. Checks, pictures and summaries come as a :class:`Reply` (the words built there too),
+with whether it is for the channel or only for the person who asked, and an optional file to upload.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, text
 
 from bot import __version__
-from bot import formatting as fmt
 from bot.commands.check import check
 from bot.commands.parse import USAGE, Candidate, UsageError
+from bot.commands.records import EventLine, StatusReport, TopicLine
 from bot.commands.text import check_csv
 from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
@@ -39,10 +40,6 @@ class Reply:
     blocks: list = field(default_factory=list)
     public: bool = False
     file: tuple[str, bytes, str] | None = None  # (filename, data, title)
-
-
-def _age(ts: float, now: float) -> str:
-    return fmt.time_since(datetime.fromtimestamp(ts, UTC), datetime.fromtimestamp(now, UTC))
 
 
 class Answers:
@@ -73,35 +70,13 @@ class Answers:
 
     # --- commands ---------------------------------------------------------------------------------
 
-    def help(self) -> Reply:
-        lines = [f"`{USAGE[name]}`" for name in ("list", "info", "skymap", "check", "join", "status", "plan")]
-        text = ("*gwbot commands*\n" + "\n".join(lines) +
-                "\nIn an event channel the event ID may be left out: `/gw check 197.45 -23.38`."
-                "\nSeveral candidates: one per line after `/gw check S230918aq`, or share a CSV file"
-                " (columns ra, dec[, distance][, time][, name]) with `/gw check S230918aq` as its comment.")
-        return Reply("gwbot commands", [bk.section(text)])
-
-    def list(self, count: int) -> Reply:
+    def events(self, count: int) -> builtins.list[EventLine]:
+        """The ``count`` most recently updated events, newest first."""
         now = time.time()
         with self.store.session() as s:
-            events = list(s.scalars(select(Event).order_by(Event.updated.desc()).limit(count)))
-        if not events:
-            return Reply("No events yet.", [bk.section("No events yet: the bot has not received any alert.")])
-        lines = []
-        for e in events:
-            facts = EventFacts.from_json(e.facts)
-            parts = [f"*{e.event_id}*" + (" (mock)" if e.is_mock else ""),
-                     "RETRACTED" if e.retracted else (e.last_alert_type or "")]
-            parts += bk.fact_parts(facts)
-            if not e.retracted:
-                parts.append("significant" if facts.significant else "low significance")
-            parts.append(_age(e.updated, now))
-            link = bk.channel_link(e.channel_id, None)
-            if link:
-                parts.append(link)
-            lines.append(" · ".join(parts))
-        return Reply(f"The latest {len(events)} events", [bk.header(f"Latest {len(events)} events"),
-                                                          bk.section("\n".join(lines))])
+            rows = builtins.list(s.scalars(select(Event).order_by(Event.updated.desc()).limit(count)))
+        return [EventLine(e.event_id, bool(e.is_mock), bool(e.retracted), e.last_alert_type,
+                          EventFacts.from_json(e.facts), max(0.0, now - e.updated), e.channel_id) for e in rows]
 
     def info(self, event: Event) -> Reply:
         if not event.summary:
@@ -147,33 +122,19 @@ class Answers:
         version = self.store.latest_skymap(event_id, "combined")
         return version.observatory if version else None
 
-    def status(self) -> Reply:
+    def status_report(self) -> StatusReport:
+        """How the bot is doing: the stream, each topic, the outbox, the database (reached by a query)."""
         now = time.time()
         stream = self.stream_status()
         with self.store.session() as s:
-            topics = list(s.scalars(select(TopicProgress).order_by(TopicProgress.topic)))
+            topics = builtins.list(s.scalars(select(TopicProgress).order_by(TopicProgress.topic)))
             count = select(func.count()).select_from(Delivery)
-            pending = s.scalar(count.where(Delivery.status.in_(("pending", "in_flight"))))
-            failed = s.scalar(count.where(Delivery.status == "failed"))
+            pending = s.scalar(count.where(Delivery.status.in_(("pending", "in_flight")))) or 0
+            failed = s.scalar(count.where(Delivery.status == "failed")) or 0
             s.execute(text("SELECT 1"))
-        connected = stream.get("connected")
-        lines = [f"*Stream*: {'connected' if connected else 'NOT connected'}"
-                 + (f" to `{bk.escape(stream['url'])}`" if stream.get("url") else "")
-                 + (f" as group `{bk.escape(stream['group_id'])}`" if stream.get("group_id") else "")]
-        if stream.get("problem"):
-            lines.append(f":rotating_light: {bk.escape(stream['problem'])}")
-        for t in topics:
-            silent = f"; {t.silent} older than GWBOT_POST_MAX_AGE taken in silently" if t.silent else ""
-            lines.append(f"• `{bk.escape(t.topic)}`: last message {_age(t.last_received, now)} "
-                         f"(offset {t.last_offset}){silent}")
-        if not topics:
-            lines.append("• no message received yet")
-        lines.append(f"*Slack deliveries*: {pending} pending, {failed} failed")
-        if stream.get("outbox_stalled_s"):
-            lines.append(f":rotating_light: the oldest pending delivery has waited {stream['outbox_stalled_s']:.0f} s"
-                         " (see the log and the ops channel)")
-        state = "reachable" if stream.get("database_ok", True) else "NOT writable (messages wait; see the log)"
-        lines.append(f"*Database*: {self.store.engine.dialect.name}, {state}")
-        lines.append(f"*Uptime*: {fmt.time_since(datetime.fromtimestamp(self.started, UTC), datetime.now(UTC))[:-4]}"
-                     f" · gwbot {__version__}")
-        return Reply("gwbot status", [bk.section("\n".join(lines))])
+        return StatusReport(
+            connected=bool(stream.get("connected")), url=stream.get("url"), group_id=stream.get("group_id"),
+            problem=stream.get("problem"), database=self.store.engine.dialect.name,
+            database_ok=bool(stream.get("database_ok", True)), pending=pending, failed=failed,
+            stalled_s=stream.get("outbox_stalled_s"), uptime_s=now - self.started, version=__version__,
+            topics=[TopicLine(t.topic, now - t.last_received, t.last_offset, t.silent or 0) for t in topics])

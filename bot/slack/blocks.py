@@ -19,6 +19,7 @@ from typing import Any
 
 from bot import formatting as fmt
 from bot.commands.check import CheckResult
+from bot.commands.records import EventLine, StatusReport
 from bot.commands.text import candidate_lines
 from bot.events.facts import EventFacts
 from bot.ingest.gcn import Circular, Notice
@@ -299,6 +300,61 @@ def mark_retracted(text: str, blocks: Blocks) -> tuple[str, Blocks]:
         else:
             edited.append(block)
     return f"RETRACTED: {text}", _limit(edited)
+
+
+def help_message(usages: list[str]) -> tuple[str, Blocks]:
+    lines = [f"`{usage}`" for usage in usages]
+    text = ("*gwbot commands*\n" + "\n".join(lines) +
+            "\nIn an event channel the event ID may be left out: `/gw check 197.45 -23.38`."
+            "\nSeveral candidates: one per line after `/gw check S230918aq`, or share a CSV file"
+            " (columns ra, dec[, distance][, time][, name]) with `/gw check S230918aq` as its comment.")
+    return "gwbot commands", [section(text)]
+
+
+def _ago(seconds: float) -> str:
+    now = datetime.now(UTC)
+    return fmt.time_since(datetime.fromtimestamp(now.timestamp() - seconds, UTC), now)
+
+
+def events_message(events: list[EventLine]) -> tuple[str, Blocks]:
+    """/gw list: one line per event."""
+    if not events:
+        return "No events yet.", [section("No events yet: the bot has not received any alert.")]
+    lines = []
+    for e in events:
+        parts = [f"*{e.event_id}*" + (" (mock)" if e.is_mock else ""),
+                 "RETRACTED" if e.retracted else (e.last_alert_type or "")]
+        parts += fact_parts(e.facts)
+        if not e.retracted:
+            parts.append("significant" if e.facts.significant else "low significance")
+        parts.append(_ago(e.age_s))
+        where = channel_link(e.channel_id, None)
+        if where:
+            parts.append(where)
+        lines.append(" · ".join(parts))
+    return f"The latest {len(events)} events", [header(f"Latest {len(events)} events"), section("\n".join(lines))]
+
+
+def status_message(report: StatusReport) -> tuple[str, Blocks]:
+    """/gw status."""
+    lines = [f"*Stream*: {'connected' if report.connected else 'NOT connected'}"
+             + (f" to `{escape(report.url)}`" if report.url else "")
+             + (f" as group `{escape(report.group_id)}`" if report.group_id else "")]
+    if report.problem:
+        lines.append(f":rotating_light: {escape(report.problem)}")
+    for t in report.topics:
+        silent = f"; {t.silent} older than GWBOT_POST_MAX_AGE taken in silently" if t.silent else ""
+        lines.append(f"• `{escape(t.topic)}`: last message {_ago(t.age_s)} (offset {t.offset}){silent}")
+    if not report.topics:
+        lines.append("• no message received yet")
+    lines.append(f"*Slack deliveries*: {report.pending} pending, {report.failed} failed")
+    if report.stalled_s:
+        lines.append(f":rotating_light: the oldest pending delivery has waited {report.stalled_s:.0f} s"
+                     " (see the log and the ops channel)")
+    state = "reachable" if report.database_ok else "NOT writable (messages wait; see the log)"
+    lines.append(f"*Database*: {report.database}, {state}")
+    lines.append(f"*Uptime*: {_ago(report.uptime_s)[:-4]} · gwbot {report.version}")
+    return "gwbot status", [section("\n".join(lines))]
 
 
 _ICONS = {"plausible": ":large_green_circle:", "unlikely": ":large_orange_circle:", "excluded": ":red_circle:"}

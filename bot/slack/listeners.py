@@ -33,6 +33,7 @@ from bot.slack.outbox import Outbox, enqueue
 log = logging.getLogger(__name__)
 
 MODAL_ID = "check_modal"
+HELP_ORDER = ("list", "info", "skymap", "check", "join", "status", "plan")
 FIELDS = ("ra", "dec", "distance", "time")
 MAX_CSV_BYTES = 5 * 2**20
 
@@ -104,11 +105,11 @@ class Commands:
     def _run(self, cmd: Command, body: dict, respond, client: WebClient) -> None:
         channel, user = str(body.get("channel_id") or ""), str(body.get("user_id") or "")
         if cmd.name == "help":
-            _respond_reply(respond, self.answers.help())
+            _respond_reply(respond, Reply(*bk.help_message([USAGE[name] for name in HELP_ORDER])))
         elif cmd.name == "list":
-            _respond_reply(respond, self.answers.list(cmd.count))
+            _respond_reply(respond, Reply(*bk.events_message(self.answers.events(cmd.count))))
         elif cmd.name == "status":
-            _respond_reply(respond, self.answers.status())
+            _respond_reply(respond, Reply(*bk.status_message(self.answers.status_report())))
         else:
             event = self.answers.event(cmd.event_id, channel, USAGE[cmd.name])
             if cmd.name == "info":
