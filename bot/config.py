@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bot.logs import URL_CREDENTIALS, redact_url
+
 DEFAULT_HOP_URL = "kafka://kafka.scimma.org/igwn.gwalert,gcn.circular"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 SECRET_FIELDS = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "hop_password", "lco_api_token"}
@@ -128,7 +130,7 @@ class Settings:
     def secret_values(self) -> tuple[str, ...]:
         """Every secret in use, for redaction: tokens, passwords, and credentials inside HOP_URL."""
         values = [getattr(self, name) for name in SECRET_FIELDS]
-        match = _URL_CREDENTIALS.search(self.hop_url)
+        match = URL_CREDENTIALS.search(self.hop_url)
         if match and ":" in match.group(2):
             values.append(match.group(2).split(":", 1)[1])
         return tuple(v for v in values if v and len(v) >= 4)
@@ -184,14 +186,8 @@ _ENV = {
     "GWBOT_STALL_SECONDS": "stall_seconds",
 }
 
-_URL_CREDENTIALS = re.compile(r"(://)([^@/\s]+)@")
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"": 3600.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def redact_url(url: str) -> str:
-    """A URL with any embedded user name and password replaced by ***."""
-    return _URL_CREDENTIALS.sub(r"\1***@", url)
 
 
 def duration_s(name: str, value: Any) -> float:
@@ -208,7 +204,7 @@ def hop_username(settings: Settings) -> str | None:
     """The user name of the Hopskotch credential in use: HOP_USERNAME, the URL's, or hop's auth.toml."""
     if settings.hop_username:
         return settings.hop_username
-    match = _URL_CREDENTIALS.search(settings.hop_url)
+    match = URL_CREDENTIALS.search(settings.hop_url)
     if match:
         return match.group(2).split(":", 1)[0]
     if not settings.hop_auth:

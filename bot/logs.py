@@ -14,7 +14,12 @@ import sys
 import time
 from collections.abc import Iterable
 
-_URL_CREDENTIALS = re.compile(r"(://)[^@/\s\"']+@")
+URL_CREDENTIALS = re.compile(r"(://)([^@/\s\"']+)@")  # user[:password]@ inside a URL
+
+
+def redact_url(text: str) -> str:
+    """Credentials inside URLs replaced by ***."""
+    return URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 class Redactor:
@@ -26,7 +31,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return _URL_CREDENTIALS.sub(r"\1***@", text)
+        return redact_url(text)
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 

@@ -44,10 +44,6 @@ class Field:
     prob: float  # the probability it adds (its cell's; galaxy fields: their share of the union)
     slot: Slot  # where and when it is taken
 
-    @property
-    def first(self) -> tuple[str, datetime]:
-        return self.slot.site, self.slot.start
-
 
 @dataclass(frozen=True)
 class Plan:

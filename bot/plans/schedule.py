@@ -59,12 +59,17 @@ def schedule(value: np.ndarray, ok: dict[str, np.ndarray], telescopes: dict[str,
     """
     span = int(np.ceil(duration_s / step_s)) + 1  # steps an exposure starting anywhere in a step may touch
     fits = {code: _runs(mask, span) for code, mask in ok.items()}
-    picks, used = _greedy(value, ok, fits, telescopes, start, step_s, duration_s)
+    # hours of visibility each field has left, anywhere in the network, from each step on
+    anywhere = np.zeros((len(value), next(iter(ok.values())).shape[1] if ok else 0), dtype=bool)
+    for mask in ok.values():
+        anywhere |= mask
+    left_h = np.cumsum(anywhere[:, ::-1], axis=1, dtype=np.float32)[:, ::-1] * np.float32(step_s / 3600.0)
+    picks, used = _greedy(value, ok, fits, left_h, telescopes, start, step_s, duration_s)
     if limit is not None and len(picks) > limit:
         best = [j for j, _ in sorted(picks, key=lambda p: -value[p[0]])[:limit]]
         chosen = np.zeros(len(value), dtype=bool)
         chosen[best] = True
-        picks, used = _greedy(np.where(chosen, value, 0.0), ok, fits, telescopes, start, step_s, duration_s)
+        picks, used = _greedy(np.where(chosen, value, 0.0), ok, fits, left_h, telescopes, start, step_s, duration_s)
     could = np.zeros(len(value), dtype=bool)
     for run in fits.values():  # observable for one exposure somewhere
         could |= run.any(axis=1)
@@ -84,15 +89,11 @@ def _runs(mask: np.ndarray, span: int) -> np.ndarray:
     return out
 
 
-def _greedy(value: np.ndarray, ok: dict[str, np.ndarray], fits: dict[str, np.ndarray], telescopes: dict[str, int],
-            start: datetime, step_s: float, duration_s: float) -> tuple[list[tuple[int, Slot]], dict[str, float]]:
+def _greedy(value: np.ndarray, ok: dict[str, np.ndarray], fits: dict[str, np.ndarray], left_h: np.ndarray,
+            telescopes: dict[str, int], start: datetime, step_s: float, duration_s: float
+            ) -> tuple[list[tuple[int, Slot]], dict[str, float]]:
     """Every telescope, free soonest first, takes the best field it can observe now (see the module's text)."""
     n_steps = next(iter(ok.values())).shape[1] if ok else 0
-    # hours of visibility each field has left, anywhere in the network, from each step on
-    anywhere = np.zeros(next(iter(ok.values())).shape, dtype=bool) if ok else np.zeros((len(value), 0), bool)
-    for mask in ok.values():
-        anywhere |= mask
-    left_h = (np.cumsum(anywhere[:, ::-1], axis=1, dtype=np.float32)[:, ::-1] * np.float32(step_s / 3600.0))
     somewhere: dict[str, np.ndarray] = {code: np.asarray(run.any(axis=0)) for code, run in fits.items()}  # any start
     todo = value > 0
     heap = [(0.0, code, k) for code, n in telescopes.items() if code in ok for k in range(1, n + 1)]

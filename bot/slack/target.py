@@ -196,9 +196,10 @@ class WebAPI:
                 raise
         self._joined.add(channel_id)
 
-    def _in_channel(self, channel_id: str, method: str, /, **kwargs: Any) -> dict:
-        """A call that needs membership: join first (public channels), and once more on not_in_channel."""
-        if not channel_id.startswith("D"):
+    def _in_channel(self, channel_id: str, method: str, /, join_first: bool = True, **kwargs: Any) -> dict:
+        """A call into a channel: join first (public channels) when it needs membership, and join and try once
+        more on not_in_channel."""
+        if join_first and not channel_id.startswith("D"):
             self._join(channel_id)
         try:
             return self._call(method, **kwargs)
@@ -231,13 +232,8 @@ class WebAPI:
                       metadata={"event_type": "gwbot_delivery", "event_payload": {"delivery_id": delivery_id}})
         if thread_ts:
             kwargs.update(thread_ts=thread_ts, reply_broadcast=broadcast)
-        try:
-            return self._call("chat_postMessage", **kwargs)["ts"]
-        except SlackRejected as exc:
-            if exc.error != "not_in_channel":
-                raise
-        self._join(channel_id)
-        return self._call("chat_postMessage", **kwargs)["ts"]
+        # chat:write.public posts without membership; a channel that still refuses is joined
+        return self._in_channel(channel_id, "chat_postMessage", join_first=False, **kwargs)["ts"]
 
     def update(self, channel_id, ts, text, blocks) -> None:
         self._call("chat_update", channel=channel_id, ts=ts, text=text, blocks=blocks)
