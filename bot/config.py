@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bot.brokers.record import Format
 from bot.logs import URL_CREDENTIALS, redact_url
 
 DEFAULT_HOP_URL = "kafka://kafka.scimma.org/igwn.gwalert,gcn.circular"
@@ -80,6 +81,77 @@ class Routing:
 
 
 @dataclass(frozen=True)
+class BrokerConfig:
+    """One optical alert broker's Kafka stream (a ``[[brokers]]`` table). Its secrets are not here: only the
+    names of the environment variables that hold them, read when connecting."""
+
+    name: str
+    format: Format
+    url: str  # kafka://host:port/topic1,topic2, as HOP_URL
+    group_id: str | None = None  # default "<name>-gwbot-candidates"
+    security_protocol: str | None = None
+    sasl_mechanism: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    ssl_ca_location: str | None = None
+
+    @classmethod
+    def from_toml(cls, table: Mapping[str, Any], where: str) -> BrokerConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(table) - known
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        for key in ("name", "format", "url"):
+            if not table.get(key):
+                raise ConfigError(f"{where}: {key} is required")
+        try:
+            fmt = Format(str(table["format"]).lower())
+        except ValueError:
+            raise ConfigError(f"{where}: format {table['format']!r} is not one of "
+                              f"{', '.join(f.value for f in Format)}") from None
+        url = str(table["url"])
+        if not re.match(r"^kafka://[^/]+/[^/]+$", url):
+            raise ConfigError(f"{where}: url {redact_url(url)!r} is not kafka://host:port/topic1,topic2")
+        values: dict[str, Any] = {k: str(v) for k, v in table.items()}
+        values["format"] = fmt
+        return cls(**values)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.url.split("://", 1)[1].split("/", 1)[0]
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(t for t in self.url.rsplit("/", 1)[1].split(",") if t)
+
+    @property
+    def group(self) -> str:
+        return self.group_id or f"{self.name}-gwbot-candidates"
+
+    def kafka_config(self, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """confluent-kafka consumer settings, secrets read from the named environment variables now."""
+        env = os.environ if environ is None else environ
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap, "group.id": self.group,
+                                "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+        if self.security_protocol:
+            conf["security.protocol"] = self.security_protocol
+        if self.sasl_mechanism:
+            conf["sasl.mechanisms"] = self.sasl_mechanism
+        for key, name in (("sasl.username", self.username_env), ("sasl.password", self.password_env)):
+            if name:
+                if not env.get(name):
+                    raise ConfigError(f"broker {self.name}: environment variable {name} is not set")
+                conf[key] = env[name]
+        if self.ssl_ca_location:
+            conf["ssl.ca.location"] = self.ssl_ca_location
+        if self.format is Format.ANTARES and (self.security_protocol or "").upper() == "SASL_SSL":
+            # ANTARES's certificate does not name its host; its own client turns the check off
+            # (antares-client 2.0.2: antares_client/stream.py _DEFAULT_OPTIONS)
+            conf["ssl.endpoint.identification.algorithm"] = "none"
+        return conf
+
+
+@dataclass(frozen=True)
 class Settings:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
@@ -117,6 +189,11 @@ class Settings:
     max_skymap_mb: float = 1024.0
     retention_days: float = 30.0  # old sky-map versions and delivered outbox rows are pruned after this
     stall_seconds: float = 300.0  # an outbox whose oldest pending delivery is older is unhealthy
+    candidate_window_days: float = 7.0  # events whose merger is older get no more candidates
+    candidate_max_cl: float = 0.9  # candidates outside this credible region are not posted
+    candidate_min_reliability: float = 0.6  # where the broker gives a real-bogus score
+    candidate_digest_s: float = 120.0  # at most one candidate digest per event channel this often
+    brokers: tuple[BrokerConfig, ...] = ()
     routing: Routing = field(default_factory=Routing)
 
     @property
@@ -146,6 +223,8 @@ class Settings:
                 value = f"{len(value.routes)} extra routes"
             elif f.name == "facility_tables":
                 value = [t.get("name") for t in value]
+            elif f.name == "brokers":
+                value = [f"{b.name} ({b.format.value}) {redact_url(b.url)}" for b in value]
             elif f.name == "hop_url":
                 value = redact_url(value)
             out[f.name] = value
@@ -184,6 +263,10 @@ _ENV = {
     "GWBOT_MAX_SKYMAP_MB": "max_skymap_mb",
     "GWBOT_RETENTION_DAYS": "retention_days",
     "GWBOT_STALL_SECONDS": "stall_seconds",
+    "GWBOT_CANDIDATE_WINDOW_DAYS": "candidate_window_days",
+    "GWBOT_CANDIDATE_MAX_CL": "candidate_max_cl",
+    "GWBOT_CANDIDATE_MIN_RELIABILITY": "candidate_min_reliability",
+    "GWBOT_CANDIDATE_DIGEST_SECONDS": "candidate_digest_s",
 }
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([smhd]?)\s*$", re.IGNORECASE)
@@ -261,13 +344,18 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
             raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc}") from exc
-        known = {f.name for f in fields(Settings)} - {"routing", "facility_tables"}
+        known = {f.name for f in fields(Settings)} - {"routing", "facility_tables", "brokers"}
         for key, value in doc.get("settings", {}).items():
             if key not in known:
                 raise ConfigError(f"GWBOT_CONFIG [settings]: unknown key {key!r}")
             values[key] = value
         routing = Routing.from_toml(doc)
         values["facility_tables"] = tuple(doc.get("facilities", []))
+        values["brokers"] = tuple(BrokerConfig.from_toml(t, f"[[brokers]] {i + 1}")
+                                  for i, t in enumerate(doc.get("brokers", [])))
+        names = [b.name for b in values["brokers"]]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"[[brokers]]: names must differ ({', '.join(names)})")
     for env_name, key in _ENV.items():
         if env.get(env_name, "") != "":
             values[key] = env[env_name]
@@ -280,7 +368,9 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
         values["post_max_age_s"] = duration_s("GWBOT_POST_MAX_AGE", values["post_max_age_s"])
     for key, kind in (("port", int), ("plan_expiry_hours", float), ("lco_ipp_value", float),
                       ("follow_seconds", float), ("galaxy_complete_to_mpc", float), ("max_skymap_mb", float),
-                      ("retention_days", float), ("stall_seconds", float)):
+                      ("retention_days", float), ("stall_seconds", float), ("candidate_window_days", float),
+                      ("candidate_max_cl", float), ("candidate_min_reliability", float),
+                      ("candidate_digest_s", float)):
         if key in values:
             try:
                 values[key] = kind(values[key])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.candidates.match import DISTANCE_OUTLIER_CL
 from bot.events.facts import EventFacts
 
-__all__ = ["EventLine", "StatusReport", "TopicLine"]
+__all__ = ["CandidateLine", "EventLine", "StatusReport", "TopicLine"]
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,39 @@ class StatusReport:
     database_ok: bool
     uptime_s: float
     version: str
+
+
+@dataclass(frozen=True)
+class CandidateLine:
+    """A broker candidate of an event, as the digest and ``/gw candidates`` show it."""
+
+    event_id: str
+    broker: str
+    object_id: str
+    url: str | None
+    ra_deg: float
+    dec_deg: float
+    credible_level: float
+    density_per_deg2: float
+    density_3d: float | None
+    distance_cl: float | None
+    host_distance_mpc: float | None
+    days_after_merger: float | None  # of its first detection after the merger
+    last_mjd: float
+    mag: float | None
+    band: str | None
+    reliability: float | None
+    inside: bool
+    detections: int
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def distance_outlier(self) -> bool:
+        return self.distance_cl is not None and self.distance_cl > DISTANCE_OUTLIER_CL
+
+    def rank_key(self) -> tuple[float, float]:
+        """Best first: by 3D density where a host distance gives one (distance outliers last), else 2D density."""
+        outlier = self.distance_outlier
+        if self.density_3d is not None and not outlier:
+            return (0.0, -self.density_3d)
+        return (2.0 if outlier else 1.0, -self.density_per_deg2)

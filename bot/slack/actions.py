@@ -30,11 +30,13 @@ class Channel:
 
 @dataclass(frozen=True)
 class Thread:
-    """Which thread: a message's ``ts``, the event's thread in this channel, or a plan's message."""
+    """Which thread: a message's ``ts``, the event's thread in this channel, a plan's message, or the message
+    another delivery posted (in the same lane, so it is out before this one is tried)."""
 
     ts: str | None = None
     event: bool = False
     plan: int | None = None
+    delivery: int | None = None
 
 
 @dataclass(frozen=True)

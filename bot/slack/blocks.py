@@ -19,7 +19,7 @@ from typing import Any
 
 from bot import formatting as fmt
 from bot.commands.check import CheckResult
-from bot.commands.records import EventLine, StatusReport
+from bot.commands.records import CandidateLine, EventLine, StatusReport
 from bot.commands.text import candidate_lines
 from bot.events.facts import EventFacts
 from bot.ingest.gcn import Circular, Notice
@@ -455,3 +455,121 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     text = (f"{title}: {s['n_fields']} fields, {100 * s['covered_prob']:.1f}% covered — "
             f"{_PLAN_STATUS.get(status, status).split(' ', 1)[1]}")
     return text, _limit(blocks)
+
+
+# --- broker candidates ----------------------------------------------------------------------------
+
+CANDIDATE_CHECK = "check_broker_candidate"
+DIGEST_SHOWN = 20
+
+
+def days_after(days: float | None) -> str:
+    if days is None:
+        return "time unknown"
+    return f"{days * 24:.1f} h after merger" if days < 2 else f"{days:.1f} d after merger"
+
+
+def _distance_verdict(line: CandidateLine) -> str | None:
+    if line.distance_cl is None or line.host_distance_mpc is None:
+        return None
+    word = "far outside the distance posterior" if line.distance_outlier else \
+        "distance in tension" if line.distance_cl > 0.9 else "distance consistent"
+    return f"host {line.host_distance_mpc:.0f} Mpc: {word} (CL {line.distance_cl:.2f})"
+
+
+def candidate_line(line: CandidateLine) -> str:
+    """'<url|ZTF26aab> (fink) · CL 0.42 · 5.2 h after merger · r 19.8 · host 120 Mpc: distance consistent'."""
+    parts = [f"*{link(line.url, line.object_id)}* ({escape(line.broker)})", f"CL {line.credible_level:.2f}",
+             days_after(line.days_after_merger)]
+    if line.mag is not None:
+        parts.append(f"{escape(line.band or '?')} {line.mag:.1f} mag")
+    distance = _distance_verdict(line)
+    if distance:
+        parts.append(distance)
+    if not line.inside:
+        parts.append("_outside the region of the newest map_")
+    return " · ".join(parts)
+
+
+def _check_value(line: CandidateLine) -> str:
+    return f"{line.event_id}|{line.ra_deg:.6f}|{line.dec_deg:.6f}|{line.last_mjd:.6f}|{line.object_id}"[:2000]
+
+
+def parse_check_value(value: str) -> tuple[str, float, float, float, str]:
+    """The digest button's value: event, RA, Dec, MJD of the last detection, object id."""
+    event_id, ra, dec, mjd, object_id = value.split("|", 4)
+    return event_id, float(ra), float(dec), float(mjd), object_id
+
+
+def candidate_digest(event_id: str, lines: list[CandidateLine], shown: int = DIGEST_SHOWN) -> tuple[str, Blocks]:
+    """New candidates in the event's region, best first, each with a Check button; details follow in the thread."""
+    ordered = sorted(lines, key=CandidateLine.rank_key)
+    n = len(ordered)
+    title = f"{n} new counterpart candidate{'s' if n != 1 else ''} for {event_id}"
+    blocks: Blocks = [header(title)]
+    for line in ordered[:shown]:
+        block = section(candidate_line(line))
+        block["accessory"] = {"type": "button", "action_id": CANDIDATE_CHECK, "value": _check_value(line),
+                              "text": {"type": "plain_text", "text": "Check"}}
+        blocks.append(block)
+    if n > shown:
+        blocks.append(context(f"and {n - shown} more: `/gw candidates {event_id} {n}`"))
+    blocks.append(context("From the alert brokers' streams, inside the credible region of the newest sky map. "
+                          "Details and later detections in the thread."))
+    names = ", ".join(escape(line.object_id) for line in ordered[:5])
+    return f"{title}: {names}{' …' if n > 5 else ''}", _limit(blocks)
+
+
+def candidate_detail(line: CandidateLine, reasons: list[str]) -> tuple[str, Blocks]:
+    """The evidence for one candidate, in the digest's thread."""
+    facts = [f"*Position*\n{fmt.ra_hms(line.ra_deg)} {fmt.dec_dms(line.dec_deg)} "
+             f"({line.ra_deg:.5f}, {line.dec_deg:+.5f})",
+             f"*Credible level*\n{line.credible_level:.3f} (density {line.density_per_deg2:.2e} /deg²)",
+             f"*First seen*\n{days_after(line.days_after_merger)}"]
+    if line.reliability is not None:
+        facts.append(f"*Reliability*\n{line.reliability:.2f}")
+    distance = _distance_verdict(line)
+    if distance:
+        facts.append(f"*Distance*\n{distance}")
+    if line.aliases:
+        facts.append(f"*Also reported as*\n{escape(', '.join(line.aliases))}")
+    text = f"{line.object_id} ({line.broker}): {', '.join(reasons)}"
+    return escape(text), [section(f"*{link(line.url, line.object_id)}* ({escape(line.broker)}): "
+                                  f"{escape(', '.join(reasons))}"), fields_section(facts)]
+
+
+def candidate_detections(line: CandidateLine, detections: list[tuple[float, str | None, float | None]]) -> \
+        tuple[str, Blocks]:
+    """Later detections of a posted candidate: (MJD, band, magnitude)."""
+    rows = [f"MJD {mjd:.4f}: {escape(band or '?')} {f'{mag:.2f} mag' if mag is not None else '(no magnitude)'}"
+            for mjd, band, mag in sorted(detections)]
+    text = f"{line.object_id}: {len(rows)} new detection{'s' if len(rows) != 1 else ''}"
+    return escape(text), [section(f"*{link(line.url, line.object_id)}*: {len(rows)} new "
+                                  f"detection{'s' if len(rows) != 1 else ''}\n" + "\n".join(rows[:40]))]
+
+
+def candidate_moved(line: CandidateLine, inside: bool, max_cl: float) -> tuple[str, Blocks]:
+    """A newer sky map moved a posted candidate out of (or back into) the region."""
+    what = (f"is back inside the {max_cl:.0%} region of the newest sky map" if inside
+            else f"is outside the {max_cl:.0%} region of the newest sky map")
+    text = f"{line.object_id} {what} (CL now {line.credible_level:.3f})"
+    icon = ":arrow_right:" if inside else ":arrow_left:"
+    return escape(text), [section(f"{icon} *{link(line.url, line.object_id)}* {what} "
+                                  f"(CL now {line.credible_level:.3f}).")]
+
+
+def candidate_stream_ended(event_id: str, why: str) -> tuple[str, Blocks]:
+    text = f"Candidate stream for {event_id} ended: {why}"
+    return escape(text), [section(f":no_entry: *Candidate stream for {escape(event_id)} ended*: {escape(why)}")]
+
+
+def candidates_message(event_id: str, lines: list[CandidateLine], total: int, shown: int) -> tuple[str, Blocks]:
+    """``/gw candidates``: the event's candidates so far, best first."""
+    if not lines:
+        text = f"No broker candidates for {event_id} match."
+        return text, [section(text)]
+    title = f"{event_id}: {total} broker candidate{'s' if total != 1 else ''}" + \
+        (f", best {len(lines[:shown])} shown" if total > shown else "")
+    numbered = [f"{i + 1}. {candidate_line(line)}" for i, line in enumerate(lines[:shown])]
+    chunks = [section("\n".join(numbered[i:i + 10])) for i in range(0, len(numbered), 10)]
+    return title, _limit([header(title), *chunks])

@@ -288,6 +288,12 @@ class Outbox:
             if plan is None or not plan.message_ts:
                 raise NoChannel(f"plan {thread.plan} has no message to thread under")
             return plan.message_ts
+        if thread.delivery is not None:
+            parent = s.get(Delivery, thread.delivery)
+            ts = (parent.result or {}).get("ts") if parent is not None and parent.status == "done" else None
+            if not ts:
+                raise NoChannel(f"delivery {thread.delivery} posted no message to thread under")
+            return ts
         event = s.get(Event, event_id) if thread.event and event_id else None
         return event.thread_ts if event else None
 

@@ -1,0 +1,71 @@
+"""Candidates kept per event: one row per object (the same source from two brokers, or twice from one, is one
+row), one detection row per alert. Inside the caller's transaction, with the event row locked, so two workers
+cannot both add the same object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from bot.brokers.record import Candidate
+from bot.events.store import CandidateDetection, CandidateRecord, Event
+from bot.skymap.crossmatch import angular_separation
+
+from .match import Judgement
+
+__all__ = ["SAME_SOURCE_ARCSEC", "record"]
+
+SAME_SOURCE_ARCSEC = 1.5
+
+
+@dataclass(frozen=True)
+class Recorded:
+    candidate_id: int
+    new_object: bool
+    new_detection: bool
+
+
+def _same_source(rows: list[CandidateRecord], c: Candidate) -> CandidateRecord | None:
+    key = f"{c.broker}:{c.object_id}"
+    for row in rows:
+        if (row.broker == c.broker and row.object_id == c.object_id) or key in (row.aliases or []):
+            return row
+    if not rows or c.ra_deg is None or c.dec_deg is None:
+        return None
+    sep = angular_separation(np.deg2rad([r.ra for r in rows]), np.deg2rad([r.dec for r in rows]),
+                             np.deg2rad(c.ra_deg), np.deg2rad(c.dec_deg))
+    best = int(np.argmin(sep))
+    return rows[best] if np.rad2deg(sep[best]) * 3600 <= SAME_SOURCE_ARCSEC else None
+
+
+def record(session, event_id: str, map_version: int, c: Candidate, j: Judgement) -> Recorded | None:
+    """Add the alert to its object's row (made when new). None when the event is gone."""
+    if session.get(Event, event_id, with_for_update=True) is None:
+        return None
+    rows = list(session.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event_id)))
+    row = _same_source(rows, c)
+    new_object = row is None
+    if row is None:
+        row = CandidateRecord(
+            event_id=event_id, broker=c.broker, object_id=c.object_id, aliases=[], ra=c.ra_deg, dec=c.dec_deg,
+            url=c.url, first_mjd=c.mjd, last_mjd=c.mjd, band=c.band, mag=c.mag, reliability=c.reliability,
+            host_distance_mpc=c.host_distance_mpc, host_redshift=c.host_redshift, map_version=map_version,
+            credible_level=j.credible_level, density_per_deg2=j.density_per_deg2, distance_cl=j.distance_cl,
+            density_3d=j.density_3d, inside=True)
+        session.add(row)
+        session.flush()
+    elif row.broker != c.broker and f"{c.broker}:{c.object_id}" not in (row.aliases or []):
+        row.aliases = [*(row.aliases or []), f"{c.broker}:{c.object_id}"]
+    key = f"{event_id}:{c.broker}:{c.alert_id}"[:200]
+    if session.get(CandidateDetection, key) is not None:
+        return Recorded(row.id, new_object, False)
+    if c.mjd >= row.last_mjd:
+        row.last_mjd, row.band, row.mag = c.mjd, c.band or row.band, c.mag if c.mag is not None else row.mag
+    row.first_mjd = min(row.first_mjd, c.mjd)
+    if row.host_distance_mpc is None and c.host_distance_mpc is not None:
+        row.host_distance_mpc, row.distance_cl, row.density_3d = c.host_distance_mpc, j.distance_cl, j.density_3d
+    session.add(CandidateDetection(key=key, candidate_id=row.id, mjd=c.mjd, band=c.band, mag=c.mag,
+                                   posted=new_object))
+    return Recorded(row.id, new_object, True)
