@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot import __version__
+from bot.candidates.procs import start_threads, workers_for
 from bot.commands.answers import Answers
 from bot.config import ConfigError, Settings
 from bot.events.maps import MapCache
@@ -48,6 +49,7 @@ class Bot:
         self.started = time.time()
         self.answers = Answers(self.store, self.maps, stream_status=self.stream_status, started=self.started)
         self.follower = Follower(self.plans, self.outbox.wake)
+        self.candidates = workers_for(settings, self.store, self.maps) if settings.brokers else []
         self._threads: list[threading.Thread] = []
         self._stop_commands: Callable[[], None] | None = None
 
@@ -74,6 +76,7 @@ class Bot:
             thread = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        self._threads += start_threads(self.candidates, self.stop)
 
     def run(self) -> None:
         log.info("gwbot %s starting", __version__, extra={"settings": self.settings.describe()})

@@ -176,6 +176,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_candidates(args: argparse.Namespace) -> int:
+    """Candidate workers as separate processes in the brokers' consumer groups, until Ctrl-C or SIGTERM."""
+    import multiprocessing
+
+    from bot.candidates.procs import run_processes
+
+    settings = _settings(args)
+    stop = multiprocessing.get_context("spawn").Event()
+
+    def on_signal(signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    procs = run_processes(settings, args.workers, stop)
+    print(f"gwbot candidates: {len(procs)} worker process(es) reading "
+          f"{', '.join(b.name for b in settings.brokers)}; Ctrl-C to stop", flush=True)
+    while not stop.is_set() and any(p.is_alive() for p in procs):
+        stop.wait(1.0)
+    stop.set()
+    for proc in procs:
+        proc.join(timeout=30)
+    return 0 if all(p.exitcode == 0 for p in procs) else 1
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     """Each file through the pipeline, whatever its age; one line per file with its outcome; exit 1 when any
     file was malformed or unreadable. A dry run without a database of its own uses a throw-away one."""
@@ -276,6 +301,7 @@ def parser() -> argparse.ArgumentParser:
         ("run", cmd_run, "run the bot: read HOP_URL and post to Slack (or to files without SLACK_BOT_TOKEN)"),
         ("demo", cmd_demo, "start a local broker, publish the bundled sample alerts and run the bot on them"),
         ("replay", cmd_replay, "run alert files through the same pipeline"),
+        ("candidates", cmd_candidates, "read the [[brokers]] streams: candidates in active events' regions"),
     ):
         r = sub.add_parser(name, help=text)
         r.add_argument("--dry-run", action="store_true", help="write messages to GWBOT_OUTPUT_DIR, not Slack")
@@ -288,6 +314,8 @@ def parser() -> argparse.ArgumentParser:
             r.add_argument("--database", metavar="URL",
                            help="database to use (default: GWBOT_DATABASE_URL; a throw-away one in a dry run)")
             r.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for Slack deliveries")
+        if name == "candidates":
+            r.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     h = sub.add_parser("health", help="exit 0 when a running bot's heartbeat is fresh (container HEALTHCHECK)")
     h.set_defaults(func=cmd_health)
     return p

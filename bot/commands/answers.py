@@ -18,13 +18,15 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, text
 
 from bot import __version__
+from bot.candidates.active import merger_mjd
+from bot.candidates.digest import line_of
 from bot.commands.check import check
-from bot.commands.parse import USAGE, Candidate, UsageError
+from bot.commands.parse import USAGE, Candidate, CandidateQuery, UsageError
 from bot.commands.records import EventLine, StatusReport, TopicLine
 from bot.commands.text import check_csv
 from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
-from bot.events.store import Delivery, Event, Store, TopicProgress
+from bot.events.store import CandidateDetection, CandidateRecord, Delivery, Event, Store, TopicProgress
 from bot.ingest.gwalert import epoch
 from bot.skymap.render import labels_for, render_png
 from bot.skymap.summary import summarize
@@ -40,6 +42,22 @@ class Reply:
     blocks: list = field(default_factory=list)
     public: bool = False
     file: tuple[str, bytes, str] | None = None  # (filename, data, title)
+
+
+def _topic_lines(rows: builtins.list[TopicProgress], now: float) -> builtins.list[TopicLine]:
+    """One line per topic: the alert topics as stored, broker topics (``broker:topic#partition``) summed."""
+    lines: builtins.list[TopicLine] = []
+    brokers: dict[str, builtins.list[TopicProgress]] = {}
+    for t in rows:
+        if "#" in t.topic:
+            brokers.setdefault(t.topic.rsplit("#", 1)[0], []).append(t)
+        else:
+            lines.append(TopicLine(t.topic, now - t.last_received, t.last_offset, t.silent or 0))
+    for topic, parts in brokers.items():
+        lags = [p.lag for p in parts if p.lag is not None]
+        lines.append(TopicLine(topic, now - max(p.last_received for p in parts), None, 0,
+                               sum(lags) if lags else None, sum(p.rate or 0.0 for p in parts)))
+    return lines
 
 
 class Answers:
@@ -118,6 +136,21 @@ class Answers:
             reply.file = (f"{event.event_id}-check.csv", check_csv(result), f"{event.event_id} counterpart check")
         return reply
 
+    def candidates(self, event: Event, query: CandidateQuery) -> Reply:
+        """The event's broker candidates so far, best first (for the person who asked)."""
+        with self.store.session() as s:
+            rows = builtins.list(s.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event.event_id)))
+            counts = dict(s.execute(select(CandidateDetection.candidate_id, func.count())
+                                    .where(CandidateDetection.candidate_id.in_([r.id for r in rows]))
+                                    .group_by(CandidateDetection.candidate_id)).tuples())
+        merger = merger_mjd(event)
+        lines = [line_of(r, merger, counts.get(r.id, 1)) for r in rows
+                 if (query.broker is None or r.broker == query.broker
+                     or any(a.startswith(f"{query.broker}:") for a in r.aliases or ()))
+                 and (query.max_cl is None or r.credible_level <= query.max_cl)]
+        lines.sort(key=lambda line: (not line.inside, line.rank_key()))
+        return Reply(*bk.candidates_message(event.event_id, lines, len(lines), query.count))
+
     def _observatory(self, event_id: str) -> str | None:
         version = self.store.latest_skymap(event_id, "combined")
         return version.observatory if version else None
@@ -137,4 +170,4 @@ class Answers:
             problem=stream.get("problem"), database=self.store.engine.dialect.name,
             database_ok=bool(stream.get("database_ok", True)), pending=pending, failed=failed,
             stalled_s=stream.get("outbox_stalled_s"), uptime_s=now - self.started, version=__version__,
-            topics=[TopicLine(t.topic, now - t.last_received, t.last_offset, t.silent or 0) for t in topics])
+            topics=_topic_lines(topics, now))

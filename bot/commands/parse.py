@@ -24,9 +24,11 @@ USAGE = {
     "status": "/gw status",
     "plan": "/gw plan S230918aq lco [instrument] [--filters gp,rp] [--exposure 300] [--fields 20] [--hours 24]"
             " [--galaxies] [--map combined]",
+    "candidates": "/gw candidates S230918aq [N] [--broker NAME] [--cl 0.5]",
 }
 EVENT_ID_RE = re.compile(rf"^{SUPEREVENT_RE.pattern}$", re.IGNORECASE)
 MAX_LIST = 50
+MAX_CANDIDATES = 200
 
 
 class UsageError(ValueError):
@@ -76,6 +78,36 @@ def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
             raise UsageError(f"{flag} {raw} is out of range\nUsage: {USAGE['plan']}")
         values[key] = value
     return PlanRequest(**values)
+
+
+@dataclass(frozen=True)
+class CandidateQuery:
+    """``/gw candidates``: how many, from which broker, inside which credible level."""
+
+    count: int = 20
+    broker: str | None = None
+    max_cl: float | None = None
+
+
+def parse_candidate_query(args: list[str] | tuple[str, ...]) -> CandidateQuery:
+    args = list(args)
+    count, broker, max_cl = 20, None, None
+    while args:
+        token = args.pop(0)
+        if token.isdigit() and 0 < int(token) <= MAX_CANDIDATES:
+            count = int(token)
+        elif token == "--broker" and args:
+            broker = args.pop(0)
+        elif token == "--cl" and args:
+            try:
+                max_cl = float(args.pop(0))
+            except ValueError:
+                max_cl = -1.0
+            if not 0 < max_cl <= 1:
+                raise UsageError(f"--cl takes a credible level between 0 and 1\nUsage: {USAGE['candidates']}")
+        else:
+            raise UsageError(f"unexpected {token!r}\nUsage: {USAGE['candidates']}")
+    return CandidateQuery(count, broker, max_cl)
 
 
 @dataclass(frozen=True)
@@ -146,9 +178,9 @@ def parse(text: str) -> Command:
         for line in lines[1:]:
             candidates.append(parse_candidate(line.replace(",", " ").split(), label=line))
         return Command("check", event_id, candidates=tuple(candidates))
-    if name == "plan":
-        parse_plan(args)  # say what is wrong now, before any work
-        return Command("plan", event_id, rest=tuple(args))
+    if name in ("plan", "candidates"):
+        (parse_plan if name == "plan" else parse_candidate_query)(args)  # say what is wrong now, before any work
+        return Command(name, event_id, rest=tuple(args))
     if args:
         raise UsageError(f"unexpected {' '.join(args)!r}\nUsage: {USAGE[name]}")
     return Command(name, event_id)

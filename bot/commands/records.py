@@ -29,6 +29,8 @@ class TopicLine:
     age_s: float  # since its last message
     offset: int | None
     silent: int  # messages older than GWBOT_POST_MAX_AGE stored without posting
+    lag: int | None = None  # broker topics: messages not yet read, summed over partitions
+    rate: float | None = None  # broker topics: messages per second (all partitions, recent)
 
 
 @dataclass(frozen=True)

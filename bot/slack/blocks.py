@@ -344,7 +344,11 @@ def status_message(report: StatusReport) -> tuple[str, Blocks]:
         lines.append(f":rotating_light: {escape(report.problem)}")
     for t in report.topics:
         silent = f"; {t.silent} older than GWBOT_POST_MAX_AGE taken in silently" if t.silent else ""
-        lines.append(f"• `{escape(t.topic)}`: last message {_ago(t.age_s)} (offset {t.offset}){silent}")
+        if t.rate is not None:  # a broker topic
+            lag = f", {t.lag} behind" if t.lag is not None else ""
+            lines.append(f"• `{escape(t.topic)}`: last message {_ago(t.age_s)}, {t.rate:.1f} alerts/s{lag}")
+        else:
+            lines.append(f"• `{escape(t.topic)}`: last message {_ago(t.age_s)} (offset {t.offset}){silent}")
     if not report.topics:
         lines.append("• no message received yet")
     lines.append(f"*Slack deliveries*: {report.pending} pending, {report.failed} failed")
@@ -492,13 +496,16 @@ def candidate_line(line: CandidateLine) -> str:
 
 
 def _check_value(line: CandidateLine) -> str:
-    return f"{line.event_id}|{line.ra_deg:.6f}|{line.dec_deg:.6f}|{line.last_mjd:.6f}|{line.object_id}"[:2000]
+    distance = f"{line.host_distance_mpc:.3f}" if line.host_distance_mpc is not None else ""
+    parts = (line.event_id, f"{line.ra_deg:.6f}", f"{line.dec_deg:.6f}", f"{line.last_mjd:.6f}", distance,
+             line.object_id)
+    return "|".join(parts)[:2000]
 
 
-def parse_check_value(value: str) -> tuple[str, float, float, float, str]:
-    """The digest button's value: event, RA, Dec, MJD of the last detection, object id."""
-    event_id, ra, dec, mjd, object_id = value.split("|", 4)
-    return event_id, float(ra), float(dec), float(mjd), object_id
+def parse_check_value(value: str) -> tuple[str, float, float, float, float | None, str]:
+    """The digest button's value: event, RA, Dec, MJD of the last detection, host distance, object id."""
+    event_id, ra, dec, mjd, distance, object_id = value.split("|", 5)
+    return event_id, float(ra), float(dec), float(mjd), float(distance) if distance else None, object_id
 
 
 def candidate_digest(event_id: str, lines: list[CandidateLine], shown: int = DIGEST_SHOWN) -> tuple[str, Blocks]:

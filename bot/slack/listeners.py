@@ -14,13 +14,25 @@ import logging
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.brokers.record import mjd_to_unix
 from bot.commands.answers import Answers, Reply
-from bot.commands.parse import USAGE, Command, UsageError, parse, parse_candidate, parse_csv, parse_plan
+from bot.commands.parse import (
+    USAGE,
+    Candidate,
+    Command,
+    UsageError,
+    parse,
+    parse_candidate,
+    parse_candidate_query,
+    parse_csv,
+    parse_plan,
+)
 from bot.config import ConfigError, Settings
 from bot.plans.errors import PlanError
 from bot.plans.lifecycle import NotAllowed, PlanBook
@@ -33,7 +45,7 @@ from bot.slack.outbox import Outbox, enqueue
 log = logging.getLogger(__name__)
 
 MODAL_ID = "check_modal"
-HELP_ORDER = ("list", "info", "skymap", "check", "join", "status", "plan")
+HELP_ORDER = ("list", "info", "skymap", "check", "candidates", "join", "status", "plan")
 FIELDS = ("ra", "dec", "distance", "time")
 MAX_CSV_BYTES = 5 * 2**20
 
@@ -124,6 +136,8 @@ class Commands:
                 self._join(client, event, user, respond)
             elif cmd.name == "plan":
                 self._plan(client, event, parse_plan(cmd.rest), user, channel, respond)
+            elif cmd.name == "candidates":
+                _respond_reply(respond, self.answers.candidates(event, parse_candidate_query(cmd.rest)))
 
     def _send(self, channel: str, reply: Reply | None, thread_ts: str | None, event_id: str | None,
               file_only: bool = True) -> None:
@@ -256,6 +270,22 @@ class Commands:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread,
                                       text="Sorry, that check failed on my side; it has been logged.")
 
+    def check_broker_candidate(self, body: dict, client: WebClient) -> None:
+        """A digest's Check button: the same check as /gw check, with the candidate's time and host distance,
+        posted in the digest's thread."""
+        event_id, ra, dec, mjd, distance, object_id = bk.parse_check_value(body["actions"][0]["value"])
+        channel = str((body.get("channel") or {}).get("id") or "")
+        message = body.get("message") or {}
+        thread = message.get("thread_ts") or message.get("ts")
+        user, _ = _who(body)
+        try:
+            event = self.answers.event(event_id, None, USAGE["check"])
+            when = datetime.fromtimestamp(mjd_to_unix(mjd), UTC)
+            reply = self.answers.check(event, [Candidate(ra, dec, distance, when, object_id)])
+            self._send(channel, reply, thread, event.event_id, file_only=False)
+        except UsageError as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=str(exc), thread_ts=thread)
+
     # --- a CSV shared with "/gw check SID" as its comment ---------------------------------------------
 
     def ack_event(self, ack) -> None:
@@ -331,6 +361,7 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: O
     app.action(bk.PLAN_REJECT)(ack=handlers.ack_only, lazy=[handlers.reject])
     app.action(bk.PLAN_REPLAN)(ack=handlers.ack_only, lazy=[handlers.replan])
     app.action(bk.CHECK_ACTION)(handlers.open_modal)
+    app.action(bk.CANDIDATE_CHECK)(ack=handlers.ack_only, lazy=[handlers.check_broker_candidate])
     app.view(MODAL_ID)(ack=handlers.ack_modal, lazy=[handlers.run_modal])
     app.event("message")(ack=handlers.ack_event, lazy=[handlers.run_file_check])
     return app
