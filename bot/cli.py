@@ -7,6 +7,7 @@ import json
 import math
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -185,16 +186,18 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     settings = _settings(args)
     stop = multiprocessing.get_context("spawn").Event()
 
-    def on_signal(signum, _frame):
-        stop.set()
+    def on_signal(signum, _frame):  # not stop.set() here: that could deadlock with stop.wait() below
+        raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     procs = run_processes(settings, args.workers, stop)
     print(f"gwbot candidates: {len(procs)} worker process(es) reading "
           f"{', '.join(b.name for b in settings.brokers)}; Ctrl-C to stop", flush=True)
-    while not stop.is_set() and any(p.is_alive() for p in procs):
-        stop.wait(1.0)
+    try:
+        while any(p.is_alive() for p in procs):
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
     stop.set()
     for proc in procs:
         proc.join(timeout=30)

@@ -132,7 +132,11 @@ class BrokerConfig:
         """confluent-kafka consumer settings, secrets read from the named environment variables now."""
         env = os.environ if environ is None else environ
         conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap, "group.id": self.group,
-                                "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+                                "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                                # a dead worker's partitions go to the others after 10 s, not librdkafka's 45 s
+                                "session.timeout.ms": 10000, "heartbeat.interval.ms": 1000,
+                                # whole Rubin bursts per fetch (alerts with cutouts are ~100 kB)
+                                "max.partition.fetch.bytes": 16 * 2**20, "fetch.max.bytes": 64 * 2**20}
         if self.security_protocol:
             conf["security.protocol"] = self.security_protocol
         if self.sasl_mechanism:

@@ -216,6 +216,19 @@ def test_fink_ztf_candidates_inside_posted_decoys_not(bot):
     assert len(digest_posts(bot)) == 1
     with bot.store.session() as s:
         assert s.scalar(select(func.count()).select_from(CandidateDetection)) == 2
+    # a later detection of a posted candidate: in the digest's thread, at the next digest time, once
+    again = bm.moved_ztf(real[1], "ZTF24in50", ra50, dec50, t + 0.3, drb=0.95, magpsf=18.25, **clean)
+    w.process([Message("fink_ztf", *reversed(bm.fink_ztf_message(again)), offset=99)])
+    w.housekeeping()  # too soon after the digest: nothing yet
+    assert bot.outbox.drain(60) and not [m for m in bot.target.messages if "new detection" in m.text]
+    start = w.clock()
+    w.clock = lambda: start + bot.settings.candidate_digest_s
+    w.housekeeping()
+    w.housekeeping()
+    assert bot.outbox.drain(60)
+    [update] = [m for m in bot.target.messages if "new detection" in m.text]
+    assert update.thread_ts == digest.ts and "18.25" in str(update.blocks) and "ZTF24in50" in str(update.blocks)
+    assert len(digest_posts(bot)) == 1
 
 
 def test_each_format_one_row_per_source_and_poison(bot):

@@ -87,8 +87,10 @@ def _digest(s, event: Event, where: Where) -> int:
         lines = {r.id: line_of(r, merger) for r in new}
         text, blocks = bk.candidate_digest(event.event_id, list(lines.values()))
         digest = enqueue(s, Post(where.channel, text, blocks, where.thread), event_id=event.event_id)
-        for row in sorted(new, key=lambda r: lines[r.id].rank_key()):
+        ranked = sorted(new, key=lambda r: lines[r.id].rank_key())
+        for row in ranked:
             row.digest = digest.id
+        for row in ranked[:bk.DIGEST_SHOWN]:  # a burst's others are one /gw candidates away, not 1000 posts
             line = lines[row.id]
             reasons = verdict(line.credible_level, line.distance_cl, None, None)[1]
             if line.days_after_merger is not None:
@@ -97,17 +99,17 @@ def _digest(s, event: Event, where: Where) -> int:
             enqueue(s, Post(where.channel, text, blocks, _thread_under(where, digest.id)), event_id=event.event_id)
         posted = 1
         log.info("candidate digest queued", extra={"event_id": event.event_id, "candidates": len(new)})
-    later: dict[int, list[CandidateDetection]] = defaultdict(list)
     known = {r.id: r for r in rows if r.digest is not None}
+    later: dict[int, dict[int, list[CandidateDetection]]] = defaultdict(lambda: defaultdict(list))
     for det in s.scalars(select(CandidateDetection).where(
             CandidateDetection.candidate_id.in_(list(known)), CandidateDetection.posted.is_(False))):
-        later[det.candidate_id].append(det)
-    for candidate_id, dets in later.items():
-        row = known[candidate_id]
-        text, blocks = bk.candidate_detections(line_of(row, merger), [(d.mjd, d.band, d.mag) for d in dets])
-        enqueue(s, Post(where.channel, text, blocks, _thread_under(where, row.digest)), event_id=event.event_id)
-        for det in dets:
-            det.posted = True
+        later[known[det.candidate_id].digest or 0][det.candidate_id].append(det)
+        det.posted = True
+    for digest_id, by_candidate in later.items():  # one post per digest thread, whatever the number of objects
+        updates = [(line_of(known[cid], merger), [(d.mjd, d.band, d.mag) for d in dets])
+                   for cid, dets in by_candidate.items()]
+        text, blocks = bk.candidate_detections(updates)
+        enqueue(s, Post(where.channel, text, blocks, _thread_under(where, digest_id)), event_id=event.event_id)
     return posted
 
 

@@ -58,18 +58,21 @@ def start_threads(workers: list[CandidateWorker], stop: threading.Event) -> list
 
 
 def _process_main(settings: Settings, index: int, stop) -> None:
+    """One worker process: stops when the parent says so, or when the parent is gone (killed)."""
+    import signal
+
     from bot import logs
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent coordinates the shutdown
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.setup("INFO", secrets=settings.secret_values())
+    parent = multiprocessing.parent_process()
     store = Store(settings.database_url)
     local_stop = threading.Event()
     threads = start_threads(workers_for(settings, store), local_stop)
     log.info("candidate worker %d started", index, extra={"brokers": [b.name for b in settings.brokers]})
-    try:
-        while not stop.is_set():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+    while not stop.is_set() and (parent is None or parent.is_alive()):
+        time.sleep(0.5)
     local_stop.set()
     for thread in threads:
         thread.join(timeout=15)

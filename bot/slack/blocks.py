@@ -545,14 +545,18 @@ def candidate_detail(line: CandidateLine, reasons: list[str]) -> tuple[str, Bloc
                                   f"{escape(', '.join(reasons))}"), fields_section(facts)]
 
 
-def candidate_detections(line: CandidateLine, detections: list[tuple[float, str | None, float | None]]) -> \
-        tuple[str, Blocks]:
-    """Later detections of a posted candidate: (MJD, band, magnitude)."""
-    rows = [f"MJD {mjd:.4f}: {escape(band or '?')} {f'{mag:.2f} mag' if mag is not None else '(no magnitude)'}"
-            for mjd, band, mag in sorted(detections)]
-    text = f"{line.object_id}: {len(rows)} new detection{'s' if len(rows) != 1 else ''}"
-    return escape(text), [section(f"*{link(line.url, line.object_id)}*: {len(rows)} new "
-                                  f"detection{'s' if len(rows) != 1 else ''}\n" + "\n".join(rows[:40]))]
+def candidate_detections(updates: list[tuple[CandidateLine, list[tuple[float, str | None, float | None]]]]) \
+        -> tuple[str, Blocks]:
+    """Later detections of posted candidates, one post per digest thread: per object, (MJD, band, magnitude)."""
+    rows = []
+    for line, detections in updates:
+        seen = ", ".join(f"MJD {mjd:.4f} {escape(band or '?')}"
+                         f"{f' {mag:.2f}' if mag is not None else ''}" for mjd, band, mag in sorted(detections)[-5:])
+        rows.append(f"• *{link(line.url, line.object_id)}*: {len(detections)} new ({seen})")
+    count = sum(len(d) for _, d in updates)
+    text = f"{count} new detection{'s' if count != 1 else ''} of {len(updates)} posted candidate" \
+           f"{'s' if len(updates) != 1 else ''}"
+    return text, [section("\n".join(rows[i:i + 15])) for i in range(0, min(len(rows), 600), 15)][:BLOCKS_MAX]
 
 
 def candidate_moved(line: CandidateLine, inside: bool, max_cl: float) -> tuple[str, Blocks]:
