@@ -9,6 +9,8 @@ import pytest
 
 from bot.ingest.gwalert import parse_bytes
 
+pytest_plugins = ["pg"]  # the postgres_url fixture
+
 DATA = Path(__file__).parent / "data"
 SAMPLES = Path(__file__).parents[1] / "bot" / "samples"
 

@@ -94,7 +94,7 @@ def test_rubin_every_schema_generation(version):
     value = bm.rubin_value(alert, version)
     c = rubin.decode_peek(value, "rubin")
     assert (c.object_id, c.ra_deg, c.dec_deg, c.mjd) == ("42", 33.0, -12.0, 60700.25)
-    full = rubin.decode_detail(value, "rubin")
+    full = rubin.decode_detail(value, c)
     assert full.first_mjd == pytest.approx(60700.25 - 1.5)
 
 

@@ -151,13 +151,14 @@ def _stored(bot_or_store) -> int:
         return s.scalar(select(func.count()).select_from(CandidateRecord)) or 0
 
 
-def test_two_worker_replicas_one_killed_mid_stream(broker, slack, tmp_path):
-    """Two `gwbot candidates` replicas in one consumer group on four partitions; one is killed (SIGKILL) while
-    the stream flows. Every alert ends up stored exactly once; no candidate is lost or doubled."""
+def test_two_worker_replicas_one_killed_mid_stream(broker, slack, tmp_path, postgres_url):
+    """Two `gwbot candidates` replicas in one consumer group on four partitions, sharing one PostgreSQL store
+    with `gwbot run`'s pipeline and outbox; one replica is killed (SIGKILL) while the stream flows. Every alert
+    ends up stored exactly once; no candidate is lost or doubled."""
     suffix = "replicas"
     broker.create_topics([f"igwn.gwalert.{suffix}"])
     broker.create_topics([f"rubin.{suffix}"], partitions=4)
-    database = f"sqlite:///{tmp_path / 'bot.sqlite'}"
+    database = postgres_url
     env = {**os.environ, **env_for(broker, slack, tmp_path, suffix, database, formats=("rubin",))}
     bot = Bot(config.load(env))  # records the event (and owns the outbox), as `gwbot run` would
     bot.start_background()

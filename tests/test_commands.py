@@ -397,3 +397,41 @@ def test_check_reports_both_maps_when_there_is_a_combined_one(world):
     gw = bot.store.latest_skymap("S250720j")
     combined = bot.store.latest_skymap("S250720j", "combined")
     assert gw.fits != combined.fits and combined.observatory
+
+
+def test_candidates_command_and_the_digest_check_button(world):
+    """A broker candidate in S241102br's region: its digest's Check button answers in the digest's thread, and
+    /gw candidates lists it (and filters by broker and credible level)."""
+    from fakes import broker_messages as bm
+    from test_candidates import MERGER_MJD, positions
+
+    from bot.brokers.decoders import Message
+    from bot.brokers.record import Format
+    from bot.candidates.worker import CandidateWorker
+
+    bot, slack = world["bot"], world["slack"]
+    (ra, dec), = positions([0.3])
+    broker = config.BrokerConfig("lasair", Format.LASAIR, "kafka://127.0.0.1:1/lasair")
+    then = (MERGER_MJD + 1 - 40587.0) * 86400.0
+    worker = CandidateWorker(world["settings"], broker, bot.store, lambda *a: None, bot.maps, clock=lambda: then)
+    worker.process([Message("lasair", bm.lasair_value(31415, ra, dec, MERGER_MJD + 0.5, MERGER_MJD + 0.4))])
+    worker.housekeeping()
+    channel = slack.channel("s241102br")
+    digest = wait_for(lambda: next((m for m in channel.messages if "counterpart candidate" in m["text"]), None), 20,
+                      "the digest")
+    button = next(b for b in digest["blocks"] if b.get("accessory"))["accessory"]
+    payload = {"type": "block_actions", "user": {"id": USER}, "trigger_id": slack.new_trigger(),
+               "channel": {"id": channel.id}, "message": digest, "container": {"type": "message"},
+               "actions": [{**button, "block_id": "b1", "action_ts": "1"}], "team": {"id": "T0001"}}
+    status, _, seconds = signed(world["url"], urllib.parse.urlencode({"payload": json.dumps(payload)}))
+    assert status == 200 and seconds < 3
+    answer = wait_for(lambda: next((m for m in channel.messages if m["thread_ts"] == digest["ts"]
+                                    and "31415" in m["text"] and "credible level" in json.dumps(m["blocks"])),
+                                   None), 20, "the check's answer in the digest's thread")
+    assert "PLAUSIBLE" in answer["text"] and "after merger" in answer["text"]
+    reply, _, _ = command(world, "candidates S241102br")
+    assert "31415" in json.dumps(reply["blocks"]) and "1 broker candidate" in reply["text"]
+    reply, _, _ = command(world, "candidates S241102br --broker fink")
+    assert "No broker candidates" in reply["text"]
+    reply, _, _ = command(world, "candidates S241102br --cl 2")
+    assert "--cl takes a credible level" in reply["text"]

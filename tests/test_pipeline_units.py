@@ -177,6 +177,10 @@ def test_demo_runs_on_its_own(tmp_path):
     assert any(t.startswith("S241102br PRELIMINARY") for t in texts)
     assert any("RETRACTED" in t for t in texts)
     assert len(list(out.glob("*.png"))) >= 6
+    # the real Fink ZTF alerts moved into S241102br's region: one digest naming the two inside, not the third
+    [digest] = [t for t in texts if "counterpart candidate" in t]
+    assert digest.startswith("2 new counterpart candidates for S241102br")
+    assert "ZTF26aamcbly" in digest and "ZTF26aaklfaa" in digest and "ZTF26aaooiia" not in digest
 
 
 def test_unassociated_circulars_and_notices_go_to_the_notices_channel(tmp_path):

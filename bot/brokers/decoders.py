@@ -43,7 +43,7 @@ def detail(fmt: Format, broker: str, message: Message, peeked: Candidate) -> Can
         return peeked
     match fmt:
         case Format.RUBIN:
-            return rubin.decode_detail(message.value, broker)
+            return rubin.decode_detail(message.value, peeked)
         case Format.FINK:
             return fink.decode_detail(message.value, message.key, broker)
     return peeked

@@ -17,6 +17,10 @@ from .record import Candidate, DecodeError
 __all__ = ["HEADER", "decode_detail", "decode_peek", "flux_to_ab", "from_dia_source", "schema_for"]
 
 HEADER = struct.Struct(">bI")
+#: What the detail read keeps: the time of each earlier source (named by schema generation), for the
+#: first-detection check; the diaSource itself was read by the peek.
+DETAIL: dict[str, tuple[str, ...]] = {"diaSource": ("diaSourceId",),
+                                      "prvDiaSources": ("midpointMjdTai", "midPointTai")}
 
 
 def flux_to_ab(flux_njy: float | None) -> float | None:
@@ -37,7 +41,9 @@ def _load(schema_id: int) -> ParsedSchemas:
     if not path.is_file():
         raise DecodeError(f"unknown Rubin schema id {schema_id} (version {major}.{minor}); "
                           "a newer lsst-alert-packet may know it")
-    return ParsedSchemas(fastavro.schema.load_schema(str(path), _write_hint=False), "diaSource")
+    # the history (prvDiaSources) follows diaSource: the forced photometry and the cutouts behind it are not read
+    return ParsedSchemas(fastavro.schema.load_schema(str(path), _write_hint=False), "diaSource", "prvDiaSources",
+                         keep=DETAIL)
 
 
 _SCHEMAS = SchemaCache(_load)
@@ -106,12 +112,10 @@ def decode_peek(value: bytes, broker: str, url: str | None = None) -> Candidate:
     return from_dia_source(read(schemas.quick, value, HEADER.size)["diaSource"], broker, url)
 
 
-def decode_detail(value: bytes, broker: str, url: str | None = None) -> Candidate:
-    """The candidate with the alert's history read."""
+def decode_detail(value: bytes, peeked: Candidate) -> Candidate:
+    """The peeked candidate with the alert's history read."""
     schemas = schema_for(_header(value))
-    alert = read(schemas.full, value, HEADER.size)
-    peeked = from_dia_source(alert["diaSource"], broker, url)
-    return with_history(peeked, alert)
+    return with_history(peeked, schemas.read_detail(value, HEADER.size))
 
 
 def with_history(candidate: Candidate, alert: Mapping[str, Any]) -> Candidate:

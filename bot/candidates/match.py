@@ -84,24 +84,30 @@ class Judgement:
         return self.distance_cl is not None and self.distance_cl > DISTANCE_OUTLIER_CL
 
 
-def judge(candidate: Candidate, target: Target, cuts: Cuts) -> Judgement:
-    """The whole alert's evidence: history before the merger and known variables reject; the host distance is
-    scored against the map's distance posterior."""
-    r = crossmatch(target.prepared, candidate.ra_deg or 0.0, candidate.dec_deg or 0.0, candidate.host_distance_mpc)
-    cl = float(r.credible_level[0])
-    dcl = float(r.distance_credible_level[0])
-    d3 = float(r.probdensity_vol_per_mpc3[0])
-    when = datetime.fromtimestamp(mjd_to_unix(candidate.mjd), UTC)
+def judge(candidates: list[Candidate], target: Target, cuts: Cuts) -> list[Judgement]:
+    """The whole alerts' evidence, one vectorized cross-match per event: history before the merger and known
+    variables reject; a host distance is scored against the map's distance posterior."""
+    nan = np.nan
+    ra = np.array([c.ra_deg if c.ra_deg is not None else nan for c in candidates], dtype=np.float64)
+    dec = np.array([c.dec_deg if c.dec_deg is not None else nan for c in candidates], dtype=np.float64)
+    dist = np.array([c.host_distance_mpc if c.host_distance_mpc is not None else nan for c in candidates])
+    r = crossmatch(target.prepared, ra, dec, dist if np.isfinite(dist).any() else None)
     merger = datetime.fromtimestamp(mjd_to_unix(target.merger_mjd), UTC)
-    label, reasons = verdict(cl, dcl if np.isfinite(dcl) else None, when, merger)
-    rejected = None
-    if not np.isfinite(cl) or cl > cuts.max_cl:
-        rejected = f"outside the {cuts.max_cl:.0%} region (CL {cl:.3f})"
-    elif candidate.first_mjd is not None and candidate.first_mjd < target.merger_mjd:
-        rejected = f"detected {target.merger_mjd - candidate.first_mjd:.1f} d before the merger"
-    elif candidate.known_variable:
-        rejected = "a catalogued star, variable or AGN"
-    elif candidate.solar_system:
-        rejected = "a solar-system object"
-    return Judgement(cl, float(r.probdensity_per_deg2[0]), dcl if np.isfinite(dcl) else None,
-                     d3 if np.isfinite(d3) else None, label, tuple(reasons), rejected)
+    out = []
+    for i, c in enumerate(candidates):
+        cl, dcl, d3 = (float(r.credible_level[i]), float(r.distance_credible_level[i]),
+                       float(r.probdensity_vol_per_mpc3[i]))
+        label, reasons = verdict(cl, dcl if np.isfinite(dcl) else None,
+                                 datetime.fromtimestamp(mjd_to_unix(c.mjd), UTC), merger)
+        rejected = None
+        if not np.isfinite(cl) or cl > cuts.max_cl:
+            rejected = f"outside the {cuts.max_cl:.0%} region (CL {cl:.3f})"
+        elif c.first_mjd is not None and c.first_mjd < target.merger_mjd:
+            rejected = f"detected {target.merger_mjd - c.first_mjd:.1f} d before the merger"
+        elif c.known_variable:
+            rejected = "a catalogued star, variable or AGN"
+        elif c.solar_system:
+            rejected = "a solar-system object"
+        out.append(Judgement(cl, float(r.probdensity_per_deg2[i]), dcl if np.isfinite(dcl) else None,
+                             d3 if np.isfinite(d3) else None, label, tuple(reasons), rejected))
+    return out

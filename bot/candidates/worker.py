@@ -97,22 +97,30 @@ class CandidateWorker:
                 self._undecodable(message, exc)
         batch.positionless = sum(not c.has_position for _, c in peeked)
         hits = match(targets, [c for _, c in peeked], self.cuts)
-        by_event = {t.event_id: t for t in targets}
-        found = []
+        detailed: dict[int, Candidate | None] = {}  # by batch index: read once, however many events it hits
+        by_event: dict[str, list[Candidate]] = {}
         for hit in hits:
-            message, candidate = peeked[hit.index]
-            try:
-                candidate = decoders.detail(self.broker.format, self.broker.name, message, candidate)
-            except DecodeError as exc:
-                batch.undecodable += 1
-                self._undecodable(message, exc)
+            if hit.index not in detailed:
+                message, candidate = peeked[hit.index]
+                try:
+                    detailed[hit.index] = decoders.detail(self.broker.format, self.broker.name, message, candidate)
+                except DecodeError as exc:
+                    detailed[hit.index] = None
+                    batch.undecodable += 1
+                    self._undecodable(message, exc)
+            full = detailed[hit.index]
+            if full is not None:
+                by_event.setdefault(hit.event_id, []).append(full)
+        found = []
+        for target in targets:
+            candidates = by_event.get(target.event_id)
+            if not candidates:
                 continue
-            target = by_event[hit.event_id]
-            judgement = judge(candidate, target, self.cuts)
-            if judgement.rejected:
-                batch.rejected[judgement.rejected.split(" (")[0]] += 1
-                continue
-            found.append((target, candidate, judgement))
+            for candidate, judgement in zip(candidates, judge(candidates, target, self.cuts), strict=True):
+                if judgement.rejected:
+                    batch.rejected[judgement.rejected.split(" (")[0]] += 1
+                else:
+                    found.append((target, candidate, judgement))
         batch.hits = len(found)
         if found:
             with self.store.session() as s:
