@@ -45,7 +45,7 @@ from bot.brokers.avro import read  # noqa: E402
 from bot.brokers.decoders import Message  # noqa: E402
 from bot.brokers.record import Format, unix_to_mjd  # noqa: E402
 from bot.candidates.worker import CandidateWorker  # noqa: E402
-from bot.events.store import Delivery, Event, SkymapVersion, Store  # noqa: E402
+from bot.events.store import CandidateRecord, Delivery, Event, SkymapVersion, Store  # noqa: E402
 from bot.ingest.gwalert import parse_bytes  # noqa: E402
 from bot.ingest.local_broker import LocalBroker  # noqa: E402
 
@@ -231,9 +231,14 @@ def main() -> None:
         burst_store = Store(burst_db)
         with burst_store.session() as s:
             queued = [d.created for d in s.query(Delivery).all() if "counterpart candidate" in str(d.payload)]
+            waiting = s.query(CandidateRecord).filter(CandidateRecord.digest.is_(None)).count()
+            listed = s.query(CandidateRecord).count()
         burst_store.close()
-        print(f"3. burst of {args.burst}: digest queued {min(queued) - written:+.1f} s after the last alert was "
-              f"written ({len(queued)} digests)" if queued else "3. burst: no digest queued")
+        if queued:  # digests go out while the visit streams in (GWBOT_CANDIDATE_DIGEST_SECONDS=1 here)
+            print(f"3. burst of {args.burst}: the last of {len(queued)} digests queued {max(queued) - written:+.1f} s "
+                  f"after the last alert was written; {listed} candidates, {waiting} not yet in a digest")
+        else:
+            print("3. burst: no digest queued")
 
         # 4. one vs two worker processes in one group
         results = {}

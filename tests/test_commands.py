@@ -426,7 +426,8 @@ def test_candidates_command_and_the_digest_check_button(world):
     status, _, seconds = signed(world["url"], urllib.parse.urlencode({"payload": json.dumps(payload)}))
     assert status == 200 and seconds < 3
     answer = wait_for(lambda: next((m for m in channel.messages if m["thread_ts"] == digest["ts"]
-                                    and "31415" in m["text"] and "credible level" in json.dumps(m["blocks"])),
+                                    and "31415" in json.dumps(m["blocks"])
+                                    and "credible level" in json.dumps(m["blocks"])),
                                    None), 20, "the check's answer in the digest's thread")
     assert "PLAUSIBLE" in answer["text"] and "after merger" in answer["text"]
     reply, _, _ = command(world, "candidates S241102br")

@@ -140,9 +140,10 @@ class Answers:
         """The event's broker candidates so far, best first (for the person who asked)."""
         with self.store.session() as s:
             rows = builtins.list(s.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event.event_id)))
-            counts = dict(s.execute(select(CandidateDetection.candidate_id, func.count())
-                                    .where(CandidateDetection.candidate_id.in_([r.id for r in rows]))
-                                    .group_by(CandidateDetection.candidate_id)).tuples())
+            counts = {cid: n for cid, n in s.execute(
+                select(CandidateDetection.candidate_id, func.count())
+                .where(CandidateDetection.candidate_id.in_([r.id for r in rows]))
+                .group_by(CandidateDetection.candidate_id))}
         merger = merger_mjd(event)
         lines = [line_of(r, merger, counts.get(r.id, 1)) for r in rows
                  if (query.broker is None or r.broker == query.broker
