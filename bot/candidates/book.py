@@ -22,7 +22,6 @@ SAME_SOURCE_ARCSEC = 1.5
 
 @dataclass(frozen=True)
 class Recorded:
-    candidate_id: int
     new_object: bool
     new_detection: bool
 
@@ -60,7 +59,7 @@ def record(session, event_id: str, map_version: int, c: Candidate, j: Judgement)
         row.aliases = [*(row.aliases or []), f"{c.broker}:{c.object_id}"]
     key = f"{event_id}:{c.broker}:{c.alert_id}"[:200]
     if session.get(CandidateDetection, key) is not None:
-        return Recorded(row.id, new_object, False)
+        return Recorded(new_object, False)
     if c.mjd >= row.last_mjd:
         row.last_mjd, row.band, row.mag = c.mjd, c.band or row.band, c.mag if c.mag is not None else row.mag
     row.first_mjd = min(row.first_mjd, c.mjd)
@@ -68,4 +67,4 @@ def record(session, event_id: str, map_version: int, c: Candidate, j: Judgement)
         row.host_distance_mpc, row.distance_cl, row.density_3d = c.host_distance_mpc, j.distance_cl, j.density_3d
     session.add(CandidateDetection(key=key, candidate_id=row.id, mjd=c.mjd, band=c.band, mag=c.mag,
                                    posted=new_object))
-    return Recorded(row.id, new_object, True)
+    return Recorded(new_object, True)

@@ -79,10 +79,6 @@ class Judgement:
     reasons: tuple[str, ...]
     rejected: str | None = None
 
-    @property
-    def distance_outlier(self) -> bool:
-        return self.distance_cl is not None and self.distance_cl > DISTANCE_OUTLIER_CL
-
 
 def judge(candidates: list[Candidate], target: Target, cuts: Cuts) -> list[Judgement]:
     """The whole alerts' evidence, one vectorized cross-match per event: history before the merger and known

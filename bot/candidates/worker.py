@@ -70,8 +70,6 @@ class CandidateWorker:
         self.active = ActiveEvents(store, maps or MapCache(store), settings.candidate_window_days, clock)
         self.undecodable: Counter[str] = Counter()  # per topic, since start
         self._judged: dict[str, int] = {}  # event -> map version its candidates were judged on here
-        self.connected = False
-        self.problem: str | None = None
 
     # --- one batch ------------------------------------------------------------------------------
 
@@ -132,7 +130,8 @@ class CandidateWorker:
         if found or batch.undecodable:
             log.info("candidate batch", extra={"broker": self.broker.name, "messages": batch.messages,
                                                "hits": batch.hits, "new_objects": batch.new_objects,
-                                               "undecodable": batch.undecodable})
+                                               "undecodable": batch.undecodable,
+                                               "without_position": batch.positionless})
         return batch
 
     def _undecodable(self, message: Message, exc: Exception) -> None:
@@ -163,7 +162,6 @@ class CandidateWorker:
             consumer = None
             try:
                 consumer = self._consumer()
-                self.connected = True
                 stats = _Stats()
                 while not stop.is_set():
                     raw = consumer.consume(num_messages=BATCH, timeout=POLL_S)
@@ -179,12 +177,10 @@ class CandidateWorker:
                         self._progress(consumer, stats)
                     backoff = 1.0
             except Exception as exc:  # broker gone, refused, handler bug: log, back off, reconnect
-                self.connected = False
                 if stop.is_set():
                     break
                 what = refusal(exc)
                 if what:
-                    self.problem = what
                     self.alarm(f"gwbot cannot read broker {self.broker.name}", f"{what} (Kafka said: {exc})",
                                f"broker-refused:{self.broker.name}")
                     backoff = MAX_BACKOFF
@@ -194,7 +190,6 @@ class CandidateWorker:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
             finally:
-                self.connected = False
                 if consumer is not None:
                     try:
                         consumer.close()
