@@ -25,6 +25,7 @@ from bot.brokers.record import Candidate, DecodeError
 from bot.config import BrokerConfig, Settings
 from bot.events.maps import MapCache
 from bot.events.store import Store, TopicProgress
+from bot.ingest.stream import MAX_BACKOFF, close_quietly, reconnecting
 
 from . import book, digest
 from .active import ActiveEvents
@@ -155,46 +156,35 @@ class CandidateWorker:
 
     def run(self, stop: threading.Event, on_batch: Callable[[Batch], None] | None = None) -> None:
         """Consume until ``stop`` is set, reconnecting with backoff; never gives up on the broker."""
-        from bot.ingest.stream import MAX_BACKOFF, refusal
+        def refused(what: str, exc: Exception) -> None:
+            self.alarm(f"gwbot cannot read broker {self.broker.name}", f"{what} (Kafka said: {exc})",
+                       f"broker-refused:{self.broker.name}")
 
-        backoff = 1.0
-        while not stop.is_set():
-            consumer = None
-            try:
-                consumer = self._consumer()
-                stats = _Stats()
-                while not stop.is_set():
-                    raw = consumer.consume(num_messages=BATCH, timeout=POLL_S)
-                    messages = self._messages(raw)
-                    if messages:
-                        batch = self._process_retrying_database(messages, stop)
-                        consumer.commit(asynchronous=False)
-                        stats.add(messages)
-                        if on_batch is not None:
-                            on_batch(batch)
-                    self.housekeeping()
-                    if stats.due(self.clock()):
-                        self._progress(consumer, stats)
-                    backoff = 1.0
-            except Exception as exc:  # broker gone, refused, handler bug: log, back off, reconnect
-                if stop.is_set():
-                    break
-                what = refusal(exc)
-                if what:
-                    self.alarm(f"gwbot cannot read broker {self.broker.name}", f"{what} (Kafka said: {exc})",
-                               f"broker-refused:{self.broker.name}")
-                    backoff = MAX_BACKOFF
-                else:
-                    log.warning("broker stream interrupted (%s: %s); reconnecting in %.0f s", type(exc).__name__, exc,
-                                backoff, extra={"broker": self.broker.name})
-                stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
-            finally:
-                if consumer is not None:
-                    try:
-                        consumer.close()
-                    except Exception:  # closing a broken consumer may fail too
-                        pass
+        reconnecting(stop, lambda healthy: self._session(stop, healthy, on_batch), refused, "broker stream",
+                     {"broker": self.broker.name})
+
+    def _session(self, stop: threading.Event, healthy: Callable[[], None],
+                 on_batch: Callable[[Batch], None] | None) -> None:
+        """Subscribe and consume batches until stopped; raises when the stream breaks."""
+        consumer = None
+        try:
+            consumer = self._consumer()
+            stats = _Stats()
+            while not stop.is_set():
+                raw = consumer.consume(num_messages=BATCH, timeout=POLL_S)
+                messages = self._messages(raw)
+                if messages:
+                    batch = self._process_retrying_database(messages, stop)
+                    consumer.commit(asynchronous=False)
+                    stats.add(messages)
+                    if on_batch is not None:
+                        on_batch(batch)
+                self.housekeeping()
+                if stats.due(self.clock()):
+                    self._progress(consumer, stats)
+                healthy()
+        finally:
+            close_quietly(consumer)
 
     def _consumer(self):
         from confluent_kafka import Consumer
@@ -236,7 +226,7 @@ class CandidateWorker:
                 self.alarm("gwbot cannot write its database", f"broker {self.broker.name}: {exc}. The batch is "
                            "kept and retried; nothing is lost.", "database")
                 stop.wait(pause)
-                pause = min(pause * 2, 60.0)
+                pause = min(pause * 2, MAX_BACKOFF)
 
     def _progress(self, consumer, stats: _Stats) -> None:
         """Per broker topic and partition: consumer lag, messages per second, last message time (for /gw status)."""

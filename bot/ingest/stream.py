@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -62,6 +63,43 @@ def refusal(error) -> str | None:
     return REFUSALS.get(name)
 
 
+def close_quietly(consumer) -> None:
+    """Close a consumer that may be broken (closing it may fail too)."""
+    if consumer is not None:
+        try:
+            consumer.close()
+        except Exception:
+            pass
+
+
+def reconnecting(stop: threading.Event, session: Callable[[Callable[[], None]], None],
+                 refused: Callable[[str, Exception], None], what: str, where: dict) -> None:
+    """Run ``session(healthy)`` again and again until ``stop``, never giving up on the broker: after a failure wait
+    1 s, doubling to MAX_BACKOFF; ``healthy()`` (messages flow again) resets the wait. A refusal no retry will fix
+    goes to ``refused`` (to be said once) and is retried quietly and slowly, in case someone fixes it."""
+    backoff = 1.0
+
+    def healthy() -> None:
+        nonlocal backoff
+        backoff = 1.0
+
+    while not stop.is_set():
+        try:
+            session(healthy)
+        except Exception as exc:  # broker gone, auth refused, handler bug: log, back off, reconnect
+            if stop.is_set():
+                break
+            reason = refusal(exc)
+            if reason:
+                refused(reason, exc)
+                backoff = MAX_BACKOFF
+            else:
+                log.warning("%s interrupted (%s: %s); reconnecting in %.0f s", what, type(exc).__name__, exc,
+                            backoff, extra=where)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+
 class StreamReader:
     """Consumes HOP_URL into a pipeline until stopped, reconnecting with backoff."""
 
@@ -91,47 +129,34 @@ class StreamReader:
                             key=f"stream:{what}")
 
     def run(self, stop: threading.Event) -> None:
+        reconnecting(stop, lambda healthy: self._session(stop, healthy),
+                     lambda what, exc: self._refused(what, str(exc)), "stream",
+                     {"url": self.settings.hop_url_redacted})
+
+    def _session(self, stop: threading.Event, healthy: Callable[[], None]) -> None:
+        """Connect and read until stopped; raises when the stream breaks."""
         from hop import Stream
         from hop.io import StartPosition
 
-        backoff = 1.0
-        while not stop.is_set():
-            consumer = None
-            try:
-                stream = Stream(auth=_auth(self.settings), start_at=StartPosition.EARLIEST, until_eos=False)
-                consumer = stream.open(self.settings.hop_url, "r", group_id=self.group_id,
-                                       error_callback=self._kafka_error)
-                watcher = threading.Thread(target=lambda c=consumer: (stop.wait(), c.stop()), daemon=True)
-                watcher.start()
-                self.connected = True
-                log.info("stream connected", extra={"url": self.settings.hop_url_redacted, "group_id": self.group_id})
-                for value, meta in consumer.read_raw(metadata=True, autocommit=False, batch_size=1,
-                                                     batch_timeout=timedelta(seconds=0.5)):
-                    self.problem = None
-                    self._handle(consumer, value, meta, stop)
-                    backoff = 1.0
-                    if stop.is_set():
-                        break
-            except Exception as exc:  # broker gone, auth refused, handler bug: log, back off, reconnect
-                self.connected = False
+        consumer = None
+        try:
+            stream = Stream(auth=_auth(self.settings), start_at=StartPosition.EARLIEST, until_eos=False)
+            consumer = stream.open(self.settings.hop_url, "r", group_id=self.group_id,
+                                   error_callback=self._kafka_error)
+            watcher = threading.Thread(target=lambda c=consumer: (stop.wait(), c.stop()), daemon=True)
+            watcher.start()
+            self.connected = True
+            log.info("stream connected", extra={"url": self.settings.hop_url_redacted, "group_id": self.group_id})
+            for value, meta in consumer.read_raw(metadata=True, autocommit=False, batch_size=1,
+                                                 batch_timeout=timedelta(seconds=0.5)):
+                self.problem = None
+                self._handle(consumer, value, meta, stop)
+                healthy()
                 if stop.is_set():
                     break
-                what = refusal(exc)
-                if what:  # said once; then retried quietly and slowly, in case someone fixes it
-                    self._refused(what, str(exc))
-                    backoff = MAX_BACKOFF
-                else:
-                    log.warning("stream interrupted (%s: %s); reconnecting in %.0f s", type(exc).__name__, exc,
-                                backoff, extra={"url": self.settings.hop_url_redacted})
-                stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
-            finally:
-                self.connected = False
-                if consumer is not None:
-                    try:
-                        consumer.close()
-                    except Exception:  # closing a broken consumer may fail too
-                        pass
+        finally:
+            self.connected = False
+            close_quietly(consumer)
 
     def _handle(self, consumer, value: bytes, meta, stop: threading.Event) -> None:
         stamp = getattr(meta, "timestamp", None)
