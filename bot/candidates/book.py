@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.brokers.record import Candidate
-from bot.events.store import CandidateDetection, CandidateRecord, Event
+from bot.events.store import CandidateDetection, CandidateRecord, Event, rows_changed
 from bot.skymap.crossmatch import angular_separation
 
 from .match import Judgement
@@ -41,7 +41,10 @@ def _same_source(rows: list[CandidateRecord], c: Candidate) -> CandidateRecord |
 
 def record(session, event_id: str, map_version: int, c: Candidate, j: Judgement) -> Recorded | None:
     """Add the alert to its object's row (made when new). None when the event is gone."""
-    if session.get(Event, event_id, with_for_update=True) is None:
+    # writing the event row first takes its lock (PostgreSQL) or the database's write lock (SQLite, where FOR
+    # UPDATE does nothing): a second worker adding the same source waits, then sees this one's row
+    if not rows_changed(session.execute(update(Event).where(Event.event_id == event_id)
+                                        .values(updated=Event.updated))):
         return None
     rows = list(session.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event_id)))
     row = _same_source(rows, c)
