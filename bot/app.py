@@ -14,6 +14,8 @@ from bot import __version__
 from bot.candidates.procs import start_threads, workers_for
 from bot.commands.answers import Answers
 from bot.config import ConfigError, Settings
+from bot.coordination import sharing
+from bot.coordination.coverage import CoverageBook
 from bot.events.maps import MapCache
 from bot.events.pipeline import Pipeline
 from bot.events.store import Store
@@ -40,15 +42,18 @@ class Bot:
     def __init__(self, settings: Settings, target: SlackTarget | None = None) -> None:
         self.settings = settings
         self.store = Store(settings.database_url)
-        self.outbox = Outbox(self.store, target or make_target(settings), ops_channel=settings.ops_channel)
+        self.outbox = Outbox(self.store, target or make_target(settings), ops_channel=settings.ops_channel,
+                             services={"ShareWithTreasureMap": sharing.handler(settings)})
         self.maps = MapCache(self.store)
         self.plans = PlanBook(self.store, settings, self.maps)
+        self.coverage = CoverageBook(self.store, settings, self.maps)
+        self.plans.coverage = self.coverage
         self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.plans)
         self.reader = StreamReader(settings, self.pipeline)
         self.stop = threading.Event()
         self.started = time.time()
         self.answers = Answers(self.store, self.maps, stream_status=self.stream_status, started=self.started)
-        self.follower = Follower(self.plans, self.outbox.wake)
+        self.follower = Follower(self.plans, self.outbox.wake, readers=(self.coverage.refresh_due,))
         self.candidates = workers_for(settings, self.store, self.maps) if settings.brokers else []
         self._threads: list[threading.Thread] = []
         self._stop_commands: Callable[[], None] | None = None

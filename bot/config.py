@@ -19,7 +19,8 @@ from bot.logs import URL_CREDENTIALS, redact_url
 
 DEFAULT_HOP_URL = "kafka://kafka.scimma.org/igwn.gwalert,gcn.circular"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-SECRET_FIELDS = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "hop_password", "lco_api_token"}
+SECRET_FIELDS = {"slack_bot_token", "slack_app_token", "slack_signing_secret", "hop_password", "lco_api_token",
+                 "treasuremap_api_token", "hermes_api_token"}
 
 
 class ConfigError(ValueError):
@@ -198,6 +199,13 @@ class Settings:
     candidate_min_reliability: float = 0.6  # where the broker gives a real-bogus score
     candidate_digest_s: float = 120.0  # at most one candidate digest per event channel this often
     brokers: tuple[BrokerConfig, ...] = ()
+    treasuremap_api_url: str = "https://treasuremap.space/api/v1/"
+    treasuremap_api_token: str | None = field(default=None, repr=False)  # set: our pointings are shared
+    coverage_seconds: float = 900.0  # how often active events' pointings are read from Treasure Map (and HERMES)
+    hermes_api_url: str = "https://hermes.lco.global/api/v0/"
+    hermes_api_token: str | None = field(default=None, repr=False)
+    hermes_topic: str = "hermes.test"  # change to publish for real
+    hermes_authors: str = ""  # the report's authors line
     routing: Routing = field(default_factory=Routing)
 
     @property
@@ -271,6 +279,13 @@ _ENV = {
     "GWBOT_CANDIDATE_MAX_CL": "candidate_max_cl",
     "GWBOT_CANDIDATE_MIN_RELIABILITY": "candidate_min_reliability",
     "GWBOT_CANDIDATE_DIGEST_SECONDS": "candidate_digest_s",
+    "TREASUREMAP_API_URL": "treasuremap_api_url",
+    "TREASUREMAP_API_TOKEN": "treasuremap_api_token",
+    "GWBOT_COVERAGE_SECONDS": "coverage_seconds",
+    "HERMES_API_URL": "hermes_api_url",
+    "HERMES_API_TOKEN": "hermes_api_token",
+    "HERMES_TOPIC": "hermes_topic",
+    "HERMES_AUTHORS": "hermes_authors",
 }
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([smhd]?)\s*$", re.IGNORECASE)
@@ -374,7 +389,7 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
                       ("follow_seconds", float), ("galaxy_complete_to_mpc", float), ("max_skymap_mb", float),
                       ("retention_days", float), ("stall_seconds", float), ("candidate_window_days", float),
                       ("candidate_max_cl", float), ("candidate_min_reliability", float),
-                      ("candidate_digest_s", float)):
+                      ("candidate_digest_s", float), ("coverage_seconds", float)):
         if key in values:
             try:
                 values[key] = kind(values[key])

@@ -50,6 +50,9 @@ class FakeSubmitter:
     def states(self, group_id):
         return dict(self.now_states)
 
+    def observed(self, request_id):
+        return None
+
     def describe_errors(self, errors):
         return [str(errors)]
 

@@ -23,7 +23,7 @@ USAGE = {
     "join": "/gw join S230918aq",
     "status": "/gw status",
     "plan": "/gw plan S230918aq lco [instrument] [--filters gp,rp] [--exposure 300] [--fields 20] [--hours 24]"
-            " [--galaxies] [--map combined]",
+            " [--galaxies] [--map combined] [--ignore-others]",
     "candidates": "/gw candidates S230918aq [N] [--broker NAME] [--cl 0.5]",
 }
 EVENT_ID_RE = re.compile(rf"^{SUPEREVENT_RE.pattern}$", re.IGNORECASE)
@@ -56,8 +56,8 @@ def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
                "--hours": ("hours", float)}
     while args:
         flag = args.pop(0)
-        if flag == "--galaxies":
-            values["galaxies"] = True
+        if flag in ("--galaxies", "--ignore-others"):
+            values[flag[2:].replace("-", "_")] = True
             continue
         if flag == "--map":
             choice = args.pop(0).lower() if args else ""

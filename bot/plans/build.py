@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from bot.config import Settings
+from bot.coordination.bands import band_for, family_of
+from bot.coordination.coverage import Coverage, Summary, summarize
 from bot.ingest.files import load_catalogue
 from bot.plans import facilities as fac
 from bot.plans.errors import PlanError
-from bot.plans.planner import Plan, make_plan
+from bot.plans.planner import Plan, footprint_probability, make_plan, sample_points
 from bot.plans.portals import submitter_for
 from bot.plans.submitter import Submitter
 from bot.skymap.io import SkymapError
@@ -29,6 +32,8 @@ class PlanResult:
     validation: dict | None  # the portal's answer: request_durations, errors
     validation_note: str
     validation_errors: list[str]  # the portal's errors, in words
+    others: Summary | None = None  # others' coverage, when it was subtracted
+    gross_prob: float | None = None  # the plan's fields' probability before subtraction
 
     @property
     def valid(self) -> bool:
@@ -49,6 +54,7 @@ class PlanResult:
             "first_windows": {code: start.isoformat() for code, start in first_windows(p).items()},
             "validation": self.validation, "validation_note": self.validation_note,
             "validation_errors": self.validation_errors, "notes": p.notes,
+            "others": asdict(self.others) if self.others is not None else None, "gross_prob": self.gross_prob,
         }
 
 
@@ -69,8 +75,10 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
           instrument: str | None = None, filters: tuple[str, ...] | None = None, exposure_s: float = 300.0,
           n_fields: int | None = None, hours: float = 24.0, start: datetime | None = None,
           validate: bool = True, galaxies: bool | str = False,
-          submitters: Callable[[str, Settings], Submitter | None] = submitter_for) -> PlanResult:
+          submitters: Callable[[str, Settings], Submitter | None] = submitter_for,
+          coverage: Coverage | None = None) -> PlanResult:
     """``galaxies``: True for the catalogue in GWBOT_GALAXY_CATALOGUE, or a catalogue file's path.
+    ``coverage``: others' pointings, subtracted (the plan's probability is then what it adds).
     A user's mistake (unknown facility, instrument or filter, no catalogue) raises :class:`PlanError`."""
     facility = fac.lookup({"facilities": list(settings.facility_tables)}, facility_name)
     start = start or datetime.now(UTC)
@@ -88,8 +96,16 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
             catalogue = load_catalogue(path)
         except SkymapError as exc:
             raise PlanError(str(exc)) from None
+    weight, others = None, None
+    if coverage is not None:
+        family = family_of(band_for((filters or inst.default_filters)[0]).name)
+        weight = partial(coverage.weight, family)
+        others = summarize(prepared, coverage, family, sample_points(prepared, min(inst.fov_deg) / 4))
     plan = make_plan(prepared, facility, inst, start=start, hours=hours, exposure_s=exposure_s, filters=filters,
-                     n_fields=n_fields, galaxies=catalogue, complete_to_mpc=settings.galaxy_complete_to_mpc)
+                     n_fields=n_fields, galaxies=catalogue, complete_to_mpc=settings.galaxy_complete_to_mpc,
+                     weight=weight)
+    gross = footprint_probability(prepared, [(f.ra, f.dec) for f in plan.fields], inst.fov_deg)[0] \
+        if coverage is not None and plan.fields else None
     png = render_png(prepared, Labels(f"{event_id} · {facility.name.upper()} plan",
                                       f"{len(plan.fields)} fields · {inst.name} · {plan.covered_prob:.1%} covered"),
                      fields=[(f.ra, f.dec) for f in plan.fields], fov_deg=inst.fov_deg)
@@ -100,4 +116,4 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
         validation, note = submitter.validate(payload) if validate else (None, "not validated")
         errors = submitter.describe_errors(validation["errors"]) if validation and validation.get("errors") else []
     plan.notes.extend(notes)
-    return PlanResult(plan, facility, inst, png, payload, validation, note, errors)
+    return PlanResult(plan, facility, inst, png, payload, validation, note, errors, others, gross)

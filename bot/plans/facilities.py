@@ -7,6 +7,7 @@ from TOML files in ``bot/facilities/``. Teams add their own telescopes as
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -39,6 +40,15 @@ class Instrument:
     simultaneous: bool = False  # all filters in one exposure (e.g. MuSCAT's four channels)
     readout_mode: str | None = None  # sent with every instrument configuration (LCO: required without a default)
     telescopes: dict[str, int] = field(default_factory=dict)  # site -> telescopes carrying it (default 1)
+    treasuremap_instrument_id: int | None = None  # set: approved plans are shared with Treasure Map
+    typical_depth_ab: float | None = None  # 5-sigma AB depth in ``depth_exposure_s`` (an estimate)
+    depth_exposure_s: float = 300.0
+
+    def depth_ab(self, exposure_s: float) -> float | None:
+        """The typical depth scaled to an exposure, background-limited (2.5 log10 of the square root of time)."""
+        if self.typical_depth_ab is None:
+            return None
+        return self.typical_depth_ab + 1.25 * math.log10(max(exposure_s, 1.0) / self.depth_exposure_s)
 
     def check_filters(self, filters: tuple[str, ...]) -> None:
         """PlanError naming the filters this instrument does not have."""

@@ -255,6 +255,15 @@ class LCOSubmitter:
             states[str(request["id"])] = state
         return states
 
+    def observed(self, request_id: int) -> float | None:
+        """The start of the request's completed observation (the observation portal's ``start``)."""
+        try:
+            done = [o for o in self.portal.observations(request_id) if o.get("state") == "COMPLETED" and o.get("start")]
+        except LCOError:
+            return None
+        return min((datetime.fromisoformat(str(o["start"]).replace("Z", "+00:00")).timestamp() for o in done),
+                   default=None)
+
     def describe_errors(self, errors: Any) -> list[str]:
         return describe_errors(errors)
 

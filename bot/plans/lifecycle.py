@@ -12,8 +12,12 @@ from dataclasses import asdict
 from sqlalchemy import select, update
 
 from bot.config import Settings
+from bot.coordination import sharing
+from bot.coordination.coverage import Coverage, CoverageBook
+from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
 from bot.events.store import Event, PlanRecord, Store, rows_changed
+from bot.ingest.gwalert import epoch
 from bot.plans import facilities as fac
 from bot.plans.build import PlanResult, build
 from bot.plans.errors import PlanError
@@ -25,6 +29,8 @@ from bot.slack.actions import Channel, Post, ShowPlan, Thread, Upload
 from bot.slack.outbox import enqueue
 
 log = logging.getLogger(__name__)
+
+COMPLETED = "COMPLETED"  # a request's final state when its field was observed
 
 __all__ = ["NotAllowed", "PlanBook", "announce"]
 
@@ -61,6 +67,7 @@ class PlanBook:
         self.group_members = group_members  # Slack user group -> its members (set by the Slack layer)
         self.clock = clock
         self.submitters = submitters  # a facility's submit kind -> its portal
+        self.coverage: CoverageBook | None = None  # others' pointings (set when Treasure Map is read)
 
     def map_changed(self, session, event_id: str, reason: str) -> None:
         """A newer sky map or a retraction: open plans of the event can no longer be approved; say so."""
@@ -98,9 +105,11 @@ class PlanBook:
             which = "combined (GW x external) sky map" if request.map == "combined" else "sky map"
             raise PlanError(f"{event_id} has no {which} to plan on yet.")
         version, prepared = latest
+        coverage = None if request.ignore_others else self._coverage(event_id, version, prepared)
         result = build(prepared, event_id, self.settings, request.facility, instrument=request.instrument,
                        filters=request.filters, exposure_s=request.exposure_s, n_fields=request.fields,
-                       hours=request.hours, galaxies=request.galaxies, submitters=self.submitters)
+                       hours=request.hours, galaxies=request.galaxies, submitters=self.submitters,
+                       coverage=coverage)
         with self.store.session() as s:
             row = PlanRecord(event_id=event_id, skymap_version=version, facility=result.facility.name,
                              request=asdict(request), summary=result.to_dict(), payload=result.payload,
@@ -115,6 +124,15 @@ class PlanBook:
                                   Thread(plan=row.id)), event_id=event_id, file=result.png, depends_on=shown.id)
         log.info("plan %s for %s proposed (%s)", row.id, event_id, row.status, extra={"event_id": event_id})
         return row, result
+
+    def _coverage(self, event_id: str, version: int, prepared) -> Coverage | None:
+        """Others' coverage of the event on this map, when pointings have been read from Treasure Map."""
+        if self.coverage is None:
+            return None
+        with self.store.session() as s:
+            event = s.get(Event, event_id)
+            merger = epoch(EventFacts.from_json(event.facts).event_time) if event is not None else None
+        return self.coverage.coverage(event_id, version, prepared, merger if merger is not None else 0.0)
 
     def get(self, plan_id: int) -> PlanRecord | None:
         with self.store.session() as s:
@@ -140,8 +158,21 @@ class PlanBook:
             )) == 1
             row = s.get_one(PlanRecord, plan_id)
             s.refresh(row)
+            if changed and approve:
+                self._share(s, row)
         log.info("plan %s %s by %s", plan_id, row.status if changed else f"left {row.status}", user)
         return changed, row
+
+    def _share(self, session, row: PlanRecord) -> None:
+        """An approved plan's fields go to Treasure Map as planned pointings (when sharing is set up)."""
+        try:
+            facility = fac.lookup({"facilities": list(self.settings.facility_tables)}, row.facility)
+            instrument = facility.instrument((row.summary or {}).get("instrument"))
+        except PlanError:
+            return
+        n = sharing.plan_pointings(session, row, instrument, self.settings)
+        if n:
+            log.info("plan %s: %s pointings to share with Treasure Map", row.id, n, extra={"event_id": row.event_id})
 
     def submit(self, plan_id: int) -> PlanRecord:
         """Send an approved plan to the facility; only an 'approved' plan is sent, and only once."""
@@ -159,6 +190,8 @@ class PlanBook:
             with self.store.session() as s:
                 row = s.get_one(PlanRecord, plan_id)
                 row.status, row.note = status, str(exc)[:2000]
+                if status == PlanStatus.FAILED:
+                    sharing.cancel(s, plan_id)
             log.warning("plan %s submission %s: %s", plan_id, "will retry" if exc.retry else "failed", exc)
             return row
         with self.store.session() as s:
@@ -166,6 +199,7 @@ class PlanBook:
             row.status, row.group_id, row.group_url = PlanStatus.SUBMITTED, submitted.group_id, submitted.url
             row.request_states = submitted.states
             row.note = None
+            sharing.link_requests(s, plan_id, list(submitted.states))
         log.info("plan %s submitted as request group %s", plan_id, submitted.group_id,
                  extra={"event_id": row.event_id})
         return row
@@ -199,6 +233,9 @@ class PlanBook:
             return []
         told = []
         final = submitter.final_states
+        old_states = dict(row.request_states or {})
+        observed = {rid: submitter.observed(int(rid)) for rid, state in states.items()
+                    if state == COMPLETED and old_states.get(rid) != state}
         with self.store.session() as s:
             row = s.get_one(PlanRecord, plan_id)
             old = dict(row.request_states or {})
@@ -206,6 +243,10 @@ class PlanBook:
                 if old.get(request_id) != state:
                     told.append((row, f"{row.facility.upper()} request {request_id} is "
                                       f"{final.get(state, state.lower())}"))
+                    if state == COMPLETED:
+                        sharing.complete(s, plan_id, request_id, observed.get(request_id))
+                    elif state in final:
+                        sharing.cancel(s, plan_id, request_id)
             row.request_states = states
             if states and all(state in final for state in states.values()):
                 row.status = PlanStatus.DONE

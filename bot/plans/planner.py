@@ -13,6 +13,7 @@ the plan's coverage is the probability of exactly those fields.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -94,10 +95,16 @@ def band_layout(fov_w: float, fov_h: float) -> tuple[np.ndarray, np.ndarray]:
     return edges, n_ra
 
 
-def tile(prepared: PreparedMap, fov_deg: tuple[float, float]) -> Cells:
-    """Probability in every cell of the field grid that holds any."""
+Weight = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (RA, Dec) degrees -> what a position's probability is worth
+
+
+def tile(prepared: PreparedMap, fov_deg: tuple[float, float], weight: Weight | None = None) -> Cells:
+    """Probability in every cell of the field grid that holds any (times ``weight``: 0 where the sky is
+    already covered)."""
     fov_w, fov_h = fov_deg
     ra, dec, prob = sample_points(prepared, min(fov_w, fov_h) / 4)
+    if weight is not None:
+        prob = prob * weight(ra, dec)
     edges, n_ra = band_layout(fov_w, fov_h)
     band = np.clip(np.searchsorted(edges, dec, side="right") - 1, 0, len(n_ra) - 1)
     step = 360.0 / n_ra[band]
@@ -208,10 +215,12 @@ def in_field(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float, fov: tupl
     return (cos_c > 0) & (np.abs(x) <= fov[0] / 2) & (np.abs(y) <= fov[1] / 2)
 
 
-def footprint_probability(prepared: PreparedMap, centres: list[tuple[float, float]], fov: tuple[float, float]
-                          ) -> tuple[float, list[float]]:
+def footprint_probability(prepared: PreparedMap, centres: list[tuple[float, float]], fov: tuple[float, float],
+                          weight: Weight | None = None) -> tuple[float, list[float]]:
     """Probability in the union of the fields, and in each field alone (sampled finer than the field)."""
     ra, dec, prob = sample_points(prepared, min(fov) / 6)
+    if weight is not None:
+        prob = prob * weight(ra, dec)
     union = np.zeros(len(ra), dtype=bool)
     each = []
     for ra0, dec0 in centres:
@@ -263,12 +272,14 @@ def distance_beyond(prepared: PreparedMap, distance_mpc: float) -> float:
 def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument, *, start: datetime,
               hours: float = 24.0, exposure_s: float = 300.0, filters: tuple[str, ...] | None = None,
               n_fields: int | None = None, galaxies: Catalogue | None = None,
-              complete_to_mpc: float | None = None) -> Plan:
+              complete_to_mpc: float | None = None, weight: Weight | None = None) -> Plan:
     """A schedule of the localization's fields on the facility's telescopes in the window (at most ``n_fields``).
 
     With ``galaxies``, fields centred on catalogued galaxies (ranked by the 3D probability along their line of
     sight) are scheduled before the tiles that fill what they leave; when the catalogue (complete to
     ``complete_to_mpc``) misses most of the distance posterior, or the map has no distance, it tiles.
+    With ``weight``, each position's probability counts only as much as it is worth (others' coverage
+    subtracted), and the plan's probabilities are the new probability it adds.
     """
     filters = tuple(filters or instrument.default_filters)
     instrument.check_filters(filters)
@@ -277,7 +288,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     times = [start + i * step for i in range(n_steps + 1)]  # the ends of the steps
     end = start + timedelta(hours=hours)
     notes: list[str] = []
-    cells = tile(prepared, instrument.fov_deg)
+    cells = tile(prepared, instrument.fov_deg, weight)
     by_prob = np.argsort(-cells.prob, kind="stable")
     by_prob = by_prob[cells.prob[by_prob] > 0]
     ra, dec, value = cells.ra[by_prob], cells.dec[by_prob], cells.prob[by_prob]
@@ -307,7 +318,8 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     plan_schedule = schedule(value, ok, telescopes, start, STEP_MINUTES * 60.0, duration, n_fields)
     picks = plan_schedule.picks
     if galaxy_mode:
-        covered, each = footprint_probability(prepared, [(ra[j], dec[j]) for j, _ in picks], instrument.fov_deg)
+        covered, each = footprint_probability(prepared, [(ra[j], dec[j]) for j, _ in picks], instrument.fov_deg,
+                                              weight)
     else:
         each = [float(value[j]) for j, _ in picks]
         covered = float(sum(each))
@@ -322,7 +334,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
         notes.append(f"{plan_schedule.unscheduled_prob:.1%} more is observable in the window but did not fit "
                      "the telescopes' time" + (f" (or the {n_fields}-field limit)" if n_fields else ""))
     total_prob = float(np.sum(cells.prob))
-    if total_prob < 0.99:
+    if total_prob < 0.99 and weight is None:
         notes.append(f"the tiled region holds {total_prob:.3f} of the probability")
     return Plan(facility.name, instrument.name, filters, exposure_s, start, end, fields, covered,
                 plan_schedule.seconds_per_site, notes, instrument.exposures(filters),

@@ -17,3 +17,4 @@ class PlanRequest:
     hours: float = 24.0
     galaxies: bool = False
     map: str = "gw"  # or "combined": the GW x external-coincidence map
+    ignore_others: bool = False  # plan as if no one had observed (no Treasure Map coverage subtracted)

@@ -1,14 +1,14 @@
-"""What the bot asks of Slack, as typed records. Every post, edit, upload, topic, channel and invite goes
-through the outbox as one of these (stored as JSON by :func:`to_json`, read back by :func:`from_json`), so
-retries, per-channel order and no-doubles-after-a-crash hold for all of them."""
+"""What the bot asks of Slack (and of Treasure Map and HERMES), as typed records. Every post, edit, upload,
+topic, channel, invite and report goes through the outbox as one of these (stored as JSON by :func:`to_json`,
+read back by :func:`from_json`), so retries, per-lane order and no-doubles-after-a-crash hold for all of them."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["Action", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post", "ShowPlan", "Thread", "Topic",
-           "Upload", "from_json", "lane", "to_json"]
+__all__ = ["Action", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post", "PublishHermes",
+           "ShareWithTreasureMap", "ShowPlan", "Thread", "Topic", "Upload", "from_json", "lane", "to_json"]
 
 
 @dataclass(frozen=True)
@@ -106,13 +106,37 @@ class ShowPlan:
     channel: Channel
 
 
-Action = Post | Upload | Edit | Topic | OpenChannel | MarkRetracted | ShowPlan
+@dataclass(frozen=True)
+class ShareWithTreasureMap:
+    """Bring Treasure Map up to date with the event's shared pointings (whatever is outstanding then)."""
+
+    event_id: str
+
+    @property
+    def lane(self) -> str:
+        return "treasuremap"
+
+
+@dataclass(frozen=True)
+class PublishHermes:
+    """Publish a prepared HERMES report, once."""
+
+    report_id: int
+
+    @property
+    def lane(self) -> str:
+        return "hermes"
+
+
+Action = Post | Upload | Edit | Topic | OpenChannel | MarkRetracted | ShowPlan | ShareWithTreasureMap | PublishHermes
 _KINDS: dict[str, type] = {cls.__name__: cls for cls in (Post, Upload, Edit, Topic, OpenChannel, MarkRetracted,
-                                                          ShowPlan)}
+                                                          ShowPlan, ShareWithTreasureMap, PublishHermes)}
 _NESTED = {"channel": Channel, "thread": Thread}
 
 
 def lane(action: Action) -> str:
+    if isinstance(action, (ShareWithTreasureMap, PublishHermes)):
+        return action.lane  # another service: one lane each, beside the channels
     return action.channel.lane
 
 

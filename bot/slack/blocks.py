@@ -403,6 +403,23 @@ def _utc(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else ""
 
 
+def others_line(others: dict, new_prob: float, gross_prob: float | None) -> str:
+    """What others have already covered (Treasure Map) and what the plan adds."""
+    if not others["n_pointings"]:
+        return ("*Others' coverage*: no pointings in comparable bands on Treasure Map yet. "
+                f"This plan adds {100 * new_prob:.1f}% of the probability.")
+    who = ", ".join(f"{escape(name)} {n}" for name, n in list(others["instruments"].items())[:6])
+    line = (f"*Others' coverage* (Treasure Map, comparable bands): {100 * others['completed_prob']:.1f}% of the "
+            f"probability already observed ({100 * others['area90_fraction']:.0f}% of the 90% region) by "
+            f"{others['n_pointings']} pointings ({who})")
+    if others["planned_prob"] > 0.0005:
+        line += f"; {100 * others['planned_prob']:.1f}% more is planned (counted half)"
+    line += f".\n*This plan adds {100 * new_prob:.1f}% new probability*"
+    if gross_prob is not None:
+        line += f" (its fields hold {100 * gross_prob:.1f}% in all)"
+    return line + ". `--ignore-others` plans without it."
+
+
 def plan_message(plan: dict) -> tuple[str, Blocks]:
     """The plan post: what, how much probability, where and when, and what happened to it.
 
@@ -411,7 +428,9 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     s = plan["summary"]
     hours = s["total_exposure_s"] / 3600
     title = f"{plan['event_id']} · plan for {s['facility'].upper()} {s['instrument']}"
-    facts = [f"*Fields scheduled*\n{s['n_fields']}", f"*Probability covered*\n{100 * s['covered_prob']:.1f}%",
+    others = s.get("others")
+    facts = [f"*Fields scheduled*\n{s['n_fields']}",
+             f"*{'New probability' if others else 'Probability covered'}*\n{100 * s['covered_prob']:.1f}%",
              f"*Filters × exposure*\n{', '.join(s['filters'])} × {s['exposure_s']:g} s",
              f"*Total exposure*\n{hours:.1f} h"]
     if s["seconds_per_site"]:
@@ -422,6 +441,8 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     if s.get("unscheduled_prob", 0) > 0.001:
         facts.append(f"*Observable, not scheduled*\n{100 * s['unscheduled_prob']:.1f}% (no telescope time left)")
     blocks: Blocks = [header(title), fields_section(facts)]
+    if others is not None:
+        blocks.append(section(others_line(others, s["covered_prob"], s.get("gross_prob"))))
     validation = s.get("validation") or {}
     durations = (validation.get("request_durations") or {}).get("duration")
     check = s.get("validation_note", "")

@@ -58,6 +58,10 @@ OPEN = ("pending", "in_flight")
 EVENT_LINK = "{event_channel}"
 
 
+#: how a delivery for another service is made: (session, delivery, action) -> (call, finish), as for Slack's
+Handler = Callable[[Any, Delivery, Any], tuple[Callable[[], Any], Callable[[Any, Delivery, Any], None]]]
+
+
 class NoChannel(Exception):
     """The delivery's channel does not exist (its creation failed): skip it."""
 
@@ -75,8 +79,9 @@ def enqueue(session, action: Action, *, event_id: str | None = None, file: bytes
 
 class Outbox:
     def __init__(self, store: Store, target: SlackTarget, clock: Callable[[], float] = time.time,
-                 ops_channel: str | None = None) -> None:
+                 ops_channel: str | None = None, services: dict[str, Handler] | None = None) -> None:
         self.store = store
+        self.services = services or {}  # delivery kind -> how another service (Treasure Map, HERMES) takes it
         self.target = target
         self.clock = clock
         self.ops_channel = ops_channel
@@ -259,7 +264,7 @@ class Outbox:
         log.error("delivery %s (%s, lane %s) failed for good: %s", delivery_id, kind, lane, exc,
                   extra={"event_id": event_id})
         if self.ops_channel and lane != f"channel:{self.ops_channel}":
-            self.alarm(self.ops_channel, f"A Slack {kind} could not be delivered",
+            self.alarm(self.ops_channel, f"A {kind} could not be delivered",
                        f"delivery {delivery_id} ({lane}{', ' + event_id if event_id else ''}): {exc}. "
                        "Later messages go on.", key=f"failed:{delivery_id}")
 
@@ -301,6 +306,9 @@ class Outbox:
         """What to call for this delivery, and how to record its result."""
         action = from_json(d.kind, d.payload)
         t = self.target
+        service = self.services.get(d.kind)
+        if service is not None:
+            return service(s, d, action)
 
         def nothing(_s, _d, _r) -> None:
             return None

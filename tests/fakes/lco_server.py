@@ -34,7 +34,7 @@ import json
 import threading
 import time
 import urllib.parse
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 INSTRUMENTS = {  # pixel counts and scales, optical-element groups and readout modes as /api/instruments/ has them
@@ -209,10 +209,13 @@ class FakeLCO:
 
     def _state(self, request: dict) -> tuple[str, list]:
         age = time.monotonic() - request["_submitted"]
-        observations = [{"id": request["id"] * 10, "state": "PENDING", "site": "lsc"}] \
+        start = _utc(request["windows"][0]["start"])
+        block = {"start": start.isoformat().replace("+00:00", "Z"),  # Observation.start/end (OP models.py:114-121)
+                 "end": (start + timedelta(seconds=self._duration(request))).isoformat().replace("+00:00", "Z")}
+        observations = [{"id": request["id"] * 10, "state": "PENDING", "site": "lsc", **block}] \
             if age >= self.schedule_after else []
         if self.cancel_first:  # a scheduled block that LCO cancelled (e.g. rescheduled), listed first
-            observations.insert(0, {"id": request["id"] * 10 - 1, "state": "CANCELED", "site": "coj"})
+            observations.insert(0, {"id": request["id"] * 10 - 1, "state": "CANCELED", "site": "coj", **block})
         if age >= self.finish_after and observations:
             observations[-1]["state"] = {"COMPLETED": "COMPLETED", "FAILURE_LIMIT_REACHED": "FAILED"}.get(
                 self.outcome, "NOT_ATTEMPTED")
