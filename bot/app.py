@@ -52,7 +52,8 @@ class Bot:
         self.reader = StreamReader(settings, self.pipeline)
         self.stop = threading.Event()
         self.started = time.time()
-        self.answers = Answers(self.store, self.maps, stream_status=self.stream_status, started=self.started)
+        self.answers = Answers(self.store, self.maps, stream_status=self.stream_status, started=self.started,
+                               coverage=self.coverage)
         self.follower = Follower(self.plans, self.outbox.wake, readers=(self.coverage.refresh_due,))
         self.candidates = workers_for(settings, self.store, self.maps) if settings.brokers else []
         self._threads: list[threading.Thread] = []

@@ -300,3 +300,27 @@ def test_planned_pointings_count_half_and_other_bands_and_old_pointings_not_at_a
     assert list(w) == [0.5, 1.0, 1.0]
     assert len(seen) == 3 and len(cov.counted) == 2  # the old one is before the merger
     assert Status.PLANNED in {p.status for p in cov.counted}
+
+
+def test_gw_coverage_draws_everyones_footprints_and_says_what_they_hold(world):
+    from bot.commands.answers import Answers
+    from bot.events.store import Event
+
+    others_observed_the_best_fields(world, 5)
+    world.approved_plan(fields=3)
+    world.share()
+    with world.store.session() as s:
+        s.add(Event(event_id=EVENT, facts={}))
+    answers = Answers(world.store, world.maps, coverage=world.coverage)
+    with world.store.session() as s:
+        event = s.get(Event, EVENT)
+    reply = answers.coverage(event)
+    assert reply.public and reply.file is not None and reply.file[1][:8] == b"\x89PNG\r\n\x1a\n"
+    body = reply.blocks[1]["text"]["text"]
+    assert "8 pointings (3 ours) by 2 instruments" in body and "Other camera 5" in body and "Sinistro 3" in body
+    assert "optical:" in body and "% of the probability observed" in body
+
+    world.tm.down = True  # a failed read is said, and the last good one is used
+    world.now[0] += 10_000
+    reply = answers.coverage(event)
+    assert "The last read failed" in reply.blocks[1]["text"]["text"] and "8 pointings" in reply.blocks[1]["text"]["text"]

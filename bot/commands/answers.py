@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy import func, select, text
 
 from bot import __version__
@@ -22,18 +23,23 @@ from bot.candidates.active import merger_mjd
 from bot.candidates.digest import line_of
 from bot.commands.check import check
 from bot.commands.parse import USAGE, Candidate, CandidateQuery, UsageError
-from bot.commands.records import EventLine, StatusReport, TopicLine
+from bot.commands.records import CoverageView, EventLine, StatusReport, TopicLine
 from bot.commands.text import check_csv
+from bot.coordination.coverage import CoverageBook, covered_by_family, drawn
+from bot.coordination.treasuremap import Status
 from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
 from bot.events.store import CandidateDetection, CandidateRecord, Delivery, Event, Store, TopicProgress
 from bot.ingest.gwalert import epoch
-from bot.skymap.render import labels_for, render_png
+from bot.plans.planner import sample_points
+from bot.skymap.render import Labels, Outline, labels_for, render_png
 from bot.skymap.summary import summarize
 from bot.slack import blocks as bk
 from bot.slack.outbox import EVENT_LINK
 
 SHOWN_CANDIDATES = 20
+COLOURS = ("tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan",
+           "tab:gray", "tab:blue")
 
 
 @dataclass
@@ -62,9 +68,11 @@ def _topic_lines(rows: builtins.list[TopicProgress], now: float) -> builtins.lis
 
 class Answers:
     def __init__(self, store: Store, maps: MapCache | None = None,
-                 stream_status: Callable[[], dict] = dict, started: float | None = None) -> None:
+                 stream_status: Callable[[], dict] = dict, started: float | None = None,
+                 coverage: CoverageBook | None = None) -> None:
         self.store = store
         self.maps = maps or MapCache(store)
+        self.coverage_book = coverage
         self.stream_status = stream_status
         self.started = started or time.time()
 
@@ -114,6 +122,38 @@ class Answers:
         png = render_png(prepared, labels_for(summary, event.event_id, event.last_alert_type))
         title = f"{event.event_id} {event.last_alert_type or ''} sky map".replace("  ", " ")
         return Reply(title, public=True, file=(f"{event.event_id}.png", png, title))
+
+    def coverage(self, event: Event) -> Reply:
+        """Everyone's footprints on the event's map, coloured by instrument, with the probability they hold."""
+        book = self.coverage_book
+        latest = self.maps.latest(event.event_id)
+        if book is None or latest is None:
+            raise UsageError(f"{event.event_id} has no sky map yet." if latest is None else
+                             "Reading Treasure Map is not set up in this bot.")
+        version, prepared = latest
+        _, tried_at, _ = book.read_state(event.event_id)
+        if tried_at is None or book.clock() - tried_at > book.settings.coverage_seconds:
+            book.refresh(event.event_id, version)
+        read_at, _, problem = book.read_state(event.event_id)
+        cov = book.coverage(event.event_id, version, prepared)
+        shapes = drawn(cov) if cov is not None else []
+        names = sorted({d.pointing.instrument for d in shapes})
+        colours = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(names)}
+        outlines = [Outline(np.deg2rad(c[:, 0]), np.deg2rad(c[:, 1]), colours[d.pointing.instrument],
+                            d.pointing.status is Status.PLANNED) for d in shapes for c in d.ccds]
+        samples = sample_points(prepared, 0.1)
+        by_family = {f.value: v for f, v in covered_by_family(cov, samples).items()} if cov is not None else {}
+        instruments: dict[str, int] = {}
+        for d in shapes:
+            instruments[d.pointing.instrument] = instruments.get(d.pointing.instrument, 0) + 1
+        view = CoverageView(event.event_id, read_at, problem, len(shapes), sum(d.pointing.ours for d in shapes),
+                            instruments, by_family)
+        subtitle = "  ·  ".join(f"{family}: {100 * done:.1f}% observed" for family, (done, _) in by_family.items())
+        png = render_png(prepared, Labels(f"{event.event_id} · coverage", subtitle or "no pointings yet"),
+                         footprints=outlines, legend={f"{name} ({instruments[name]})": colours[name] for name in names})
+        text, blocks = bk.coverage_message(view)
+        title = f"{event.event_id} coverage (Treasure Map)"
+        return Reply(text, blocks, public=True, file=(f"{event.event_id}-coverage.png", png, title))
 
     def check(self, event: Event, candidates: builtins.list[Candidate]) -> Reply:
         if event.retracted:

@@ -25,6 +25,7 @@ USAGE = {
     "plan": "/gw plan S230918aq lco [instrument] [--filters gp,rp] [--exposure 300] [--fields 20] [--hours 24]"
             " [--galaxies] [--map combined] [--ignore-others]",
     "candidates": "/gw candidates S230918aq [N] [--broker NAME] [--cl 0.5]",
+    "coverage": "/gw coverage S230918aq",
 }
 EVENT_ID_RE = re.compile(rf"^{SUPEREVENT_RE.pattern}$", re.IGNORECASE)
 MAX_LIST = 50

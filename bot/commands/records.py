@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.candidates.match import DISTANCE_OUTLIER_CL
 from bot.events.facts import EventFacts
 
-__all__ = ["CandidateLine", "EventLine", "StatusReport", "TopicLine"]
+__all__ = ["CandidateLine", "CoverageView", "EventLine", "StatusReport", "TopicLine"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,16 @@ class CandidateLine:
         if self.density_3d is not None and not outlier:
             return (0.0, -self.density_3d)
         return (2.0 if outlier else 1.0, -self.density_per_deg2)
+
+
+@dataclass(frozen=True)
+class CoverageView:
+    """What /gw coverage reports: who pointed where (from Treasure Map), and how much probability that holds."""
+
+    event_id: str
+    read_at: float | None  # when Treasure Map was last read
+    problem: str | None  # why the last read failed
+    counted: int  # pointings after the merger that meet the map
+    ours: int
+    instruments: dict[str, int]  # instrument -> pointings
+    by_family: dict[str, tuple[float, float]]  # band family -> (completed, planned-only) probability

@@ -21,14 +21,16 @@ from bot.config import Settings
 from bot.coordination.bands import Family, family_of
 from bot.coordination.footprint import Region, covered_pixels, order_for
 from bot.coordination.treasuremap import Status, TreasureMap, TreasureMapError
+from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
-from bot.events.store import CoverageRead, Footprint, SeenPointing, SharedPointing, Store
+from bot.events.store import CoverageRead, Event, Footprint, SeenPointing, SharedPointing, Store
+from bot.ingest.gwalert import epoch
 from bot.skymap import moc
 from bot.skymap.prepared import PreparedMap
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Coverage", "CoverageBook", "Seen", "Summary", "build", "summarize"]
+__all__ = ["Coverage", "CoverageBook", "Drawn", "Seen", "Summary", "build", "covered_by_family", "drawn", "summarize"]
 
 FOOTPRINT_TTL_S = 7 * 86400.0
 MAP_LEVEL = 0.999  # a pointing counts when its footprint reaches into this credible region
@@ -169,7 +171,7 @@ class CoverageBook:
             with self.store.session() as s:
                 read = s.get(CoverageRead, target.event_id)
                 due = read is None or read.map_version != target.map_version \
-                    or self.clock() - read.read_at >= self.settings.coverage_seconds
+                    or self.clock() - read.tried_at >= self.settings.coverage_seconds
             if due:
                 self.refresh(target.event_id, target.map_version)
                 n += 1
@@ -194,7 +196,11 @@ class CoverageBook:
                                        status=p.status.value, band=p.band.name, ra=p.ra, dec=p.dec,
                                        pos_angle=p.pos_angle, time=p.time.timestamp(), depth=p.depth,
                                        depth_unit=p.depth_unit))
-            s.merge(CoverageRead(event_id=event_id, read_at=self.clock(), map_version=map_version, problem=problem))
+            read = s.get(CoverageRead, event_id) or CoverageRead(event_id=event_id)
+            read.tried_at, read.map_version, read.problem = self.clock(), map_version, problem
+            if problem is None:
+                read.read_at = read.tried_at
+            s.add(read)
         if problem is None:
             log.info("read %s Treasure Map pointings of %s", len(pointings), event_id, extra={"event_id": event_id})
         return len(pointings)
@@ -229,14 +235,58 @@ class CoverageBook:
             footprints = {i: [np.asarray(p, float) for p in f.polygons] for i, f in prints.items()}
             return seen, footprints, read.read_at if read is not None else None
 
-    def coverage(self, event_id: str, version: int, prepared: PreparedMap, merger: float) -> Coverage | None:
+    def read_state(self, event_id: str) -> tuple[float | None, float | None, str | None]:
+        """(when the event's pointings were last read, last tried, what went wrong then)."""
+        with self.store.session() as s:
+            read = s.get(CoverageRead, event_id)
+            return (read.read_at, read.tried_at, read.problem) if read is not None else (None, None, None)
+
+    def merger(self, event_id: str) -> float:
+        """The event's time (epoch seconds): pointings before it do not count."""
+        with self.store.session() as s:
+            event = s.get(Event, event_id)
+            seconds = epoch(EventFacts.from_json(event.facts).event_time) if event is not None else None
+        return seconds if seconds is not None else 0.0
+
+    def coverage(self, event_id: str, version: int, prepared: PreparedMap, merger: float | None = None
+                 ) -> Coverage | None:
         """The event's coverage on this map (None when nothing was read); rasterized once per read and map."""
         seen, footprints, read_at = self.seen(event_id)
         if read_at is None:
             return None
+        merger = self.merger(event_id) if merger is None else merger
         cached = self._cache.get((event_id, version))
         if cached is not None and cached[0] == read_at:
             return cached[1]
         result = build(prepared, seen, footprints, merger)
         self._cache[(event_id, version)] = (read_at, result)
         return result
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A counted pointing's CCDs on the sky, for pictures: [N, 2] (RA, Dec) degrees each."""
+
+    pointing: Seen
+    ccds: list[np.ndarray]
+
+
+def drawn(coverage: Coverage) -> list[Drawn]:
+    """Every counted pointing's CCD outlines, placed as Treasure Map places them."""
+    from bot.coordination.footprint import outline
+
+    return [Drawn(p, [outline(c, p.ra, p.dec, p.pos_angle) for c in coverage.footprints.get(p.instrument_id, [])])
+            for p in coverage.counted]
+
+
+def covered_by_family(coverage: Coverage, samples: tuple[np.ndarray, np.ndarray, np.ndarray]
+                      ) -> dict[Family, tuple[float, float]]:
+    """Per band family with pointings: (probability inside completed footprints, inside planned-only ones)."""
+    ra, dec, prob = samples
+    out = {}
+    for family in sorted(set(coverage.completed) | set(coverage.planned)):
+        done = coverage.completed[family].contains(ra, dec) if family in coverage.completed else np.zeros(len(ra), bool)
+        later = coverage.planned[family].contains(ra, dec) & ~done if family in coverage.planned \
+            else np.zeros(len(ra), bool)
+        out[family] = (float(prob[done].sum()), float(prob[later].sum()))
+    return out

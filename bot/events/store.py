@@ -272,11 +272,12 @@ class SeenPointing(Base):
 
 
 class CoverageRead(Base):
-    """When an event's pointings were last read from Treasure Map, and on which map."""
+    """When an event's pointings were last read from Treasure Map (``read_at``: successfully), and on which map."""
 
     __tablename__ = "coverage_reads"
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    read_at: Mapped[float] = mapped_column(Float)
+    read_at: Mapped[float | None] = mapped_column(Float)
+    tried_at: Mapped[float] = mapped_column(Float)
     map_version: Mapped[int | None] = mapped_column(Integer)
     problem: Mapped[str | None] = mapped_column(String(500))
 

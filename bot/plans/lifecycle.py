@@ -14,10 +14,8 @@ from sqlalchemy import select, update
 from bot.config import Settings
 from bot.coordination import sharing
 from bot.coordination.coverage import Coverage, CoverageBook
-from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
 from bot.events.store import Event, PlanRecord, Store, rows_changed
-from bot.ingest.gwalert import epoch
 from bot.plans import facilities as fac
 from bot.plans.build import PlanResult, build
 from bot.plans.errors import PlanError
@@ -127,12 +125,7 @@ class PlanBook:
 
     def _coverage(self, event_id: str, version: int, prepared) -> Coverage | None:
         """Others' coverage of the event on this map, when pointings have been read from Treasure Map."""
-        if self.coverage is None:
-            return None
-        with self.store.session() as s:
-            event = s.get(Event, event_id)
-            merger = epoch(EventFacts.from_json(event.facts).event_time) if event is not None else None
-        return self.coverage.coverage(event_id, version, prepared, merger if merger is not None else 0.0)
+        return self.coverage.coverage(event_id, version, prepared) if self.coverage is not None else None
 
     def get(self, plan_id: int) -> PlanRecord | None:
         with self.store.session() as s:

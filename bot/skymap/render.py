@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from .. import formatting as fmt
 from .crossmatch import angular_separation
@@ -188,13 +189,24 @@ def field_outline(ra_deg: float, dec_deg: float, fov_deg: tuple[float, float], n
     return np.append(ra, ra[0]), np.append(dec, dec[0])
 
 
-def _draw_fields(ax, outlines: list[tuple[np.ndarray, np.ndarray]], project, linewidth: float) -> None:
-    for ra, dec in outlines:
-        _plot_unwrapped(ax, *project(ra, dec), color="tab:blue", linewidth=linewidth, alpha=0.9)
+@dataclass(frozen=True)
+class Outline:
+    """A field or CCD outline to draw (RA, Dec in radians, closed)."""
+
+    ra: np.ndarray
+    dec: np.ndarray
+    color: str = "tab:blue"
+    dashed: bool = False  # planned, not observed
+
+
+def _draw_fields(ax, outlines: list[Outline], project, linewidth: float) -> None:
+    for o in outlines:
+        _plot_unwrapped(ax, *project(o.ra, o.dec), color=o.color, linewidth=linewidth, alpha=0.9,
+                        linestyle="--" if o.dashed else "-")
 
 
 def _draw_zoom(ax, prepared: PreparedMap, box: tuple[float, float, float], size: int,
-               outlines: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+               outlines: list[Outline] | None = None) -> None:
     ra0, dec0, radius = box
     x = np.linspace(-radius, radius, size)
     xx, yy = np.meshgrid(x, x)
@@ -253,23 +265,29 @@ def _edge_label(ax, gx: np.ndarray, gy: np.ndarray, radius: float, edge: str, te
 
 
 def render_png(prepared: PreparedMap, labels: Labels, dpi: int = 100,
-               fields: list[tuple[float, float]] | None = None, fov_deg: tuple[float, float] | None = None) -> bytes:
-    """The two-panel picture as PNG bytes (1000 x 460 px at the default dpi), with planned fields if given."""
+               fields: list[tuple[float, float]] | None = None, fov_deg: tuple[float, float] | None = None,
+               footprints: list[Outline] | None = None, legend: dict[str, str] | None = None) -> bytes:
+    """The two-panel picture as PNG bytes (1000 x 460 px at the default dpi), with planned fields if given, or
+    any footprints (``legend``: label -> colour)."""
     fig = Figure(figsize=(10, 4.6), dpi=dpi)
     FigureCanvasAgg(fig)
     box = zoom_region(prepared)
     allsky = fig.add_axes((0.0, 0.02, 0.64, 0.76))
     zoom = fig.add_axes((0.69, 0.09, 0.29, 0.69))
     _draw_allsky(allsky, prepared, box, width=640)
-    outlines = [field_outline(ra, dec, fov_deg) for ra, dec in fields] if fields and fov_deg else None
+    outlines = [Outline(*field_outline(ra, dec, fov_deg)) for ra, dec in fields] if fields and fov_deg \
+        else footprints
     _draw_zoom(zoom, prepared, box, size=300, outlines=outlines)
     if outlines:
         _draw_fields(allsky, outlines, _mollweide_forward, 0.6)
     fig.text(0.015, 0.955, labels.title, fontsize=24, fontweight="bold", va="top")
     if labels.subtitle:
         fig.text(0.015, 0.855, labels.subtitle, fontsize=16, va="top", color="0.15")
-    zoom.set_title(f"{len(fields or [])} fields" if outlines else "90% region", fontsize=11, color="tab:blue",
-                   loc="right")
+    zoom.set_title(f"{len(fields or [])} fields" if fields and outlines else "90% region", fontsize=11,
+                   color="tab:blue", loc="right")
+    if legend:
+        handles = [Line2D([], [], color=color, label=label) for label, color in legend.items()]
+        allsky.legend(handles=handles, loc="lower left", fontsize=8, frameon=False, ncol=2)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()

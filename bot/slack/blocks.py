@@ -19,7 +19,7 @@ from typing import Any
 
 from bot import formatting as fmt
 from bot.commands.check import CheckResult
-from bot.commands.records import CandidateLine, EventLine, StatusReport
+from bot.commands.records import CandidateLine, CoverageView, EventLine, StatusReport
 from bot.commands.text import candidate_lines
 from bot.events.facts import EventFacts
 from bot.ingest.gcn import Circular, Notice
@@ -480,6 +480,27 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     text = (f"{title}: {s['n_fields']} fields, {100 * s['covered_prob']:.1f}% covered — "
             f"{_PLAN_STATUS.get(status, status).split(' ', 1)[1]}")
     return text, _limit(blocks)
+
+
+def coverage_message(view: CoverageView) -> tuple[str, Blocks]:
+    """/gw coverage: who has pointed where for the event (Treasure Map), and the probability it holds."""
+    title = f"{view.event_id} · coverage on Treasure Map"
+    if view.read_at is None:
+        body = f"Treasure Map could not be read: {escape(view.problem or 'no answer')}."
+    elif not view.counted:
+        body = "No pointings on the current map after the merger yet."
+    else:
+        who = ", ".join(f"{escape(name)} {n}" for name, n in sorted(view.instruments.items(), key=lambda kv: -kv[1]))
+        body = f"{view.counted} pointings ({view.ours} ours) by {len(view.instruments)} instruments: {who}."
+        for family, (done, planned) in view.by_family.items():
+            body += f"\n• {family}: {100 * done:.1f}% of the probability observed"
+            if planned > 0.0005:
+                body += f", {100 * planned:.1f}% more planned"
+    if view.problem and view.read_at is not None:
+        body += f"\n_The last read failed ({escape(view.problem)}); this is from {_utc(view.read_at)}._"
+    blocks: Blocks = [header(title), section(body),
+                      context("Dashed: planned · solid: observed · 50% and 90% contours of the current map")]
+    return f"{title}: {view.counted} pointings", blocks
 
 
 # --- broker candidates ----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from bot.slack.outbox import Outbox, enqueue
 log = logging.getLogger(__name__)
 
 MODAL_ID = "check_modal"
-HELP_ORDER = ("list", "info", "skymap", "check", "candidates", "join", "status", "plan")
+HELP_ORDER = ("list", "info", "skymap", "check", "candidates", "coverage", "join", "status", "plan")
 FIELDS = ("ra", "dec", "distance", "time")
 MAX_CSV_BYTES = 5 * 2**20
 
@@ -136,6 +136,8 @@ class Commands:
                 self._join(client, event, user, respond)
             elif cmd.name == "plan":
                 self._plan(client, event, parse_plan(cmd.rest), user, channel, respond)
+            elif cmd.name == "coverage":
+                self._send(channel, self.answers.coverage(event), None, event.event_id, file_only=False)
             elif cmd.name == "candidates":
                 _respond_reply(respond, self.answers.candidates(event, parse_candidate_query(cmd.rest)))
 
