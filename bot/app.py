@@ -14,8 +14,10 @@ from bot import __version__
 from bot.candidates.procs import start_threads, workers_for
 from bot.commands.answers import Answers
 from bot.config import ConfigError, Settings
-from bot.coordination import sharing
+from bot.coordination import hermes_report, sharing
 from bot.coordination.coverage import CoverageBook
+from bot.coordination.hermes_feed import HermesFeed
+from bot.coordination.hermes_report import Reports
 from bot.events.maps import MapCache
 from bot.events.pipeline import Pipeline
 from bot.events.store import Store
@@ -42,19 +44,23 @@ class Bot:
     def __init__(self, settings: Settings, target: SlackTarget | None = None) -> None:
         self.settings = settings
         self.store = Store(settings.database_url)
-        self.outbox = Outbox(self.store, target or make_target(settings), ops_channel=settings.ops_channel,
-                             services={"ShareWithTreasureMap": sharing.handler(settings)})
         self.maps = MapCache(self.store)
         self.plans = PlanBook(self.store, settings, self.maps)
         self.coverage = CoverageBook(self.store, settings, self.maps)
         self.plans.coverage = self.coverage
+        self.reports = Reports(self.store, settings, self.plans.is_approver, self.plans.observed)
+        self.hermes_feed = HermesFeed(self.store, settings, self.maps)
+        self.outbox = Outbox(self.store, target or make_target(settings), ops_channel=settings.ops_channel,
+                             services={"ShareWithTreasureMap": sharing.handler(settings),
+                                       "PublishHermes": hermes_report.handler(settings, self.reports)})
         self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.plans)
         self.reader = StreamReader(settings, self.pipeline)
         self.stop = threading.Event()
         self.started = time.time()
         self.answers = Answers(self.store, self.maps, stream_status=self.stream_status, started=self.started,
                                coverage=self.coverage)
-        self.follower = Follower(self.plans, self.outbox.wake, readers=(self.coverage.refresh_due,))
+        self.follower = Follower(self.plans, self.outbox.wake,
+                                 readers=(self.coverage.refresh_due, self.hermes_feed.read_due))
         self.candidates = workers_for(settings, self.store, self.maps) if settings.brokers else []
         self._threads: list[threading.Thread] = []
         self._stop_commands: Callable[[], None] | None = None
@@ -73,7 +79,7 @@ class Bot:
         """The /gw command in Socket Mode or HTTP mode, when the bot talks to a real workspace."""
         from bot.slack.listeners import start
 
-        self._stop_commands = start(self.settings, self.answers, self.outbox, self.plans)
+        self._stop_commands = start(self.settings, self.answers, self.outbox, self.plans, self.reports)
 
     def start_background(self) -> None:
         """Delivery and heartbeat threads and the plan follower; the stream reader runs in the caller's thread."""

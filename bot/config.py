@@ -206,6 +206,7 @@ class Settings:
     hermes_api_token: str | None = field(default=None, repr=False)
     hermes_topic: str = "hermes.test"  # change to publish for real
     hermes_authors: str = ""  # the report's authors line
+    hermes_submitter: str = ""  # who submits, as HERMES records it (default: gwbot)
     routing: Routing = field(default_factory=Routing)
 
     @property
@@ -286,6 +287,7 @@ _ENV = {
     "HERMES_API_TOKEN": "hermes_api_token",
     "HERMES_TOPIC": "hermes_topic",
     "HERMES_AUTHORS": "hermes_authors",
+    "HERMES_SUBMITTER": "hermes_submitter",
 }
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([smhd]?)\s*$", re.IGNORECASE)

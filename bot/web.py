@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.logs import Redactor
 
-__all__ = ["HttpTrouble", "JsonService"]
+__all__ = ["HttpTrouble", "JsonService", "drf_errors"]
 
 
 class HttpTrouble(Exception):
@@ -74,3 +74,17 @@ class JsonService:
         except ValueError:
             raise HttpTrouble(f"{self.name} answered with something that is not JSON", 200, raw[:300], retry=True,
                               maybe_sent=sent) from None
+
+
+def drf_errors(errors: Any, path: str = "") -> list[str]:
+    """DRF's nested error structure as readable lines: 'requests[2].configurations[0].target.dec: …'.
+    Errors about the whole object (``non_field_errors``, e.g. the proposal) name the object, not the key."""
+    if isinstance(errors, dict):
+        return [line for key, value in errors.items()
+                for line in drf_errors(value, path if key == "non_field_errors" else
+                                            f"{path}.{key}" if path else str(key))]
+    if isinstance(errors, list):
+        if all(isinstance(e, str) for e in errors):
+            return [f"{path}: {e}" if path else e for e in errors]
+        return [line for i, value in enumerate(errors) if value for line in drf_errors(value, f"{path}[{i}]")]
+    return [f"{path}: {errors}" if path else str(errors)]

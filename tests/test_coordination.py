@@ -44,7 +44,7 @@ def lco_with_treasuremap_ids() -> dict:
 
 
 class World:
-    def __init__(self, tmp, lco: FakeLCO, tm: FakeTreasureMap) -> None:
+    def __init__(self, tmp, lco: FakeLCO, tm: FakeTreasureMap, **env: str) -> None:
         self.now = [time.time()]
         self.store = Store(f"sqlite:///{tmp / 'coord.sqlite'}")
         with self.store.session() as s:
@@ -52,14 +52,14 @@ class World:
                                 fits=skymap_bytes("S241102br-initial.json"), created=1.0))
         self.settings = config.load({"GWBOT_APPROVERS": ALICE, "HOP_AUTH": "false", "LCO_API_URL": lco.url,
                                      "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal,
-                                     "TREASUREMAP_API_URL": tm.url, "TREASUREMAP_API_TOKEN": "tm-test-token"},
+                                     "TREASUREMAP_API_URL": tm.url, "TREASUREMAP_API_TOKEN": "tm-test-token", **env},
                                     facility_tables=(lco_with_treasuremap_ids(),))
         self.maps = MapCache(self.store)
         self.plans = PlanBook(self.store, self.settings, self.maps)
         self.coverage = CoverageBook(self.store, self.settings, self.maps, clock=lambda: self.now[0])
         self.plans.coverage = self.coverage
-        self.outbox = Outbox(self.store, MemoryTarget(), clock=lambda: self.now[0],
-                             services={"ShareWithTreasureMap": sharing.handler(self.settings, lambda: self.now[0])})
+        self.services = {"ShareWithTreasureMap": sharing.handler(self.settings, lambda: self.now[0])}
+        self.outbox = Outbox(self.store, MemoryTarget(), clock=lambda: self.now[0], services=self.services)
         self.tm = tm
         self.lco = lco
 

@@ -155,6 +155,19 @@ class Answers:
         title = f"{event.event_id} coverage (Treasure Map)"
         return Reply(text, blocks, public=True, file=(f"{event.event_id}-coverage.png", png, title))
 
+    def mark_candidate(self, event_id: str, broker: str, object_id: str, user: str) -> str:
+        """Mark a broker candidate for the event's HERMES reports (its targets); says what was done."""
+        with self.store.session() as s:
+            row = s.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event_id,
+                                                          CandidateRecord.broker == broker,
+                                                          CandidateRecord.object_id == object_id)).first()
+            if row is None:
+                return f"{bk.escape(object_id)} is not a candidate of {bk.escape(event_id)} any more."
+            if row.marked_by:
+                return f"{bk.escape(object_id)} was already marked by <@{row.marked_by}>."
+            row.marked_by = user
+        return f"Marked {bk.escape(object_id)}: it goes into {bk.escape(event_id)}'s HERMES reports as a target."
+
     def check(self, event: Event, candidates: builtins.list[Candidate]) -> Reply:
         if event.retracted:
             raise UsageError(f"{event.event_id} was retracted: it is not astrophysical, so there is nothing to "

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.candidates.match import DISTANCE_OUTLIER_CL
 from bot.events.facts import EventFacts
 
-__all__ = ["CandidateLine", "CoverageView", "EventLine", "StatusReport", "TopicLine"]
+__all__ = ["CandidateLine", "CoverageView", "EventLine", "HermesNote", "ReportView", "StatusReport", "TopicLine"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,34 @@ class CoverageView:
     ours: int
     instruments: dict[str, int]  # instrument -> pointings
     by_family: dict[str, tuple[float, float]]  # band family -> (completed, planned-only) probability
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """A prepared HERMES report, as its message in the plan's thread shows it."""
+
+    id: int
+    event_id: str
+    title: str
+    topic: str
+    fields: int  # observed fields reported
+    targets: tuple[str, ...]  # marked candidates
+    errors: tuple[str, ...]  # HERMES's objections, in words
+    note: str | None
+    status: str  # prepared / publishing / published / failed
+    uuid: str | None
+    edit_url: str | None  # HERMES's form, pre-filled
+    message_url: str | None  # the published message
+    can_publish: bool
+    published_by: str | None
+
+
+@dataclass(frozen=True)
+class HermesNote:
+    """Someone's HERMES message about an event, posted in its channel."""
+
+    title: str
+    authors: str
+    text: str
+    topic: str
+    url: str

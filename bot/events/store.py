@@ -200,6 +200,7 @@ class CandidateRecord(Base):
     inside: Mapped[bool] = mapped_column(Boolean, default=True)  # inside GWBOT_CANDIDATE_MAX_CL of that map
     digest: Mapped[int | None] = mapped_column(Integer)  # the delivery id of the digest that listed it
     created: Mapped[float] = mapped_column(Float, default=time.time)
+    marked_by: Mapped[str | None] = mapped_column(String(32))  # who marked it for the team's HERMES report
 
 
 class CandidateDetection(Base):
@@ -290,6 +291,36 @@ class Footprint(Base):
     name: Mapped[str | None] = mapped_column(String(120))
     polygons: Mapped[list] = mapped_column(JSON)
     fetched: Mapped[float] = mapped_column(Float)
+
+
+class HermesReport(Base):
+    """A HERMES report prepared from a plan: the message, HERMES's verdict on it, and whether it was published
+    (``status`` prepared -> publishing -> published, or failed; the claim is one conditional UPDATE)."""
+
+    __tablename__ = "hermes_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    message: Mapped[dict] = mapped_column(JSON)
+    errors: Mapped[list] = mapped_column(JSON, default=list)  # HERMES's validation errors, in words
+    preload_key: Mapped[str | None] = mapped_column(String(64))  # opens it pre-filled in HERMES (15 min)
+    status: Mapped[str] = mapped_column(String(16), default="prepared")
+    prepared_by: Mapped[str | None] = mapped_column(String(32))
+    published_by: Mapped[str | None] = mapped_column(String(32))
+    uuid: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(500))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class HermesSeen(Base):
+    """A HERMES message about an event that the bot has posted (or published itself)."""
+
+    __tablename__ = "hermes_seen"
+    uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    seen_at: Mapped[float] = mapped_column(Float, default=time.time)
 
 
 class Store:

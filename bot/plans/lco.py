@@ -22,6 +22,7 @@ from bot.logs import Redactor
 from bot.plans.facilities import Facility, Instrument
 from bot.plans.planner import Plan
 from bot.plans.submitter import SubmitError, Submitted
+from bot.web import drf_errors as describe_errors
 
 IPP_RANGE = (0.5, 2.0)
 OBSERVATION_TYPES = ("NORMAL", "RAPID_RESPONSE", "TIME_CRITICAL")
@@ -94,20 +95,6 @@ def request_group(plan: Plan, event_id: str, facility: Facility, instrument: Ins
     return {"name": name, "proposal": proposal, "ipp_value": ipp_value,
             "operator": "SINGLE" if len(requests) == 1 else "MANY",
             "observation_type": observation_type, "requests": requests}
-
-
-def describe_errors(errors: Any, path: str = "") -> list[str]:
-    """DRF's nested error structure as readable lines: 'requests[2].configurations[0].target.dec: …'.
-    Errors about the whole object (``non_field_errors``, e.g. the proposal) name the object, not the key."""
-    if isinstance(errors, dict):
-        return [line for key, value in errors.items()
-                for line in describe_errors(value, path if key == "non_field_errors" else
-                                            f"{path}.{key}" if path else str(key))]
-    if isinstance(errors, list):
-        if all(isinstance(e, str) for e in errors):
-            return [f"{path}: {e}" if path else e for e in errors]
-        return [line for i, value in enumerate(errors) if value for line in describe_errors(value, f"{path}[{i}]")]
-    return [f"{path}: {errors}" if path else str(errors)]
 
 
 class Portal:

@@ -90,6 +90,13 @@ class PlanBook:
             raise PlanError(f"{facility} takes plans by hand: there is nothing to submit")
         return submitter
 
+    def observed(self, facility: str, request_id: str) -> float | None:
+        """When the facility observed the request's field (None when it cannot say)."""
+        try:
+            return self._submitter(facility).observed(int(request_id))
+        except (PlanError, ValueError):
+            return None
+
     def check(self, request: PlanRequest) -> None:
         """Cheap checks before any work: the facility, instrument and filters exist (PlanError otherwise)."""
         facility = fac.lookup({"facilities": list(self.settings.facility_tables)}, request.facility)
@@ -191,6 +198,7 @@ class PlanBook:
             row = s.get_one(PlanRecord, plan_id)
             row.status, row.group_id, row.group_url = PlanStatus.SUBMITTED, submitted.group_id, submitted.url
             row.request_states = submitted.states
+            row.summary = {**(row.summary or {}), "request_ids": list(submitted.states)}  # one per field, in order
             row.note = None
             sharing.link_requests(s, plan_id, list(submitted.states))
         log.info("plan %s submitted as request group %s", plan_id, submitted.group_id,

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot import formatting as fmt
 from bot.commands.check import CheckResult
-from bot.commands.records import CandidateLine, CoverageView, EventLine, StatusReport
+from bot.commands.records import CandidateLine, CoverageView, EventLine, HermesNote, ReportView, StatusReport
 from bot.commands.text import candidate_lines
 from bot.events.facts import EventFacts
 from bot.ingest.gcn import Circular, Notice
@@ -385,6 +385,7 @@ def check_message(result: CheckResult, shown: int) -> tuple[str, Blocks]:
 
 
 PLAN_APPROVE, PLAN_REJECT, PLAN_REPLAN = "plan_approve", "plan_reject", "plan_replan"
+PLAN_HERMES, HERMES_PUBLISH = "plan_hermes_prepare", "hermes_publish"
 _PLAN_STATUS = {
     "proposed": ":hourglass: Waiting for an approver",
     "draft": ":memo: For information (cannot be submitted from here)",
@@ -473,6 +474,9 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     elif status == "superseded":
         buttons = [{"type": "button", "action_id": PLAN_REPLAN, "value": str(plan["id"]),
                     "text": {"type": "plain_text", "text": "Re-plan on the latest sky map"}}]
+    if "COMPLETED" in (plan.get("request_states") or {}).values():  # something was observed: it can be reported
+        buttons.append({"type": "button", "action_id": PLAN_HERMES, "value": str(plan["id"]),
+                        "text": {"type": "plain_text", "text": "Prepare HERMES report"}})
     if buttons:
         blocks.append({"type": "actions", "block_id": f"plan:{plan['id']}", "elements": buttons})
     blocks.append(context(f"plan {plan['id']} · window {s['window_start'][:16].replace('T', ' ')} –"
@@ -480,6 +484,45 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     text = (f"{title}: {s['n_fields']} fields, {100 * s['covered_prob']:.1f}% covered — "
             f"{_PLAN_STATUS.get(status, status).split(' ', 1)[1]}")
     return text, _limit(blocks)
+
+
+def hermes_report(view: ReportView) -> tuple[str, Blocks]:
+    """A prepared HERMES report in the plan's thread: what it says, HERMES's verdict, Publish / Edit in HERMES."""
+    lines = [f"*{escape(view.title)}*", f"{view.fields} observed fields as non-detections at their depth"
+             + (f"; marked candidates: {escape(', '.join(view.targets))}" if view.targets else "; no marked candidates")
+             + f" · topic `{escape(view.topic)}`"]
+    if view.errors:
+        lines.append("*HERMES objects:*\n" + "\n".join(f"• {escape(e)}" for e in view.errors[:10]))
+    elif view.status == "prepared" and view.can_publish:
+        lines.append("HERMES accepts it.")
+    if view.note:
+        lines.append(f"_{escape(view.note)}_")
+    state = {"publishing": "Publishing…", "failed": "Not published.",
+             "published": f"Published to HERMES by <@{view.published_by}>: "
+                          f"{link(view.message_url, view.uuid or 'message')}"}.get(view.status)
+    if state:
+        lines.append(f"*{state}*")
+    blocks: Blocks = [section("\n".join(lines))]
+    buttons: list[dict] = []
+    if view.status == "prepared" and view.can_publish:
+        buttons.append({"type": "button", "action_id": HERMES_PUBLISH, "value": str(view.id), "style": "primary",
+                        "text": {"type": "plain_text", "text": "Publish"}})
+    if view.edit_url and view.status in ("prepared", "failed"):
+        buttons.append({"type": "button", "action_id": "hermes_edit", "url": view.edit_url,
+                        "text": {"type": "plain_text", "text": "Edit in HERMES"}})
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"hermes:{view.id}:{view.status}", "elements": buttons})
+    blocks.append(context(f"HERMES report {view.id} of {view.event_id} · only approvers may publish, once"))
+    return f"HERMES report {view.id}: {escape(view.title)} ({view.status})", blocks
+
+
+def hermes_message(note: HermesNote) -> tuple[str, Blocks]:
+    """Someone's HERMES message about the event, posted like a circular."""
+    blocks = [header("HERMES message"), section(f"*{escape(note.title)}*"),
+              section(escape(note.text.strip()) or "(no text)"),
+              context(" · ".join([link(note.url, "on HERMES"),
+                                  *([f"by {escape(note.authors)}"] if note.authors else []), escape(note.topic)]))]
+    return f"HERMES: {escape(note.title)}", blocks
 
 
 def coverage_message(view: CoverageView) -> tuple[str, Blocks]:
@@ -506,6 +549,7 @@ def coverage_message(view: CoverageView) -> tuple[str, Blocks]:
 # --- broker candidates ----------------------------------------------------------------------------
 
 CANDIDATE_CHECK = "check_broker_candidate"
+CANDIDATE_MARK = "mark_broker_candidate"
 DIGEST_SHOWN = 20
 
 
@@ -583,8 +627,11 @@ def candidate_detail(line: CandidateLine, reasons: list[str]) -> tuple[str, Bloc
     if line.aliases:
         facts.append(f"*Also reported as*\n{escape(', '.join(line.aliases))}")
     text = f"{line.object_id} ({line.broker}): {', '.join(reasons)}"
-    return escape(text), [section(f"*{link(line.url, line.object_id)}* ({escape(line.broker)}): "
-                                  f"{escape(', '.join(reasons))}"), fields_section(facts)]
+    first = section(f"*{link(line.url, line.object_id)}* ({escape(line.broker)}): {escape(', '.join(reasons))}")
+    first["accessory"] = {"type": "button", "action_id": CANDIDATE_MARK,
+                          "value": "|".join((line.event_id, line.broker, line.object_id))[:2000],
+                          "text": {"type": "plain_text", "text": "Mark for report"}}
+    return escape(text), [first, fields_section(facts)]
 
 
 def candidate_detections(updates: list[tuple[CandidateLine, list[tuple[float, str | None, float | None]]]]) \

@@ -34,6 +34,8 @@ from bot.commands.parse import (
     parse_plan,
 )
 from bot.config import ConfigError, Settings
+from bot.coordination.hermes import HermesError
+from bot.coordination.hermes_report import Reports
 from bot.plans.errors import PlanError
 from bot.plans.lifecycle import NotAllowed, PlanBook
 from bot.plans.request import PlanRequest
@@ -93,12 +95,13 @@ class Commands:
     """The listeners, with what they need: answers (compute) and a Web API client (deliver)."""
 
     def __init__(self, settings: Settings, answers: Answers, client: WebClient, outbox: Outbox,
-                 plans: PlanBook | None = None) -> None:
+                 plans: PlanBook | None = None, reports: Reports | None = None) -> None:
         self.settings = settings
         self.answers = answers
         self.client = client
         self.outbox = outbox  # every message and file that must survive a restart goes through it
         self.plans = plans
+        self.reports = reports
 
     # --- slash command ------------------------------------------------------------------------
 
@@ -231,6 +234,40 @@ class Commands:
             return
         self.outbox.wake()
 
+    # --- HERMES reports and marked candidates ------------------------------------------------------
+
+    def prepare_hermes(self, body: dict, client: WebClient) -> None:
+        """A plan's Prepare HERMES report button: build, check with HERMES, post it in the plan's thread."""
+        (user, channel), message = _who(body), body.get("message") or {}
+        thread = message.get("thread_ts") or message.get("ts")
+        if self.reports is None:
+            client.chat_postEphemeral(channel=channel, user=user, text="HERMES reports are not set up in this bot.")
+            return
+        try:
+            self.reports.prepare(int(body["actions"][0]["value"]), user, channel, thread)
+        except HermesError as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=f":warning: {bk.escape(str(exc))}")
+            return
+        self.outbox.wake()
+
+    def publish_hermes(self, body: dict, client: WebClient) -> None:
+        """Publish: approvers only, once (the report is claimed before anything is sent)."""
+        user, channel = _who(body)
+        if self.reports is None:
+            return
+        _, text = self.reports.publish(int(body["actions"][0]["value"]), user)
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+        self.outbox.wake()
+
+    def mark_candidate(self, body: dict, client: WebClient) -> None:
+        """A candidate's Mark for report button: it goes into the event's HERMES reports as a target."""
+        user, channel = _who(body)
+        event_id, broker, object_id = (body["actions"][0]["value"].split("|", 2) + ["", ""])[:3]
+        text = self.answers.mark_candidate(event_id, broker, object_id, user)
+        message = body.get("message") or {}
+        client.chat_postEphemeral(channel=channel, user=user, text=text,
+                                  thread_ts=message.get("thread_ts") or message.get("ts"))
+
     # --- the button and its modal ---------------------------------------------------------------
 
     def open_modal(self, ack, body: dict, client: WebClient) -> None:
@@ -345,7 +382,7 @@ def slack_file_url(url: str, api_url: str) -> bool:
 
 
 def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: Outbox,
-              client: WebClient | None = None, plans: PlanBook | None = None) -> App:
+              client: WebClient | None = None, plans: PlanBook | None = None, reports: Reports | None = None) -> App:
     """The Bolt app with all listeners registered."""
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is needed for the /gw commands")
@@ -357,31 +394,36 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: O
               request_verification_enabled=not socket_mode, process_before_response=False)
     if plans is not None and plans.group_members is None:
         plans.group_members = lambda group: set(client.usergroups_users_list(usergroup=group).get("users", []))
-    handlers = Commands(settings, answers, client, outbox, plans)
+    handlers = Commands(settings, answers, client, outbox, plans, reports)
     app.command("/gw")(ack=handlers.ack_command, lazy=[handlers.run_command])
     app.action(bk.PLAN_APPROVE)(ack=handlers.ack_only, lazy=[handlers.approve])
     app.action(bk.PLAN_REJECT)(ack=handlers.ack_only, lazy=[handlers.reject])
     app.action(bk.PLAN_REPLAN)(ack=handlers.ack_only, lazy=[handlers.replan])
     app.action(bk.CHECK_ACTION)(handlers.open_modal)
     app.action(bk.CANDIDATE_CHECK)(ack=handlers.ack_only, lazy=[handlers.check_broker_candidate])
+    app.action(bk.CANDIDATE_MARK)(ack=handlers.ack_only, lazy=[handlers.mark_candidate])
+    app.action(bk.PLAN_HERMES)(ack=handlers.ack_only, lazy=[handlers.prepare_hermes])
+    app.action(bk.HERMES_PUBLISH)(ack=handlers.ack_only, lazy=[handlers.publish_hermes])
+    app.action("hermes_edit")(handlers.ack_only)  # a link button: Slack still tells us it was clicked
     app.view(MODAL_ID)(ack=handlers.ack_modal, lazy=[handlers.run_modal])
     app.event("message")(ack=handlers.ack_event, lazy=[handlers.run_file_check])
     return app
 
 
-def start(settings: Settings, answers: Answers, outbox: Outbox, plans: PlanBook | None = None) -> Callable[[], None]:
+def start(settings: Settings, answers: Answers, outbox: Outbox, plans: PlanBook | None = None,
+          reports: Reports | None = None) -> Callable[[], None]:
     """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on PORT; returns a function that stops it."""
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        handler = SocketModeHandler(build_app(settings, answers, socket_mode=True, outbox=outbox, plans=plans),
-                                    settings.slack_app_token)
+        app = build_app(settings, answers, socket_mode=True, outbox=outbox, plans=plans, reports=reports)
+        handler = SocketModeHandler(app, settings.slack_app_token)
         handler.connect()
         log.info("slash commands: Socket Mode connected")
         return handler.close
     from bot.slack.http import serve
 
-    server = serve(build_app(settings, answers, socket_mode=False, outbox=outbox, plans=plans), settings.port,
-                   signing_secret=settings.slack_signing_secret)
+    server = serve(build_app(settings, answers, socket_mode=False, outbox=outbox, plans=plans, reports=reports),
+                   settings.port, signing_secret=settings.slack_signing_secret)
     log.info("slash commands: HTTP mode on port %s at /slack/events", settings.port)
     return server.shutdown

@@ -1,0 +1,263 @@
+"""A plan's follow-up reported through HERMES, human-approved: prepared from what was observed (the fields, at
+their depth, as non-detections; the candidates the team marked as targets; the pointings in
+``data.extra_data``), checked by HERMES, then published once by an approver (:func:`handler`, through the
+outbox) or opened pre-filled in HERMES's web form to edit there."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.commands.records import ReportView
+from bot.config import Settings
+from bot.coordination.bands import band_for
+from bot.coordination.hermes import Hermes, HermesError, Published
+from bot.events.store import (
+    CandidateRecord,
+    Delivery,
+    HermesReport,
+    HermesSeen,
+    PlanRecord,
+    SharedPointing,
+    rows_changed,
+)
+from bot.plans import facilities as fac
+from bot.slack import blocks as bk
+from bot.slack.actions import Channel, Post, PublishHermes, Thread
+from bot.slack.outbox import Handler, enqueue
+from bot.slack.target import RetryLater
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Marked", "Observed", "Reports", "handler", "message_for"]
+
+COMPLETED = "COMPLETED"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A field the facility observed."""
+
+    name: str
+    ra: float
+    dec: float
+    band: str
+    time: float  # epoch seconds
+    depth: float | None  # AB
+    depth_estimated: bool
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A candidate the team marked for the report."""
+
+    name: str
+    ra: float
+    dec: float
+    broker: str
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def message_for(event_id: str, facility: str, instrument: str, observed: list[Observed], marked: list[Marked],
+                settings: Settings, reference: str) -> dict[str, Any]:
+    """The HERMES message (``hermes/serializers.py`` ``HermesMessageSerializer``)."""
+    estimated = any(o.depth_estimated for o in observed)
+    bands = sorted({o.band for o in observed})
+    lines = [f"{facility.upper()} {instrument} observed {len(observed)} fields in the localization of {event_id} "
+             f"({', '.join(bands)})" + (f", {_iso(min(o.time for o in observed))} to "
+                                        f"{_iso(max(o.time for o in observed))} UTC." if observed else ".")]
+    if estimated:
+        lines.append("Limiting magnitudes are the instrument's typical depth for the exposure, not measured on "
+                     "the frames.")
+    if marked:
+        lines.append(f"Candidates of interest: {', '.join(m.name for m in marked)}.")
+    lines.append("Pointings are also on Treasure Map." if settings.treasuremap_api_token else "")
+    targets = [{"name": m.name, "ra": m.ra, "dec": m.dec} for m in marked]
+    targets += [{"name": o.name, "ra": round(o.ra, 6), "dec": round(o.dec, 6)} for o in observed]
+    photometry = [{"target_name": o.name, "date_obs": _iso(o.time), "telescope": facility.upper(),
+                   "instrument": instrument, "bandpass": o.band, "limiting_brightness": round(o.depth, 2),
+                   "limiting_brightness_unit": "AB mag",
+                   "comments": "field limit" + (" (estimated)" if o.depth_estimated else "")}
+                  for o in observed if o.depth is not None]
+    pointings = [{"ra": o.ra, "dec": o.dec, "band": o.band, "time": _iso(o.time), "depth": o.depth,
+                  "depth_unit": "ab_mag", "depth_estimated": o.depth_estimated, "status": "completed"}
+                 for o in observed]
+    return {"title": f"{event_id}: {facility.upper()} {instrument} follow-up, {len(observed)} fields observed",
+            "topic": settings.hermes_topic, "submitter": settings.hermes_submitter or "gwbot",
+            "authors": settings.hermes_authors, "message_text": "\n".join(line for line in lines if line),
+            "data": {"event_id": event_id, "targets": targets, "photometry": photometry,
+                     "extra_data": {"pointings": pointings, "gwbot_report": reference}}}
+
+
+class Reports:
+    """Preparing and publishing HERMES reports of plans."""
+
+    def __init__(self, store, settings: Settings, is_approver: Callable[[str], bool],
+                 observed_at: Callable[[str, str], float | None], client: Hermes | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.settings = settings
+        self.is_approver = is_approver
+        self.observed_at = observed_at  # (facility, request id) -> when it was observed
+        self.client = client or Hermes(settings.hermes_api_url, settings.hermes_api_token)
+        self.clock = clock
+
+    def _observed(self, plan: PlanRecord) -> list[Observed]:
+        summary = plan.summary or {}
+        states = plan.request_states or {}
+        fields = {int(f["rank"]): f for f in summary.get("fields", [])}
+        done = {rank: rid for rank, rid in enumerate(summary.get("request_ids", []), 1) if states.get(rid) == COMPLETED}
+        with self.store.session() as s:
+            shared = {(r.rank, r.band): r for r in s.scalars(select(SharedPointing).where(
+                SharedPointing.plan_id == plan.id))}
+        instrument = fac.lookup({"facilities": list(self.settings.facility_tables)}, plan.facility) \
+            .instrument(summary.get("instrument"))
+        out = []
+        for rank, rid in done.items():
+            f = fields.get(rank)
+            if f is None:
+                continue
+            for name in summary.get("filters", []):
+                band = band_for(name).name
+                row = shared.get((rank, band))
+                when = (row.observed_time if row is not None else None) or self.observed_at(plan.facility, rid)
+                out.append(Observed(f"{plan.event_id}-F{rank:03d}{'' if len(summary['filters']) == 1 else '-' + band}",
+                                    float(f["ra_deg"]), float(f["dec_deg"]), band, when or _epoch(f["start"]),
+                                    instrument.depth_ab(float(summary.get("exposure_s", 300))), True))
+        return out
+
+    def prepare(self, plan_id: int, user: str, channel: str | None, thread_ts: str | None) -> HermesReport:
+        """Build the plan's report, have HERMES check it (and keep it for the web form), post it for approval."""
+        with self.store.session() as s:
+            plan = s.get_one(PlanRecord, plan_id)
+            marked = [Marked(c.object_id, c.ra, c.dec, c.broker) for c in s.scalars(select(CandidateRecord).where(
+                CandidateRecord.event_id == plan.event_id, CandidateRecord.marked_by.is_not(None)))]
+        observed = self._observed(plan)
+        if not observed:
+            raise HermesError(f"plan {plan_id} has no observed fields yet: nothing to report")
+        with self.store.session() as s:
+            row = HermesReport(plan_id=plan_id, event_id=plan.event_id, message={}, prepared_by=user,
+                               channel_id=channel, thread_ts=thread_ts)
+            s.add(row)
+            s.flush()
+            report_id = row.id
+        summary = plan.summary or {}
+        message = message_for(plan.event_id, plan.facility, str(summary.get("instrument")), observed, marked,
+                              self.settings, f"gwbot:{plan.event_id}:{report_id}")
+        errors, key, note = [], None, None
+        if self.settings.hermes_api_token:
+            errors = self.client.validate(message)
+            try:
+                key = self.client.preload(message)
+            except HermesError as exc:
+                note = f"no web-form link: {exc}"
+        else:
+            note = "HERMES_API_TOKEN is not set: the report cannot be checked or published from here"
+        with self.store.session() as s:
+            row = s.get_one(HermesReport, report_id)
+            row.message, row.errors, row.preload_key, row.note = message, errors, key, note
+            self.show(s, row)
+        log.info("HERMES report %s of plan %s prepared (%s errors)", report_id, plan_id, len(errors),
+                 extra={"event_id": plan.event_id})
+        return row
+
+    def show(self, session, row: HermesReport) -> None:
+        """Queue the report's message (its state now) in the plan's thread."""
+        if not row.channel_id:
+            return
+        text, blocks = bk.hermes_report(self.view(row))
+        enqueue(session, Post(Channel(name=row.channel_id), text, blocks,
+                              Thread(ts=row.thread_ts) if row.thread_ts else None), event_id=row.event_id)
+
+    def view(self, row: HermesReport) -> ReportView:
+        data = row.message.get("data", {})
+        return ReportView(
+            row.id, row.event_id, str(row.message.get("title", "")), str(row.message.get("topic", "")),
+            len(data.get("extra_data", {}).get("pointings", [])),
+            tuple(str(t["name"]) for t in data.get("targets", []) if not str(t["name"]).startswith(row.event_id)),
+            tuple(row.errors or ()), row.note, row.status, row.uuid,
+            self.client.preload_url(row.preload_key) if row.preload_key else None,
+            self.client.message_url(row.uuid) if row.uuid else None,
+            bool(self.settings.hermes_api_token) and not row.errors, row.published_by)
+
+    def publish(self, report_id: int, user: str) -> tuple[bool, str]:
+        """Claim the report for publishing (approvers only, once, however often the button is pressed)."""
+        if not self.is_approver(user):
+            return False, "Only the approvers set in GWBOT_APPROVERS may publish to HERMES."
+        with self.store.session() as s:
+            claimed = rows_changed(s.execute(update(HermesReport).where(
+                HermesReport.id == report_id, HermesReport.status == "prepared", HermesReport.errors == [])
+                .values(status="publishing", published_by=user))) == 1
+            row = s.get_one(HermesReport, report_id)
+            if claimed:
+                enqueue(s, PublishHermes(report_id), event_id=row.event_id)
+        if not claimed:
+            return False, f"HERMES report {report_id} is {row.status}" + (
+                " and has errors to fix first" if row.errors else "") + ": not published again."
+        return True, f"Publishing HERMES report {report_id} to {row.message.get('topic')}…"
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass(frozen=True)
+class _Refused:
+    reason: str
+
+
+def handler(settings: Settings, reports: Reports) -> Handler:
+    """The outbox's way of making a :class:`PublishHermes` delivery: submit once; after an unknown outcome,
+    find the message on HERMES (by the report reference in its data) before submitting again."""
+    client = Hermes(settings.hermes_api_url, settings.hermes_api_token)
+
+    def make(session, delivery: Delivery, action: Any):
+        row = session.get_one(HermesReport, action.report_id)
+        message, event_id, report_id = dict(row.message), row.event_id, row.id
+        reference = message.get("data", {}).get("extra_data", {}).get("gwbot_report")
+        unknown = bool((delivery.result or {}).get("unknown"))
+
+        def find() -> Published | None:
+            for uuid in client.event_messages(event_id):
+                found = client.message(uuid)
+                if (found.get("data") or {}).get("extra_data", {}).get("gwbot_report") == reference:
+                    return Published(uuid, str(found.get("topic") or message.get("topic")))
+            return None
+
+        def call() -> Published | _Refused:
+            try:
+                already = find() if unknown else None
+                if already is not None:
+                    log.info("HERMES report %s was already published as %s: not again", report_id, already.uuid)
+                    return already
+                return client.submit(message)
+            except HermesError as exc:
+                if exc.retry:
+                    raise RetryLater(str(exc), maybe_sent=exc.maybe_sent) from None
+                return _Refused(str(exc))
+
+        def finish(s2, _d, outcome: Published | _Refused) -> None:
+            report = s2.get_one(HermesReport, report_id)
+            if isinstance(outcome, _Refused):
+                report.status, report.note = "failed", outcome.reason[:500]
+                log.error("HERMES report %s not published: %s", report_id, outcome.reason, extra={"event_id": event_id})
+            else:
+                report.status, report.uuid = "published", outcome.uuid
+                if s2.get(HermesSeen, outcome.uuid) is None:
+                    s2.add(HermesSeen(uuid=outcome.uuid, event_id=event_id))
+                log.info("HERMES report %s published as %s", report_id, outcome.uuid, extra={"event_id": event_id})
+            reports.show(s2, report)
+
+        return call, finish
+
+    return make
+
