@@ -323,4 +323,5 @@ def test_gw_coverage_draws_everyones_footprints_and_says_what_they_hold(world):
     world.tm.down = True  # a failed read is said, and the last good one is used
     world.now[0] += 10_000
     reply = answers.coverage(event)
-    assert "The last read failed" in reply.blocks[1]["text"]["text"] and "8 pointings" in reply.blocks[1]["text"]["text"]
+    body = reply.blocks[1]["text"]["text"]
+    assert "The last read failed" in body and "8 pointings" in body

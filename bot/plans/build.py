@@ -14,7 +14,7 @@ from bot.coordination.coverage import Coverage, Summary, summarize
 from bot.ingest.files import load_catalogue
 from bot.plans import facilities as fac
 from bot.plans.errors import PlanError
-from bot.plans.planner import Plan, footprint_probability, make_plan, sample_points
+from bot.plans.planner import Plan, make_plan, sample_points
 from bot.plans.portals import submitter_for
 from bot.plans.submitter import Submitter
 from bot.skymap.io import SkymapError
@@ -104,8 +104,6 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
     plan = make_plan(prepared, facility, inst, start=start, hours=hours, exposure_s=exposure_s, filters=filters,
                      n_fields=n_fields, galaxies=catalogue, complete_to_mpc=settings.galaxy_complete_to_mpc,
                      weight=weight)
-    gross = footprint_probability(prepared, [(f.ra, f.dec) for f in plan.fields], inst.fov_deg)[0] \
-        if coverage is not None and plan.fields else None
     png = render_png(prepared, Labels(f"{event_id} · {facility.name.upper()} plan",
                                       f"{len(plan.fields)} fields · {inst.name} · {plan.covered_prob:.1%} covered"),
                      fields=[(f.ra, f.dec) for f in plan.fields], fov_deg=inst.fov_deg)
@@ -116,4 +114,4 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
         validation, note = submitter.validate(payload) if validate else (None, "not validated")
         errors = submitter.describe_errors(validation["errors"]) if validation and validation.get("errors") else []
     plan.notes.extend(notes)
-    return PlanResult(plan, facility, inst, png, payload, validation, note, errors, others, gross)
+    return PlanResult(plan, facility, inst, png, payload, validation, note, errors, others, plan.gross_prob)

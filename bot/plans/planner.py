@@ -30,11 +30,12 @@ J2000_JD = 2451545.0
 
 @dataclass(frozen=True)
 class Cells:
-    """Candidate field centres (degrees) and the probability inside each cell."""
+    """Candidate field centres (degrees) and the probability inside each cell (``raw``: before any weight)."""
 
     ra: np.ndarray
     dec: np.ndarray
     prob: np.ndarray
+    raw: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     exposures_per_field: int = 1
     unscheduled_prob: float = 0.0  # observable in the window, but no telescope time was left for it
+    gross_prob: float | None = None  # with a weight: the fields' probability before it (covered_prob is after)
 
     @property
     def total_exposure_s(self) -> float:
@@ -102,9 +104,8 @@ def tile(prepared: PreparedMap, fov_deg: tuple[float, float], weight: Weight | N
     """Probability in every cell of the field grid that holds any (times ``weight``: 0 where the sky is
     already covered)."""
     fov_w, fov_h = fov_deg
-    ra, dec, prob = sample_points(prepared, min(fov_w, fov_h) / 4)
-    if weight is not None:
-        prob = prob * weight(ra, dec)
+    ra, dec, raw = sample_points(prepared, min(fov_w, fov_h) / 4)
+    prob = raw * weight(ra, dec) if weight is not None else raw
     edges, n_ra = band_layout(fov_w, fov_h)
     band = np.clip(np.searchsorted(edges, dec, side="right") - 1, 0, len(n_ra) - 1)
     step = 360.0 / n_ra[band]
@@ -112,10 +113,11 @@ def tile(prepared: PreparedMap, fov_deg: tuple[float, float], weight: Weight | N
     key = band.astype(np.int64) * 100_000 + col
     keys, inverse = np.unique(key, return_inverse=True)
     cell_prob = np.bincount(inverse, weights=prob)
+    cell_raw = np.bincount(inverse, weights=raw) if weight is not None else cell_prob
     cell_band, cell_col = keys // 100_000, keys % 100_000
     cell_ra = (cell_col + 0.5) * 360.0 / n_ra[cell_band]
     cell_dec = 0.5 * (edges[cell_band] + edges[cell_band + 1])
-    return Cells(cell_ra, cell_dec, cell_prob)
+    return Cells(cell_ra, cell_dec, cell_prob, cell_raw)
 
 
 # --- what a site can see -----------------------------------------------------------------------------
@@ -291,7 +293,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     cells = tile(prepared, instrument.fov_deg, weight)
     by_prob = np.argsort(-cells.prob, kind="stable")
     by_prob = by_prob[cells.prob[by_prob] > 0]
-    ra, dec, value = cells.ra[by_prob], cells.dec[by_prob], cells.prob[by_prob]
+    ra, dec, value, raw = cells.ra[by_prob], cells.dec[by_prob], cells.prob[by_prob], cells.raw[by_prob]
     galaxy_mode = galaxies is not None and _galaxies_usable(prepared, complete_to_mpc, notes)
     if galaxy_mode and galaxies is not None:
         g_ra, g_dec, g_score = galaxy_fields(prepared, galaxies, instrument.fov_deg)
@@ -304,6 +306,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
         keep = ~covered_by_galaxy
         ra, dec = np.concatenate([g_ra, ra[keep]]), np.concatenate([g_dec, dec[keep]])
         value = np.concatenate([rank_value, value[keep]])
+        raw = np.concatenate([np.zeros(len(g_ra)), raw[keep]])
     bodies = sun_moon(times)
     sites = facility.sites_for(instrument)
     ra_now, dec_now = of_date(ra, dec, start)
@@ -317,12 +320,16 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     telescopes = {site.code: instrument.telescopes.get(site.code, 1) for site in sites}
     plan_schedule = schedule(value, ok, telescopes, start, STEP_MINUTES * 60.0, duration, n_fields)
     picks = plan_schedule.picks
+    gross = None
     if galaxy_mode:
-        covered, each = footprint_probability(prepared, [(ra[j], dec[j]) for j, _ in picks], instrument.fov_deg,
-                                              weight)
+        centres = [(ra[j], dec[j]) for j, _ in picks]
+        covered, each = footprint_probability(prepared, centres, instrument.fov_deg, weight)
+        if weight is not None:
+            gross = footprint_probability(prepared, centres, instrument.fov_deg)[0]
     else:
         each = [float(value[j]) for j, _ in picks]
         covered = float(sum(each))
+        gross = float(sum(raw[j] for j, _ in picks)) if weight is not None else None
     fields = [Field(rank, float(ra[j]), float(dec[j]), p, slot)
               for rank, ((j, slot), p) in enumerate(zip(picks, each, strict=True), 1)]
     if not fields:
@@ -338,7 +345,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
         notes.append(f"the tiled region holds {total_prob:.3f} of the probability")
     return Plan(facility.name, instrument.name, filters, exposure_s, start, end, fields, covered,
                 plan_schedule.seconds_per_site, notes, instrument.exposures(filters),
-                0.0 if galaxy_mode else plan_schedule.unscheduled_prob)
+                0.0 if galaxy_mode else plan_schedule.unscheduled_prob, gross)
 
 
 def _galaxies_usable(prepared: PreparedMap, complete_to_mpc: float | None, notes: list[str]) -> bool:
