@@ -37,7 +37,8 @@ def make_bot(slack, lco, tmp, **extra) -> tuple[Bot, object, str]:
            "GWBOT_POST_MAX_AGE": OLD_ALERTS_TOO, **extra}
     bot = Bot(config.load(env))
     bot.start_background()
-    server = serve(build_app(bot.settings, bot.answers, socket_mode=False, outbox=bot.outbox, plans=bot.plans), 0,
+    server = serve(build_app(bot.settings, bot.answers, socket_mode=False, outbox=bot.outbox, plans=bot.plans,
+                             reports=bot.reports), 0,
                    host="127.0.0.1")
     return bot, server, f"http://127.0.0.1:{server.server_port}/slack/events"
 

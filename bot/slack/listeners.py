@@ -140,6 +140,7 @@ class Commands:
             elif cmd.name == "plan":
                 self._plan(client, event, parse_plan(cmd.rest), user, channel, respond)
             elif cmd.name == "coverage":
+                respond(text=f"working… reading Treasure Map for {event.event_id}", response_type="ephemeral")
                 self._send(channel, self.answers.coverage(event), None, event.event_id, file_only=False)
             elif cmd.name == "candidates":
                 _respond_reply(respond, self.answers.candidates(event, parse_candidate_query(cmd.rest)))
