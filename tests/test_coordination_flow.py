@@ -12,8 +12,8 @@ import pytest
 from conftest import data_file
 from fakes.lco_server import FakeLCO
 from fakes.slack_server import FakeSlack
-from hermes_server import FakeHermes
 from helpers import wait_for
+from hermes_server import FakeHermes
 from test_commands import command
 from test_plan_flow import ALICE, click, make_bot, plan_id_of, propose, row
 from treasuremap_server import FakeTreasureMap, square_ccds
