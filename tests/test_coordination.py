@@ -44,9 +44,9 @@ def lco_with_treasuremap_ids() -> dict:
 
 
 class World:
-    def __init__(self, tmp, lco: FakeLCO, tm: FakeTreasureMap, **env: str) -> None:
+    def __init__(self, tmp, lco: FakeLCO, tm: FakeTreasureMap, database: str | None = None, **env: str) -> None:
         self.now = [time.time()]
-        self.store = Store(f"sqlite:///{tmp / 'coord.sqlite'}")
+        self.store = Store(database or f"sqlite:///{tmp / 'coord.sqlite'}")
         with self.store.session() as s:
             s.add(SkymapVersion(event_id=EVENT, alert_key="k", alert_type="INITIAL",
                                 fits=skymap_bytes("S241102br-initial.json"), created=1.0))

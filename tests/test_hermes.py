@@ -24,8 +24,8 @@ BOB = "U0000BOB01"  # not an approver
 
 
 class HermesWorld(World):
-    def __init__(self, tmp, lco, tm, hermes: FakeHermes, **env: str) -> None:
-        super().__init__(tmp, lco, tm, HERMES_API_URL=hermes.url, HERMES_API_TOKEN=hermes.token,
+    def __init__(self, tmp, lco, tm, hermes: FakeHermes, database: str | None = None, **env: str) -> None:
+        super().__init__(tmp, lco, tm, database, HERMES_API_URL=hermes.url, HERMES_API_TOKEN=hermes.token,
                          HERMES_AUTHORS="A. Astronomer (gwbot team)", **env)
         self.hermes = hermes
         self.reports = Reports(self.store, self.settings, self.plans.is_approver, self.plans.observed)

@@ -217,7 +217,8 @@ def test_restart_keeps_following_a_submitted_plan(world, tmp_path):
     wait_for(lambda: row(world, plan_id).status == "submitted", 20, "submission")
     restart(world, tmp_path)  # the process goes away while LCO works on the requests
     with world["bot"].store.session() as s:
-        assert s.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all() == ["follow-plans"]
+        assert sorted(s.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all()) == ["follow-plans",
+                                                                                        "read-others"]
     wait_for(lambda: row(world, plan_id).status == "done", 30, "the restarted bot to see completion")
     wait_for(lambda: any("is completed" in m["text"] for m in slack.messages("followup")
                          if m["thread_ts"] == message["ts"]), 30, "the completion told in the thread")

@@ -41,3 +41,37 @@ def test_pipeline_on_postgresql(postgres_url, tmp_path):
         assert [v.alert_type for v in s.query(SkymapVersion).order_by(SkymapVersion.id)] == ["PRELIMINARY", "INITIAL"]
     assert bot.store.latest_skymap("S241102br").fits[:6] == b"SIMPLE"
     bot.store.close()
+
+
+def test_sharing_coverage_and_hermes_on_postgresql(postgres_url, tmp_path):
+    """Treasure Map sharing (with a lost answer), others' coverage and a HERMES report published once, with the
+    store on PostgreSQL (its JSON columns and conditional UPDATEs)."""
+    import sqlalchemy
+    from fakes.lco_server import FakeLCO
+    from hermes_server import FakeHermes
+    from test_coordination import EVENT, SINISTRO_SIDE, SINISTRO_TM, others_observed_the_best_fields
+    from test_hermes import ALICE, HermesWorld
+    from treasuremap_server import FakeTreasureMap, square_ccds
+
+    admin = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text("CREATE DATABASE coordination"))
+    admin.dispose()
+    database = postgres_url.rsplit("/", 1)[0] + "/coordination"
+    with FakeLCO(schedule_after=0.0, finish_after=0.3) as lco, FakeTreasureMap(events={EVENT}) as tm, \
+            FakeHermes() as hermes:
+        tm.add_instrument(SINISTRO_TM, "Sinistro", square_ccds(SINISTRO_SIDE, 2))
+        w = HermesWorld(tmp_path, lco, tm, hermes, database)
+        others_observed_the_best_fields(w, 4)
+        w.coverage.refresh(EVENT)
+        tm.lose_answers = 1
+        plan_id = w.observed_plan(fields=3)
+        w.now[0] += 600
+        w.deliver()
+        assert len(tm.of(EVENT)) == 3 and {p["status"] for p in tm.of(EVENT)} == {"completed"}
+        assert w.plans.get(plan_id).summary["others"]["n_pointings"] == 4
+        report = w.reports.prepare(plan_id, ALICE, "C0PLAN", None)
+        assert w.reports.publish(report.id, ALICE)[0] and not w.reports.publish(report.id, ALICE)[0]
+        w.deliver()
+        assert hermes.submits == 1
+        w.store.close()

@@ -153,9 +153,10 @@ class Reports:
         summary = plan.summary or {}
         message = message_for(plan.event_id, plan.facility, str(summary.get("instrument")), observed, marked,
                               self.settings, f"gwbot:{plan.event_id}:{report_id}")
-        errors, key, note = [], None, None
+        errors, key, note, valid = [], None, None, False
         if self.settings.hermes_api_token:
             errors = self.client.validate(message)
+            valid = not errors
             try:
                 key = self.client.preload(message)
             except HermesError as exc:
@@ -164,7 +165,7 @@ class Reports:
             note = "HERMES_API_TOKEN is not set: the report cannot be checked or published from here"
         with self.store.session() as s:
             row = s.get_one(HermesReport, report_id)
-            row.message, row.errors, row.preload_key, row.note = message, errors, key, note
+            row.message, row.errors, row.preload_key, row.note, row.valid = message, errors, key, note, valid
             self.show(s, row)
         log.info("HERMES report %s of plan %s prepared (%s errors)", report_id, plan_id, len(errors),
                  extra={"event_id": plan.event_id})
@@ -187,7 +188,7 @@ class Reports:
             tuple(row.errors or ()), row.note, row.status, row.uuid,
             self.client.preload_url(row.preload_key) if row.preload_key else None,
             self.client.message_url(row.uuid) if row.uuid else None,
-            bool(self.settings.hermes_api_token) and not row.errors, row.published_by)
+            bool(self.settings.hermes_api_token) and row.valid, row.published_by)
 
     def publish(self, report_id: int, user: str) -> tuple[bool, str]:
         """Claim the report for publishing (approvers only, once, however often the button is pressed)."""
@@ -195,7 +196,7 @@ class Reports:
             return False, "Only the approvers set in GWBOT_APPROVERS may publish to HERMES."
         with self.store.session() as s:
             claimed = rows_changed(s.execute(update(HermesReport).where(
-                HermesReport.id == report_id, HermesReport.status == "prepared", HermesReport.errors == [])
+                HermesReport.id == report_id, HermesReport.status == "prepared", HermesReport.valid.is_(True))
                 .values(status="publishing", published_by=user))) == 1
             row = s.get_one(HermesReport, report_id)
             if claimed:

@@ -303,6 +303,7 @@ class HermesReport(Base):
     event_id: Mapped[str] = mapped_column(String(64), index=True)
     message: Mapped[dict] = mapped_column(JSON)
     errors: Mapped[list] = mapped_column(JSON, default=list)  # HERMES's validation errors, in words
+    valid: Mapped[bool] = mapped_column(Boolean, default=False)  # HERMES checked it and found nothing wrong
     preload_key: Mapped[str | None] = mapped_column(String(64))  # opens it pre-filled in HERMES (15 min)
     status: Mapped[str] = mapped_column(String(16), default="prepared")
     prepared_by: Mapped[str | None] = mapped_column(String(32))
