@@ -57,7 +57,10 @@ filt_change_time 10
 """
 
 
-def independent_coverage(fits: bytes, fields: list[tuple[float, float]], fov: tuple[float, float]) -> float:
+def independent_coverage(fits: bytes, fields: list[tuple[float, float]], fov: tuple[float, float],
+                         boxes: list[tuple[float, float, float, float]] | None = None) -> float:
+    """Probability of the union of the fields' footprints (each CCD, ``boxes`` as (x0, x1, y0, y1) in the tangent
+    plane; the whole ``fov`` rectangle without), with healpy's query_polygon on the map rasterized by ligo.skymap."""
     import healpy as hp
     from astropy.table import Table
     from ligo.skymap.moc import rasterize
@@ -65,17 +68,19 @@ def independent_coverage(fits: bytes, fields: list[tuple[float, float]], fov: tu
     table = Table.read(__import__("io").BytesIO(fits), format="fits")
     flat = rasterize(table, order=11)
     prob = np.asarray(flat["PROBDENSITY"]) * hp.nside2pixarea(2048)
+    boxes = boxes or [(-fov[0] / 2, fov[0] / 2, -fov[1] / 2, fov[1] / 2)]
     pixels = set()
     for ra, dec in fields:
-        w, h = np.deg2rad(fov[0]) / 2, np.deg2rad(fov[1]) / 2
-        corners = []
-        for x, y in ((-w, -h), (w, -h), (w, h), (-w, h)):  # tangent plane -> sky
-            r0, d0 = np.deg2rad(ra), np.deg2rad(dec)
-            rho, c = np.hypot(x, y), np.arctan(np.hypot(x, y))
-            d = np.arcsin(np.cos(c) * np.sin(d0) + y * np.sin(c) * np.cos(d0) / rho)
-            r = r0 + np.arctan2(x * np.sin(c), rho * np.cos(d0) * np.cos(c) - y * np.sin(d0) * np.sin(c))
-            corners.append(hp.ang2vec(np.pi / 2 - d, r))
-        pixels.update(hp.query_polygon(2048, np.array(corners), nest=True, inclusive=False).tolist())
+        r0, d0 = np.deg2rad(ra), np.deg2rad(dec)
+        for x0, x1, y0, y1 in boxes:
+            corners = []
+            for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):  # tangent plane -> sky
+                x, y = np.deg2rad(x), np.deg2rad(y)
+                rho, c = np.hypot(x, y), np.arctan(np.hypot(x, y))
+                d = np.arcsin(np.cos(c) * np.sin(d0) + (y * np.sin(c) * np.cos(d0) / rho if rho else 0.0))
+                r = r0 + np.arctan2(x * np.sin(c), rho * np.cos(d0) * np.cos(c) - y * np.sin(d0) * np.sin(c))
+                corners.append(hp.ang2vec(np.pi / 2 - d, r))
+            pixels.update(hp.query_polygon(2048, np.array(corners), nest=True, inclusive=False).tolist())
     return float(prob[list(pixels)].sum())
 
 

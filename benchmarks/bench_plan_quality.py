@@ -86,7 +86,8 @@ def main() -> None:
                                  filters=inst.default_filters[:1])
                 times.append(time.perf_counter() - t0)
             kept = doable(plan, facility)
-            judged = independent_coverage(fits, [(f.ra, f.dec) for f in kept], inst.fov_deg) if kept else 0.0
+            judged = independent_coverage(fits, [(f.ra, f.dec) for f in kept], inst.fov_deg, inst.boxes()) \
+                if kept else 0.0
             print(f"| {label} | {facility.title} | {len(plan.fields)} ({len(plan.fields) - len(kept)} not doable) "
                   f"| {plan.covered_prob:.1%} | {judged:.1%} | {statistics.median(times):.2f} s |")
     lco = builtin()["lco"]

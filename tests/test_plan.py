@@ -6,12 +6,14 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import data_file, skymap_bytes
 from fakes.lco_server import FakeLCO
 
+import bot.plans
 from bot.plans.facilities import builtin
 from bot.plans.lco import LCOError, Portal, request_group
 from bot.plans.planner import _altitude, _gmst_deg, _jd, band_layout, make_plan, sample_points, sun_moon, tile
@@ -118,17 +120,38 @@ def test_plan_limits_and_filters(bbh):
         make_plan(bbh, f, f.instrument("1m"), start=START, filters=("g",))
 
 
-def test_ztf_uses_its_fixed_grid(bbh):
+def test_ztf_plans_name_official_fields_and_count_only_what_its_ccds_see(bbh):
+    """Fields are ZTF's own (ID and centre as in ztf_sim's ZTF_Fields.txt, read here independently of the
+    planner), and the coverage is the union of the 16 CCDs of each, gaps left out: recomputed here by brute force
+    on a fine sample of the map."""
+    from bot.plans.planner import sample_points
+
     f = builtin()["ztf"]
-    plan = make_plan(bbh, f, f.instrument(None), start=START, hours=24)
-    edges, n_ra = band_layout(*f.instrument(None).fov_deg)
-    centres = 0.5 * (edges[:-1] + edges[1:])
+    inst = f.instrument(None)
+    official = {}
+    text = (Path(bot.plans.__file__).parent / "data" / "ztf_fields.txt").read_text()
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            fid, ra, dec = line.split()
+            official[f"ZTF field {int(fid)}"] = (float(ra), float(dec))
+    plan = make_plan(bbh, f, inst, start=START, hours=24)
+    assert plan.fields
     for field in plan.fields:
-        band = int(np.argmin(abs(centres - field.dec)))
-        assert field.dec == pytest.approx(centres[band])
-        step = 360.0 / n_ra[band]
-        assert (field.ra / step - 0.5) == pytest.approx(round(field.ra / step - 0.5), abs=1e-9)
+        assert (field.ra, field.dec) == pytest.approx(official[field.name])
+    ra, dec, prob = sample_points(bbh, 0.05)
+    seen = np.zeros(len(ra), bool)
+    for field in plan.fields:  # each CCD as a tangent-plane rectangle: 4 x 4 of 1.7237 x 1.7282 deg, gaps between
+        r0, d0, r, d = np.deg2rad(field.ra), np.deg2rad(field.dec), np.deg2rad(ra), np.deg2rad(dec)
+        cos_c = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(r - r0)
+        x = np.rad2deg(np.cos(d) * np.sin(r - r0) / cos_c)
+        y = np.rad2deg((np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(r - r0)) / cos_c)
+        for i in range(4):
+            for j in range(4):
+                x0, y0 = -3.74995 + i * (1.7237 + 0.2017), -3.65995 + j * (1.7282 + 0.1357)
+                seen |= (cos_c > 0) & (x >= x0) & (x <= x0 + 1.7237) & (y >= y0) & (y <= y0 + 1.7282)
+    assert plan.covered_prob == pytest.approx(float(prob[seen].sum()), abs=0.01)
     assert plan.covered_prob > 0.9
+    assert sum(f.prob for f in plan.fields) == pytest.approx(plan.covered_prob, rel=1e-9)  # marginal shares
 
 
 def test_lco_request_group_is_valid_for_the_portal(bbh):

@@ -49,6 +49,7 @@ class PlanResult:
             "window_start": p.start.isoformat(), "window_end": p.end.isoformat(),
             "unscheduled_prob": p.unscheduled_prob,
             "fields": [{"rank": f.rank, "ra_deg": f.ra, "dec_deg": f.dec, "prob": f.prob, "site": f.slot.site,
+                        **({"field_id": f.name} if f.name else {}),
                         "telescope": f.slot.telescope, "start": _iso(f.slot.start), "end": _iso(f.slot.end),
                         "filter": ",".join(p.filters), "exposure_s": p.exposure_s} for f in p.fields],
             "first_windows": {code: start.isoformat() for code, start in first_windows(p).items()},

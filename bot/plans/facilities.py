@@ -7,11 +7,14 @@ from TOML files in ``bot/facilities/``. Teams add their own telescopes as
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
+
+import numpy as np
 
 from bot.config import ConfigError
 from bot.plans.errors import PlanError
@@ -40,6 +43,7 @@ class Instrument:
     simultaneous: bool = False  # all filters in one exposure (e.g. MuSCAT's four channels)
     readout_mode: str | None = None  # sent with every instrument configuration (LCO: required without a default)
     telescopes: dict[str, int] = field(default_factory=dict)  # site -> telescopes carrying it (default 1)
+    mosaic: tuple[float, ...] = ()  # columns, rows, CCD width, CCD height, gap across, gap up (degrees)
     treasuremap_instrument_id: int | None = None  # set: approved plans are shared with Treasure Map
     typical_depth_ab: float | None = None  # 5-sigma AB depth in ``depth_exposure_s`` (an estimate)
     depth_exposure_s: float = 300.0
@@ -55,6 +59,18 @@ class Instrument:
         unknown = [f for f in filters if f not in self.filters]
         if unknown:
             raise PlanError(f"{self.name} has no filter {', '.join(unknown)}; it has {', '.join(self.filters)}")
+
+    def boxes(self) -> list[tuple[float, float, float, float]]:
+        """The CCDs as (x0, x1, y0, y1) in the tangent plane about the pointing (degrees); one box, the whole
+        field, when the instrument has no mosaic."""
+        if not self.mosaic:
+            w, h = self.fov_deg
+            return [(-w / 2, w / 2, -h / 2, h / 2)]
+        columns, rows, width, height, gap_x, gap_y = self.mosaic
+        x0, y0 = -(columns * width + (columns - 1) * gap_x) / 2, -(rows * height + (rows - 1) * gap_y) / 2
+        return [(x0 + i * (width + gap_x), x0 + i * (width + gap_x) + width,
+                 y0 + j * (height + gap_y), y0 + j * (height + gap_y) + height)
+                for i in range(int(columns)) for j in range(int(rows))]
 
     def exposures(self, filters: tuple[str, ...]) -> int:
         """Exposures per field for these filters."""
@@ -77,7 +93,11 @@ class Facility:
     default_instrument: str
     limits: Limits = field(default_factory=Limits)
     submit: str = "none"  # "lco" or "none"
-    field_grid: bool = False
+    field_list: str | None = None  # a file in bot/plans/data: the facility's own fixed fields (ID RA Dec)
+
+    def fields(self) -> FieldList | None:
+        """The facility's fixed fields, when it observes on a grid of its own."""
+        return _field_list(self.field_list) if self.field_list else None
 
     def instrument(self, name: str | None) -> Instrument:
         """An instrument by name or alias (case-insensitive); the default when None."""
@@ -118,7 +138,7 @@ def from_toml(doc: dict[str, Any], where: str) -> Facility:
             name=str(doc["name"]).lower(), title=doc.get("title", doc["name"]), sites=sites, instruments=instruments,
             default_instrument=doc.get("default_instrument", instruments[0].name),
             limits=Limits(**doc.get("limits", {})), submit=doc.get("submit", "none"),
-            field_grid=bool(doc.get("field_grid", False)))
+            field_list=doc.get("field_list"))
     except (KeyError, TypeError, IndexError) as exc:
         raise ConfigError(f"{where}: facility is incomplete or has unknown keys ({exc})") from exc
     try:
@@ -128,6 +148,23 @@ def from_toml(doc: dict[str, Any], where: str) -> Facility:
     if facility.submit not in ("lco", "none"):
         raise ConfigError(f"{where}: submit must be 'lco' or 'none', not {facility.submit!r}")
     return facility
+
+
+@dataclass(frozen=True)
+class FieldList:
+    """A facility's fixed fields: IDs and centres (degrees)."""
+
+    ids: np.ndarray
+    ra: np.ndarray
+    dec: np.ndarray
+
+
+@functools.lru_cache(maxsize=8)
+def _field_list(name: str) -> FieldList:
+    text = (resources.files("bot.plans") / "data" / name).read_text()
+    rows = np.array([line.split()[:3] for line in text.splitlines() if line.strip() and not line.startswith("#")],
+                    dtype=float)
+    return FieldList(rows[:, 0].astype(int), rows[:, 1], rows[:, 2])
 
 
 def builtin() -> dict[str, Facility]:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from bot.plans.facilities import Facility, Instrument, Site
+from bot.plans.facilities import Facility, FieldList, Instrument, Site
 from bot.plans.schedule import Slot, schedule, why_nothing
 from bot.skymap import moc
 from bot.skymap.prepared import PreparedMap
@@ -43,8 +43,9 @@ class Field:
     rank: int
     ra: float
     dec: float
-    prob: float  # the probability it adds (its cell's; galaxy fields: their share of the union)
+    prob: float  # the probability it adds to the fields before it
     slot: Slot  # where and when it is taken
+    name: str | None = None  # the facility's own field ID, on a facility with a field grid
 
 
 @dataclass(frozen=True)
@@ -207,29 +208,79 @@ class Catalogue:
     distance: np.ndarray
 
 
-def in_field(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float, fov: tuple[float, float]) -> np.ndarray:
-    """Which positions (degrees) fall inside a rectangular field centred on (ra0, dec0), by gnomonic projection."""
+Box = tuple[float, float, float, float]  # a CCD: x0, x1, y0, y1 in the tangent plane about the pointing (degrees)
+
+
+def in_boxes(ra: np.ndarray, dec: np.ndarray, ra0, dec0, boxes: list[Box]) -> np.ndarray:
+    """Which positions (degrees) fall on a CCD of a field centred on (ra0, dec0), by gnomonic projection;
+    ``ra0``/``dec0`` may be arrays, one centre per position."""
     r, d, r0, d0 = np.deg2rad(ra), np.deg2rad(dec), np.deg2rad(ra0), np.deg2rad(dec0)
     cos_c = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(r - r0)
     with np.errstate(divide="ignore", invalid="ignore"):
         x = np.rad2deg(np.cos(d) * np.sin(r - r0) / cos_c)
         y = np.rad2deg((np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(r - r0)) / cos_c)
-    return (cos_c > 0) & (np.abs(x) <= fov[0] / 2) & (np.abs(y) <= fov[1] / 2)
+    on = np.zeros(np.broadcast(x, y).shape, dtype=bool)
+    for x0, x1, y0, y1 in boxes:
+        on |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    return (cos_c > 0) & on
 
 
-def footprint_probability(prepared: PreparedMap, centres: list[tuple[float, float]], fov: tuple[float, float],
+def in_field(ra: np.ndarray, dec: np.ndarray, ra0: float, dec0: float, fov: tuple[float, float]) -> np.ndarray:
+    """Which positions (degrees) fall inside a rectangular field centred on (ra0, dec0)."""
+    return in_boxes(ra, dec, ra0, dec0, [(-fov[0] / 2, fov[0] / 2, -fov[1] / 2, fov[1] / 2)])
+
+
+def _spacing(boxes: list[Box]) -> float:
+    """Sample finer than the smallest CCD (and its gaps are then sampled too)."""
+    return min(min(x1 - x0, y1 - y0) for x0, x1, y0, y1 in boxes) / 8
+
+
+def footprint_probability(prepared: PreparedMap, centres: list[tuple[float, float]], boxes: list[Box],
                           weight: Weight | None = None) -> tuple[float, list[float]]:
-    """Probability in the union of the fields, and in each field alone (sampled finer than the field)."""
-    ra, dec, prob = sample_points(prepared, min(fov) / 6)
+    """Probability in the union of the fields, and what each adds to those before it (sampled finer than a CCD)."""
+    ra, dec, prob = sample_points(prepared, _spacing(boxes))
     if weight is not None:
         prob = prob * weight(ra, dec)
+    reach = np.cos(np.deg2rad(max(np.hypot(max(abs(b[0]), abs(b[1])), max(abs(b[2]), abs(b[3]))) for b in boxes)))
+    xyz = _unit(ra, dec)
     union = np.zeros(len(ra), dtype=bool)
     each = []
     for ra0, dec0 in centres:
-        inside = in_field(ra, dec, ra0, dec0, fov)
-        each.append(float(prob[inside].sum()))
-        union |= inside
+        near = np.flatnonzero(xyz @ _unit(np.array([ra0]), np.array([dec0]))[0] >= reach - 1e-9)
+        inside = near[in_boxes(ra[near], dec[near], ra0, dec0, boxes)]
+        each.append(float(prob[inside[~union[inside]]].sum()))
+        union[inside] = True
     return float(prob[union].sum()), each
+
+
+def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    r, d = np.deg2rad(ra), np.deg2rad(dec)
+    return np.stack([np.cos(d) * np.cos(r), np.cos(d) * np.sin(r), np.sin(d)], -1)
+
+
+def grid_cells(prepared: PreparedMap, fields: FieldList, boxes: list[Box], weight: Weight | None = None
+               ) -> tuple[Cells, np.ndarray]:
+    """A facility's own fields as cells: each sample point belongs to the nearest field whose CCDs hold it (none
+    in every field's gaps), so the cells' probabilities add up without counting an overlap twice. Returns the
+    cells of the fields holding any probability, and their field IDs."""
+    ra, dec, raw = sample_points(prepared, _spacing(boxes))
+    prob = raw * weight(ra, dec) if weight is not None else raw
+    from scipy.spatial import cKDTree
+
+    owner = np.full(len(ra), -1)
+    k = min(4, len(fields.ra))
+    _, nearest = cKDTree(_unit(fields.ra, fields.dec)).query(_unit(ra, dec), k=k)  # nearest first
+    nearest = nearest.reshape(len(ra), k)
+    for j in range(k):
+        f = nearest[:, j]
+        hit = (owner < 0) & in_boxes(ra, dec, fields.ra[f], fields.dec[f], boxes)
+        owner[hit] = f[hit]
+    on = owner >= 0
+    n = len(fields.ra)
+    cell_prob = np.bincount(owner[on], weights=prob[on], minlength=n)
+    cell_raw = np.bincount(owner[on], weights=raw[on], minlength=n)
+    keep = np.flatnonzero(cell_raw > 0)
+    return Cells(fields.ra[keep], fields.dec[keep], cell_prob[keep], cell_raw[keep]), fields.ids[keep]
 
 
 def galaxy_fields(prepared: PreparedMap, catalogue: Catalogue, fov: tuple[float, float]
@@ -290,10 +341,20 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     times = [start + i * step for i in range(n_steps + 1)]  # the ends of the steps
     end = start + timedelta(hours=hours)
     notes: list[str] = []
-    cells = tile(prepared, instrument.fov_deg, weight)
+    grid, boxes = facility.fields(), instrument.boxes()
+    names = None
+    if grid is not None:  # the facility's own fields (ZTF's official grid), on the instrument's real CCDs
+        cells, ids = grid_cells(prepared, grid, boxes, weight)
+        names = np.array([f"{facility.name.upper()} field {i}" for i in ids])
+    else:
+        cells = tile(prepared, instrument.fov_deg, weight)
     by_prob = np.argsort(-cells.prob, kind="stable")
     by_prob = by_prob[cells.prob[by_prob] > 0]
     ra, dec, value, raw = cells.ra[by_prob], cells.dec[by_prob], cells.prob[by_prob], cells.raw[by_prob]
+    names = names[by_prob] if names is not None else None
+    if galaxies is not None and grid is not None:
+        notes.append(f"{facility.name.upper()} observes its own field grid: galaxies are not targeted")
+        galaxies = None
     galaxy_mode = galaxies is not None and _galaxies_usable(prepared, complete_to_mpc, notes)
     if galaxy_mode and galaxies is not None:
         g_ra, g_dec, g_score = galaxy_fields(prepared, galaxies, instrument.fov_deg)
@@ -321,16 +382,16 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     plan_schedule = schedule(value, ok, telescopes, start, STEP_MINUTES * 60.0, duration, n_fields)
     picks = plan_schedule.picks
     gross = None
-    if galaxy_mode:
+    if galaxy_mode or grid is not None:  # fields that may overlap: the union, each field's share in order
         centres = [(ra[j], dec[j]) for j, _ in picks]
-        covered, each = footprint_probability(prepared, centres, instrument.fov_deg, weight)
+        covered, each = footprint_probability(prepared, centres, boxes, weight)
         if weight is not None:
-            gross = footprint_probability(prepared, centres, instrument.fov_deg)[0]
+            gross = footprint_probability(prepared, centres, boxes)[0]
     else:
         each = [float(value[j]) for j, _ in picks]
         covered = float(sum(each))
         gross = float(sum(raw[j] for j, _ in picks)) if weight is not None else None
-    fields = [Field(rank, float(ra[j]), float(dec[j]), p, slot)
+    fields = [Field(rank, float(ra[j]), float(dec[j]), p, slot, str(names[j]) if names is not None else None)
               for rank, ((j, slot), p) in enumerate(zip(picks, each, strict=True), 1)]
     if not fields:
         limits = facility.limits
@@ -342,7 +403,8 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
                      "the telescopes' time" + (f" (or the {n_fields}-field limit)" if n_fields else ""))
     total_prob = float(np.sum(cells.prob))
     if total_prob < 0.99 and weight is None:
-        notes.append(f"the tiled region holds {total_prob:.3f} of the probability")
+        notes.append(f"the {'fields hold' if grid is not None else 'tiled region holds'} {total_prob:.3f} of the "
+                     "probability" + (" (the rest is in the CCD gaps or outside the grid)" if grid is not None else ""))
     return Plan(facility.name, instrument.name, filters, exposure_s, start, end, fields, covered,
                 plan_schedule.seconds_per_site, notes, instrument.exposures(filters),
                 0.0 if galaxy_mode else plan_schedule.unscheduled_prob, gross)
