@@ -151,3 +151,32 @@ def test_a_plan_message_is_posted_once_then_edited_to_its_current_state(outbox):
     (message,) = outbox.target.messages
     assert message.edits == 1 and "Rejected" in message.text
     assert outbox.target.uploads == [("C0000PLAN", "plan.png", message.ts)]
+
+
+def test_a_replica_takes_over_what_a_dead_one_left_in_flight_and_leaves_a_live_ones_alone(tmp_path):
+    """Two outboxes on one store. A delivery the first has in flight is left to it while its heartbeat is fresh;
+    when the first goes silent (killed after posting, before recording), the second looks the post up and
+    does not post it again; a delivery the dead one had claimed but not sent is sent once."""
+    now = [1000.0]
+    store = Store(f"sqlite:///{tmp_path / 'replicas.sqlite'}")
+    target = MemoryTarget()
+    first, second = (Outbox(store, target, clock=lambda: now[0]) for _ in range(2))
+    posted_id = queue(first, Post(Channel(name="alerts"), "sent before the crash"))
+    unsent_id = queue(first, Post(Channel(name="other"), "claimed, never sent"))
+    channel = target.resolve_channel("alerts")
+    target.post(channel, "sent before the crash", [], None, False, posted_id)  # the first one's call went through
+    with store.session() as s:
+        for d in s.query(Delivery):
+            d.status, d.sender, d.result = "in_flight", first.sender, {"channel": target.resolve_channel(
+                "alerts" if d.id == posted_id else "other")}
+    first.heartbeat()
+    second.heartbeat()
+    second.recover()
+    assert status(second, posted_id) == status(second, unsent_id) == "in_flight"  # the first is alive
+    now[0] += 31  # the first has been silent for longer than SENDER_TIMEOUT_S
+    second.heartbeat()
+    second.recover()
+    send(second)
+    assert [m.text for m in target.messages].count("sent before the crash") == 1
+    assert [m.text for m in target.messages].count("claimed, never sent") == 1
+    assert status(second, posted_id) == status(second, unsent_id) == "done"

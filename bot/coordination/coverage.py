@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.candidates.active import ActiveEvents
 from bot.config import Settings
@@ -186,6 +187,16 @@ class CoverageBook:
         except TreasureMapError as exc:
             log.warning("cannot read Treasure Map pointings of %s: %s", event_id, exc, extra={"event_id": event_id})
             pointings, problem = [], str(exc)[:500]
+        try:
+            self._store(event_id, map_version, pointings, problem)
+        except IntegrityError:  # another replica stored the same read at the same moment: theirs stands
+            log.info("pointings of %s were stored by another replica", event_id, extra={"event_id": event_id})
+            return len(pointings)
+        if problem is None:
+            log.info("read %s Treasure Map pointings of %s", len(pointings), event_id, extra={"event_id": event_id})
+        return len(pointings)
+
+    def _store(self, event_id: str, map_version: int | None, pointings: list, problem: str | None) -> None:
         with self.store.session() as s:
             if problem is None:
                 s.execute(delete(SeenPointing).where(SeenPointing.event_id == event_id))
@@ -201,9 +212,6 @@ class CoverageBook:
             if problem is None:
                 read.read_at = read.tried_at
             s.add(read)
-        if problem is None:
-            log.info("read %s Treasure Map pointings of %s", len(pointings), event_id, extra={"event_id": event_id})
-        return len(pointings)
 
     def _footprints(self, instrument_ids: set[int]) -> None:
         now = self.clock()

@@ -108,6 +108,16 @@ class Delivery(Base):
     done_at: Mapped[float | None] = mapped_column(Float)
     result: Mapped[dict | None] = mapped_column(JSON)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    sender: Mapped[str | None] = mapped_column(String(32))  # the outbox (process) that has it in flight
+
+
+class OutboxSender(Base):
+    """A running outbox and when it last said it was alive: another replica takes over what a dead one had in
+    flight (looked up first), never what a live one is still sending."""
+
+    __tablename__ = "outbox_senders"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seen: Mapped[float] = mapped_column(Float)
 
 
 class Post(Base):

@@ -209,10 +209,13 @@ class PlanBook:
         """Expire stale proposals, retry pending submissions, and report LCO state changes."""
         now, told = self.clock(), []
         with self.store.session() as s:
-            expired = list(s.scalars(select(PlanRecord).where(PlanRecord.status.in_(OPEN), PlanRecord.expires <= now)))
-            for row in expired:
-                row.status = PlanStatus.EXPIRED
-                told.append((row, "expired without approval"))
+            for row in s.scalars(select(PlanRecord).where(PlanRecord.status.in_(OPEN), PlanRecord.expires <= now)):
+                # one conditional UPDATE each: with two replicas following, only one of them tells
+                if rows_changed(s.execute(update(PlanRecord).where(PlanRecord.id == row.id,
+                                                                   PlanRecord.status.in_(OPEN))
+                                          .values(status=PlanStatus.EXPIRED))) == 1:
+                    s.refresh(row)
+                    told.append((row, "expired without approval"))
             retry = [r.id for r in s.scalars(select(PlanRecord).where(PlanRecord.status == PlanStatus.APPROVED))]
             followed = [r.id for r in s.scalars(select(PlanRecord).where(PlanRecord.status == PlanStatus.SUBMITTED))]
         for plan_id in retry:
@@ -237,8 +240,8 @@ class PlanBook:
         old_states = dict(row.request_states or {})
         observed = {rid: submitter.observed(int(rid)) for rid, state in states.items()
                     if state == COMPLETED and old_states.get(rid) != state}
-        with self.store.session() as s:
-            row = s.get_one(PlanRecord, plan_id)
+        with self.store.session() as s:  # the row locked: a second replica following too sees these states as told
+            row = s.get_one(PlanRecord, plan_id, with_for_update=True)
             old = dict(row.request_states or {})
             for request_id, state in states.items():
                 if old.get(request_id) != state:

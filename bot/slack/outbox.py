@@ -24,12 +24,13 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.events.store import ChannelId, Delivery, Event, PlanRecord, Store, rows_changed
+from bot.events.store import ChannelId, Delivery, Event, OutboxSender, PlanRecord, Store, rows_changed
 from bot.events.store import Post as Post_
 from bot.slack import blocks as bk
 from bot.slack.actions import (
@@ -52,6 +53,8 @@ from bot.slack.target import RetryLater, SlackRejected, SlackTarget
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
+HEARTBEAT_S = 5.0  # how often a running outbox says it is alive
+SENDER_TIMEOUT_S = 30.0  # an outbox silent this long is dead: its deliveries in flight are taken over
 MAX_UNEXPECTED = 6  # unclassified failures of one delivery before it is given up (and reported)
 ALARM_REPEAT_S = 3600.0
 OPEN = ("pending", "in_flight")
@@ -88,6 +91,7 @@ class Outbox:
         self._wake = threading.Event()
         self._alarmed: dict[str, float] = {}
         self.sent = 0
+        self.sender = uuid.uuid4().hex[:16]  # this process's outbox, as deliveries in flight name it
 
     def wake(self) -> None:
         self._wake.set()
@@ -124,10 +128,31 @@ class Outbox:
 
     # --- running ------------------------------------------------------------------------------
 
+    def heartbeat(self) -> None:
+        with self.store.session() as s:
+            s.merge(OutboxSender(id=self.sender, seen=self.clock()))
+
+    def _beat(self, stop: threading.Event) -> None:
+        """Say this outbox is alive, from its own thread, so a long call to Slack does not look like death."""
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                self.heartbeat()
+            except Exception as exc:  # the database is away: the other replicas will take over, which is right
+                log.warning("outbox heartbeat failed: %s", exc)
+
     def run(self, stop: threading.Event) -> None:
         """Send until ``stop`` is set; never raises for a delivery's fault."""
+        self.heartbeat()
+        threading.Thread(target=self._beat, args=(stop,), name="outbox-heartbeat", daemon=True).start()
         self.recover()
+        last_recover = self.clock()
         while not stop.is_set():
+            if self.clock() - last_recover >= HEARTBEAT_S:
+                last_recover = self.clock()
+                try:
+                    self.recover()
+                except Exception:
+                    log.exception("cannot look for deliveries a dead replica left in flight")
             try:
                 wait = self.step()
             except Exception:  # a bug or a database hiccup must not kill delivery
@@ -149,12 +174,22 @@ class Outbox:
         return self.pending() == 0
 
     def recover(self) -> None:
-        """After a crash: deliveries that were in flight have an unknown outcome; they are looked up before
-        they are sent again."""
+        """Deliveries left in flight by an outbox that is gone (a crash, or another replica killed) have an unknown
+        outcome: they go back in the queue, to be looked up before they are sent again. Those of a live outbox
+        (its heartbeat is recent) are left alone."""
+        alive_since = self.clock() - SENDER_TIMEOUT_S
         with self.store.session() as s:
+            alive = set(s.scalars(select(OutboxSender.id).where(OutboxSender.seen > alive_since)))
             for d in s.scalars(select(Delivery).where(Delivery.status == "in_flight")).all():
-                d.status = "pending"
-                d.result = {**(d.result or {}), "unknown": True}
+                if d.sender in alive:
+                    continue
+                claimed = rows_changed(s.execute(update(Delivery).where(
+                    Delivery.id == d.id, Delivery.status == "in_flight", Delivery.sender == d.sender
+                    if d.sender is not None else Delivery.sender.is_(None))
+                    .values(status="pending", result={**(d.result or {}), "unknown": True}))) == 1
+                if claimed:
+                    log.warning("delivery %s was left in flight by outbox %s, which is gone: it will be looked up "
+                                "before it is sent again", d.id, d.sender, extra={"event_id": d.event_id})
 
     def step(self) -> float:
         """Send the ready head of every lane; return seconds until something may be ready."""
@@ -188,7 +223,8 @@ class Outbox:
                 return 0.2
             # claim it: another sender (drain() beside the worker thread) may be looking at it too
             claim = (update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "pending")
-                     .values(status="in_flight", started=self.clock(), attempts=Delivery.attempts + 1))
+                     .values(status="in_flight", started=self.clock(), attempts=Delivery.attempts + 1,
+                             sender=self.sender))
             claimed = rows_changed(s.execute(claim)) == 1
             if not claimed:
                 return 0.2
