@@ -70,7 +70,8 @@ def test_two_gwbot_run_replicas_one_killed_lose_and_double_nothing(broker, slack
                 per_event = dict(s.execute(select(CandidateRecord.event_id, func.count())
                                            .group_by(CandidateRecord.event_id)).all())
             tail = (tmp_path / "replica1.log").read_text()[-3000:]
-            raise AssertionError(f"candidates per event: {per_event}; the surviving replica's log ends:\n{tail}")
+            raise AssertionError(f"candidates per event: {per_event}; the surviving replica's log ends:\n"
+                                 f"{tail}") from None
 
         def settled() -> bool:
             with store.session() as s:
