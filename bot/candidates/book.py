@@ -39,15 +39,33 @@ def _same_source(rows: list[CandidateRecord], c: Candidate) -> CandidateRecord |
     return rows[best] if np.rad2deg(sep[best]) * 3600 <= SAME_SOURCE_ARCSEC else None
 
 
-def record(session, event_id: str, map_version: int, c: Candidate, j: Judgement) -> Recorded | None:
-    """Add the alert to its object's row (made when new). None when the event is gone."""
+def record(session, event_id: str, map_version: int, found: list[tuple[Candidate, Judgement]]) -> list[Recorded]:
+    """Add each alert to its object's row (made when new); none when the event is gone."""
     # writing the event row first takes its lock (PostgreSQL) or the database's write lock (SQLite, where FOR
     # UPDATE does nothing): a second worker adding the same source waits, then sees this one's row
     if not rows_changed(session.execute(update(Event).where(Event.event_id == event_id)
                                         .values(updated=Event.updated))):
-        return None
-    rows = list(session.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event_id)))
-    row = _same_source(rows, c)
+        return []
+    return [_one(session, event_id, map_version, c, j) for c, j in found]
+
+
+def _nearby(session, event_id: str, c: Candidate) -> list[CandidateRecord]:
+    """The event's rows that may be this source: the same object of the same broker, or within a small box
+    around its position (only those are read, however many candidates the event has)."""
+    same = (CandidateRecord.broker == c.broker) & (CandidateRecord.object_id == c.object_id)
+    if c.ra_deg is None or c.dec_deg is None:
+        return list(session.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event_id, same)))
+    d = 2 * SAME_SOURCE_ARCSEC / 3600
+    dr = min(180.0, d / max(np.cos(np.deg2rad(min(abs(c.dec_deg) + d, 90.0))), 1e-6))
+    lo, hi = c.ra_deg - dr, c.ra_deg + dr
+    ra_box = CandidateRecord.ra.between(lo, hi) if 0 <= lo and hi < 360 else \
+        (CandidateRecord.ra >= lo % 360) | (CandidateRecord.ra <= hi % 360)
+    box = CandidateRecord.dec.between(c.dec_deg - d, c.dec_deg + d) & ra_box
+    return list(session.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event_id, same | box)))
+
+
+def _one(session, event_id: str, map_version: int, c: Candidate, j: Judgement) -> Recorded:
+    row = _same_source(_nearby(session, event_id, c), c)
     new_object = row is None
     if row is None:
         row = CandidateRecord(

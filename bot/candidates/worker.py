@@ -29,7 +29,7 @@ from bot.ingest.stream import MAX_BACKOFF, close_quietly, reconnecting
 
 from . import book, digest
 from .active import ActiveEvents
-from .match import Cuts, Target, judge, match
+from .match import Cuts, Judgement, Target, judge, match
 
 __all__ = ["Batch", "CandidateWorker"]
 
@@ -110,22 +110,24 @@ class CandidateWorker:
             full = detailed[hit.index]
             if full is not None:
                 by_event.setdefault(hit.event_id, []).append(full)
-        found = []
+        found: list[tuple[Target, list[tuple[Candidate, Judgement]]]] = []
         for target in targets:
             candidates = by_event.get(target.event_id)
             if not candidates:
                 continue
+            kept = []
             for candidate, judgement in zip(candidates, judge(candidates, target, self.cuts), strict=True):
                 if judgement.rejected:
                     batch.rejected[judgement.rejected.split(" (")[0]] += 1
                 else:
-                    found.append((target, candidate, judgement))
-        batch.hits = len(found)
+                    kept.append((candidate, judgement))
+            if kept:
+                found.append((target, kept))
+        batch.hits = sum(len(kept) for _, kept in found)
         if found:
             with self.store.session() as s:
-                for target, candidate, judgement in found:
-                    done = book.record(s, target.event_id, target.map_version, candidate, judgement)
-                    if done is not None:
+                for target, kept in found:
+                    for done in book.record(s, target.event_id, target.map_version, kept):
                         batch.new_objects += done.new_object
                         batch.new_detections += done.new_detection
         if found or batch.undecodable:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -186,7 +187,8 @@ class CandidateRecord(Base):
     report it (a second broker's object within 1.5 arcsec joins the first one's row, in ``aliases``)."""
 
     __tablename__ = "candidates"
-    __table_args__ = (UniqueConstraint("event_id", "broker", "object_id"),)
+    __table_args__ = (UniqueConstraint("event_id", "broker", "object_id"),
+                      Index("ix_candidates_event_dec", "event_id", "dec"))  # same-source look-ups by position
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(64), index=True)
     broker: Mapped[str] = mapped_column(String(40))
