@@ -59,11 +59,12 @@ def site_config(lat: float, lon: float, elevation: float) -> str:
             "readout 28\nhorizon 30\noverhead_per_exposure 30\nfilt_change_time 10\n")
 
 
-def run_site(python: str, fits: Path, out: Path, site) -> tuple[float, float, list[tuple[float, float, datetime]]]:
+def run_site(python: str, fits: Path, out: Path, site, telescope: str = "LCO1m"
+             ) -> tuple[float, float, list[tuple[float, float, datetime]]]:
     """(seconds, gwemopt's own cumulative probability, its exposures: RA, Dec, start)."""
     from astropy.time import Time
 
-    args = [python, "-c", SCRIPT, "-t", "LCO1m", "-o", str(out), "-e", str(fits), "--doTiles", "--doSchedule",
+    args = [python, "-c", SCRIPT, "-t", telescope, "-o", str(out), "-e", str(fits), "--doTiles", "--doSchedule",
             "--scheduleType", "greedy", "--timeallocationType", "powerlaw", "--filters", "r", "--exposuretimes",
             "300", "--doSingleExposure", "--tilesType", "moc", "--confidence_level", "0.9",
             "--gpstime", str(Time(START).gps)]
@@ -73,7 +74,7 @@ def run_site(python: str, fits: Path, out: Path, site) -> tuple[float, float, li
     seconds = time.perf_counter() - t0
     claimed = [line for line in proc.stdout.splitlines() if line.startswith("Cumultative probability")]
     exposures = []
-    schedule = out / "schedule_LCO1m.dat"
+    schedule = out / f"schedule_{telescope}.dat"
     for line in schedule.read_text().splitlines() if schedule.exists() else []:
         parts = line.split()
         exposures.append((float(parts[1]), float(parts[2]), Time(float(parts[3]), format="mjd").to_datetime(UTC)))
@@ -107,9 +108,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gwemopt-python", required=True)
     parser.add_argument("--map", default="S230518h_initial.json")
+    parser.add_argument("--ztf", action="store_true", help="ZTF (gwemopt's own ZTF set-up, its official grid) "
+                        "instead of the LCO network; gwbot is held to gwemopt's number of exposures")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     fits = skymap_bytes(args.map)
+    if args.ztf:
+        return compare_ztf(args, fits)
     lco = builtin()["lco"]
     inst = lco.instrument(None)
     fov = inst.fov_deg
@@ -136,6 +141,27 @@ def main() -> None:
     union = independent_coverage(fits, [(e[1], e[2]) for e in pooled], fov)
     print(f"  gwemopt, five sites pooled: {len(pooled)} doable exposures, judged union {union:.1%}")
     print(f"  gwbot / gwemopt five-site union: {ours_judged / union:.2f} (floor 1.5)")
+
+
+def compare_ztf(args, fits: bytes) -> None:
+    ztf = builtin()["ztf"]
+    inst = ztf.instrument(None)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "map.multiorder.fits"
+        path.write_bytes(fits)
+        seconds, claimed, exposures = run_site(args.gwemopt_python, path, Path(tmp) / "ztf", ztf.sites[0], "ZTF")
+    theirs = doable([("P48", *e) for e in exposures], ztf, 300)
+    judged = independent_coverage(fits, [(e[1], e[2]) for e in theirs], inst.fov_deg, inst.boxes())
+    plan = make_plan(prepare(read_skymap(fits)), ztf, inst, start=START, hours=24, exposure_s=300, filters=("r",),
+                     n_fields=len(exposures))
+    ours = doable([(f.slot.site, f.ra, f.dec, f.slot.start) for f in plan.fields], ztf, 300)
+    ours_judged = independent_coverage(fits, [(e[1], e[2]) for e in ours], inst.fov_deg, inst.boxes())
+    print(f"{args.map}, {START:%Y-%m-%d}, ZTF, 300 s r, both on ZTF's official grid, judged with its 16 CCDs:")
+    print(f"  gwemopt: {len(exposures)} exposures ({len(exposures) - len(theirs)} not doable) in {seconds:.0f} s; "
+          f"claims {claimed:.1%}, judged {judged:.1%}")
+    print(f"  gwbot held to {len(exposures)} fields: {len(plan.fields)} exposures ({len(plan.fields) - len(ours)} not "
+          f"doable); claims {plan.covered_prob:.1%}, judged {ours_judged:.1%}; ratio {ours_judged / judged:.2f} "
+          "(floor 1.0 with no more exposures)")
 
 
 if __name__ == "__main__":
