@@ -39,22 +39,28 @@ from bot.skymap.prepared import prepare  # noqa: E402
 
 ALERT = "S241102br-initial.json"
 START = datetime(2024, 11, 2, 13, 0, tzinfo=UTC)
-LCO1M_CONFIG = """filt rp
-magnitude 21.0
-exposuretime 300
-latitude -30.167383
-longitude -70.804789
-elevation 2201.0
-FOV_coverage 0.4417
-FOV 0.4417
-FOV_coverage_type square
-FOV_type square
-slew_rate 2.0
-readout 28
-horizon 30
-overhead_per_exposure 30
-filt_change_time 10
-"""
+GWEMOPT_SCRIPT = textwrap.dedent("""
+    import os, shutil, sys, tempfile, pathlib
+    import gwemopt.paths, gwemopt.params
+    cfg = pathlib.Path(tempfile.mkdtemp())
+    for f in gwemopt.paths.CONFIG_DIR.iterdir():
+        shutil.copy(f, cfg)
+    tess = cfg / "LCO1m.tess"
+    (cfg / "LCO1m.config").write_text(os.environ["LCO1M_CONFIG"] + "tesselationFile " + str(tess) + chr(10))
+    gwemopt.paths.CONFIG_DIR = gwemopt.params.CONFIG_DIR = cfg
+    from gwemopt.run import run
+    run(sys.argv[1:])
+""")  # gwemopt with an "LCO1m" telescope whose config comes from $LCO1M_CONFIG
+
+
+def lco1m_config(lat: float, lon: float, elevation: float) -> str:
+    """gwemopt's config of one LCO 1 m telescope: a 26.5' square field, 300 s in r, airmass <= 2."""
+    return (f"filt rp\nmagnitude 21.0\nexposuretime 300\nlatitude {lat}\nlongitude {lon}\nelevation {elevation}\n"
+            "FOV_coverage 0.4417\nFOV 0.4417\nFOV_coverage_type square\nFOV_type square\nslew_rate 2.0\n"
+            "readout 28\nhorizon 30\noverhead_per_exposure 30\nfilt_change_time 10\n")
+
+
+LCO1M_CONFIG = lco1m_config(-30.167383, -70.804789, 2201.0)  # lsc
 
 
 def independent_coverage(fits: bytes, fields: list[tuple[float, float]], fov: tuple[float, float],
@@ -85,19 +91,7 @@ def independent_coverage(fits: bytes, fields: list[tuple[float, float]], fov: tu
 
 
 def run_gwemopt(python: str, fits: Path, out: Path, restrict: bool) -> tuple[float, str]:
-    script = textwrap.dedent("""
-        import os, shutil, sys, tempfile, pathlib
-        import gwemopt.paths, gwemopt.params
-        cfg = pathlib.Path(tempfile.mkdtemp())
-        for f in gwemopt.paths.CONFIG_DIR.iterdir():
-            shutil.copy(f, cfg)
-        tess = cfg / "LCO1m.tess"
-        (cfg / "LCO1m.config").write_text(os.environ["LCO1M_CONFIG"] + "tesselationFile " + str(tess) + chr(10))
-        gwemopt.paths.CONFIG_DIR = gwemopt.params.CONFIG_DIR = cfg
-        from gwemopt.run import run
-        run(sys.argv[1:])
-    """)
-    args = [python, "-c", script, "-t", "LCO1m", "-o", str(out), "-e", str(fits), "--doTiles", "--doSchedule",
+    args = [python, "-c", GWEMOPT_SCRIPT, "-t", "LCO1m", "-o", str(out), "-e", str(fits), "--doTiles", "--doSchedule",
             "--scheduleType", "greedy", "--timeallocationType", "powerlaw", "--filters", "r", "--exposuretimes",
             "300", "--doSingleExposure", "--gpstime", str(1414586476.0)]
     if restrict:

@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import warnings
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
-from bench_plan import independent_coverage  # noqa: E402
+from bench_plan import GWEMOPT_SCRIPT, independent_coverage, lco1m_config  # noqa: E402
 from conftest import skymap_bytes  # noqa: E402
 
 from bot.plans.facilities import builtin  # noqa: E402
@@ -39,24 +38,6 @@ from bot.skymap.io import read_skymap  # noqa: E402
 from bot.skymap.prepared import prepare  # noqa: E402
 
 START = datetime(2025, 1, 5, tzinfo=UTC)
-SCRIPT = textwrap.dedent("""
-    import os, shutil, sys, tempfile, pathlib
-    import gwemopt.paths, gwemopt.params
-    cfg = pathlib.Path(tempfile.mkdtemp())
-    for f in gwemopt.paths.CONFIG_DIR.iterdir():
-        shutil.copy(f, cfg)
-    tess = cfg / "LCO1m.tess"
-    (cfg / "LCO1m.config").write_text(os.environ["LCO1M_CONFIG"] + "tesselationFile " + str(tess) + chr(10))
-    gwemopt.paths.CONFIG_DIR = gwemopt.params.CONFIG_DIR = cfg
-    from gwemopt.run import run
-    run(sys.argv[1:])
-""")
-
-
-def site_config(lat: float, lon: float, elevation: float) -> str:
-    return (f"filt rp\nmagnitude 21.0\nexposuretime 300\nlatitude {lat}\nlongitude {lon}\nelevation {elevation}\n"
-            "FOV_coverage 0.4417\nFOV 0.4417\nFOV_coverage_type square\nFOV_type square\nslew_rate 2.0\n"
-            "readout 28\nhorizon 30\noverhead_per_exposure 30\nfilt_change_time 10\n")
 
 
 def run_site(python: str, fits: Path, out: Path, site, telescope: str = "LCO1m"
@@ -64,13 +45,14 @@ def run_site(python: str, fits: Path, out: Path, site, telescope: str = "LCO1m"
     """(seconds, gwemopt's own cumulative probability, its exposures: RA, Dec, start)."""
     from astropy.time import Time
 
-    args = [python, "-c", SCRIPT, "-t", telescope, "-o", str(out), "-e", str(fits), "--doTiles", "--doSchedule",
+    args = [python, "-c", GWEMOPT_SCRIPT, "-t", telescope, "-o", str(out), "-e", str(fits), "--doTiles", "--doSchedule",
             "--scheduleType", "greedy", "--timeallocationType", "powerlaw", "--filters", "r", "--exposuretimes",
             "300", "--doSingleExposure", "--tilesType", "moc", "--confidence_level", "0.9",
             "--gpstime", str(Time(START).gps)]
     t0 = time.perf_counter()
+    config = lco1m_config(site.lat_deg, site.lon_deg, site.elevation_m)
     proc = subprocess.run(args, check=True, capture_output=True, text=True, timeout=3600,
-                          env={**os.environ, "LCO1M_CONFIG": site_config(site.lat_deg, site.lon_deg, site.elevation_m)})
+                          env={**os.environ, "LCO1M_CONFIG": config})
     seconds = time.perf_counter() - t0
     claimed = [line for line in proc.stdout.splitlines() if line.startswith("Cumultative probability")]
     exposures = []
