@@ -6,7 +6,6 @@ outbox) or opened pre-filled in HERMES's web form to edit there."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -102,14 +101,12 @@ class Reports:
     """Preparing and publishing HERMES reports of plans."""
 
     def __init__(self, store, settings: Settings, is_approver: Callable[[str], bool],
-                 observed_at: Callable[[str, str], float | None], client: Hermes | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 observed_at: Callable[[str, str], float | None], client: Hermes | None = None) -> None:
         self.store = store
         self.settings = settings
         self.is_approver = is_approver
         self.observed_at = observed_at  # (facility, request id) -> when it was observed
         self.client = client or Hermes(settings.hermes_api_url, settings.hermes_api_token)
-        self.clock = clock
 
     def _observed(self, plan: PlanRecord) -> list[Observed]:
         summary = plan.summary or {}
@@ -121,18 +118,19 @@ class Reports:
                 SharedPointing.plan_id == plan.id))}
         instrument = fac.lookup({"facilities": list(self.settings.facility_tables)}, plan.facility) \
             .instrument(summary.get("instrument"))
+        depth = instrument.depth_ab(float(summary.get("exposure_s", 300)))
+        bands = [band_for(name).name for name in summary.get("filters", [])]
         out = []
         for rank, rid in done.items():
             f = fields.get(rank)
             if f is None:
                 continue
-            for name in summary.get("filters", []):
-                band = band_for(name).name
-                row = shared.get((rank, band))
-                when = (row.observed_time if row is not None else None) or self.observed_at(plan.facility, rid)
-                out.append(Observed(f"{plan.event_id}-F{rank:03d}{'' if len(summary['filters']) == 1 else '-' + band}",
-                                    float(f["ra_deg"]), float(f["dec_deg"]), band, when or _epoch(f["start"]),
-                                    instrument.depth_ab(float(summary.get("exposure_s", 300))), True))
+            recorded = [r.observed_time for band in bands if (r := shared.get((rank, band))) and r.observed_time]
+            # one request per field: ask the facility once, only when sharing did not record the time
+            when = (recorded[0] if recorded else self.observed_at(plan.facility, rid)) or _epoch(f["start"])
+            for band in bands:
+                out.append(Observed(f"{plan.event_id}-F{rank:03d}{'' if len(bands) == 1 else '-' + band}",
+                                    float(f["ra_deg"]), float(f["dec_deg"]), band, when, depth, True))
         return out
 
     def prepare(self, plan_id: int, user: str, channel: str | None, thread_ts: str | None) -> HermesReport:
