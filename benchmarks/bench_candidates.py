@@ -152,7 +152,11 @@ def consume_all(settings: config.Settings, total: int, counter=None, whole_alert
 
     thread = threading.Thread(target=worker.run, args=(stop, on_batch), daemon=True)
     thread.start()
-    thread.join(timeout)
+    deadline = time.time() + timeout
+    while thread.is_alive() and time.time() < deadline:  # another worker may take the last messages
+        thread.join(0.2)
+        if counter is not None and counter.value >= total:
+            break
     stop.set()
     store.close()
     return seen["first"], seen["last"], seen["n"]

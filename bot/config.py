@@ -137,7 +137,10 @@ class BrokerConfig:
                                 # a dead worker's partitions go to the others after 10 s, not librdkafka's 45 s
                                 "session.timeout.ms": 10000, "heartbeat.interval.ms": 1000,
                                 # whole Rubin bursts per fetch (alerts with cutouts are ~100 kB)
-                                "max.partition.fetch.bytes": 16 * 2**20, "fetch.max.bytes": 64 * 2**20}
+                                "max.partition.fetch.bytes": 16 * 2**20, "fetch.max.bytes": 64 * 2**20,
+                                # the prefetch queue holds ~one batch of such alerts (64 MB): when it is full,
+                                # fetch again as soon as the batch is taken, not librdkafka's default 1 s later
+                                "fetch.queue.backoff.ms": 20}
         if self.security_protocol:
             conf["security.protocol"] = self.security_protocol
         if self.sasl_mechanism:

@@ -1,18 +1,24 @@
 """Schemaless Avro, read only as far as needed: a writer schema cut after the field holding the position reads
-those first fields and stops, without walking the history arrays and the cutouts behind them."""
+those first fields and stops, without walking the history arrays and the cutouts behind them. The reads run on
+readers generated from the schema (:mod:`.avrocode`), fastavro where a schema needs it."""
 
 from __future__ import annotations
 
 import io
+import logging
+import struct
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
 import fastavro
 
+from .avrocode import Projection, Reader, Unsupported, compile_reader
 from .record import DecodeError
 
 __all__ = ["ParsedSchemas", "SchemaCache", "read"]
+
+log = logging.getLogger(__name__)
 
 
 class ParsedSchemas:
@@ -21,7 +27,7 @@ class ParsedSchemas:
     ``keep`` onto the listed subfields, so a long history costs a skip, not a dict per entry."""
 
     def __init__(self, schema: Any, through: str, detail: str | None = None,
-                 keep: dict[str, tuple[str, ...]] | None = None) -> None:
+                 keep: Projection | None = None) -> None:
         names = [f.get("name") for f in schema.get("fields", [])] if isinstance(schema, dict) else []
         if through not in names:
             raise DecodeError(f"the writer schema has no {through!r} field")
@@ -39,9 +45,36 @@ class ParsedSchemas:
                                   if keep else None)
         except Exception as exc:  # fastavro's SchemaParseException and the errors of malformed JSON shapes
             raise DecodeError(f"unusable writer schema: {type(exc).__name__}: {exc}") from None
+        self._quick = _generated(schema, names.index(through) + 1)
+        self._detail = _generated(schema, names.index(detail) + 1 if detail in names else None, keep)
+
+    def read_quick(self, data: bytes | memoryview, offset: int = 0) -> dict[str, Any]:
+        """The fields up to ``through``."""
+        if self._quick is None:
+            return read(self.quick, data, offset)
+        return _run(self._quick, data, offset)
 
     def read_detail(self, data: bytes | memoryview, offset: int = 0) -> dict[str, Any]:
-        return read(self.detail, data, offset, self.detail_reader)
+        """The fields up to ``detail``, projected by ``keep``."""
+        if self._detail is None:
+            return read(self.detail, data, offset, self.detail_reader)
+        return _run(self._detail, data, offset)
+
+
+def _generated(schema: dict[str, Any], fields: int | None, keep: Projection | None = None) -> Reader | None:
+    """A generated reader, or None where the schema needs fastavro's."""
+    try:
+        return compile_reader(schema, fields, keep)
+    except (Unsupported, SyntaxError, RecursionError) as exc:  # SyntaxError: nested deeper than Python allows
+        log.info("Avro schema %s read by fastavro: %s", schema.get("name"), exc)
+        return None
+
+
+def _run(reader: Reader, data: bytes | memoryview, offset: int) -> dict[str, Any]:
+    try:
+        return reader(data, offset)
+    except (EOFError, ValueError, IndexError, UnicodeDecodeError, struct.error) as exc:
+        raise DecodeError(f"Avro value does not match its writer schema: {type(exc).__name__}: {exc}") from None
 
 
 def _full_name(record: dict[str, Any], namespace: str | None) -> str:

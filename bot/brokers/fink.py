@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from . import rubin
-from .avro import ParsedSchemas, SchemaCache, read
+from .avro import ParsedSchemas, SchemaCache
 from .record import Candidate, DecodeError, finite
 
 __all__ = ["decode_detail", "decode_peek"]
@@ -94,7 +94,7 @@ def _lsst_detail(alert: Mapping[str, Any], candidate: Candidate) -> Candidate:
 
 def decode_peek(value: bytes, key: bytes | None, broker: str) -> Candidate:
     schemas = _schemas(key)
-    alert = read(schemas.quick, value)
+    alert = schemas.read_quick(value)
     if schemas.through == "diaSource":
         return rubin.from_dia_source(alert["diaSource"], broker, LSST_URL)
     return _ztf(alert, broker)
@@ -102,7 +102,7 @@ def decode_peek(value: bytes, key: bytes | None, broker: str) -> Candidate:
 
 def decode_detail(value: bytes, key: bytes | None, broker: str) -> Candidate:
     schemas = _schemas(key)
-    alert = read(schemas.full, value)
+    alert = schemas.read_detail(value)
     if schemas.through == "diaSource":
         return _lsst_detail(alert, rubin.from_dia_source(alert["diaSource"], broker, LSST_URL))
     return _ztf_detail(alert, _ztf(alert, broker))

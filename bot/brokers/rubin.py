@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from .avro import ParsedSchemas, SchemaCache, read
+from .avro import ParsedSchemas, SchemaCache
 from .record import Candidate, DecodeError
 
 __all__ = ["HEADER", "decode_detail", "decode_peek", "flux_to_ab", "from_dia_source", "schema_for"]
@@ -109,7 +109,7 @@ def _first_detection(alert: Mapping[str, Any], mjd: float) -> float:
 
 def decode_peek(value: bytes, broker: str, url: str | None = None) -> Candidate:
     schemas = schema_for(_header(value))
-    return from_dia_source(read(schemas.quick, value, HEADER.size)["diaSource"], broker, url)
+    return from_dia_source(schemas.read_quick(value, HEADER.size)["diaSource"], broker, url)
 
 
 def decode_detail(value: bytes, peeked: Candidate) -> Candidate:
