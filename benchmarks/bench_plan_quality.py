@@ -90,6 +90,32 @@ def main() -> None:
                 if kept else 0.0
             print(f"| {label} | {facility.title} | {len(plan.fields)} ({len(plan.fields) - len(kept)} not doable) "
                   f"| {plan.covered_prob:.1%} | {judged:.1%} | {statistics.median(times):.2f} s |")
+    print("\nWith a revisit in a second filter (≥30 min after the first visit):\n")
+    print("| map, night | facility | fields + revisits | gwbot claims | independent (first visits) "
+          "| doable revisits | least gap | time |")
+    print("|---|---|---|---|---|---|---|---|")
+    for alert, label, night in CASES[::3]:
+        fits = skymap_bytes(alert)
+        prepared = prepare(read_skymap(fits))
+        for name in ("lco", "ztf"):
+            facility = builtin()[name]
+            inst = facility.instrument(None)
+            first, again = {"lco": ("rp", "gp"), "ztf": ("r", "g")}[name]
+            t0 = time.perf_counter()
+            plan = make_plan(prepared, facility, inst, start=night, hours=24, exposure_s=300, filters=(first,),
+                             revisit=again)
+            took = time.perf_counter() - t0
+            kept = doable(plan, facility)
+            firsts = [f for f in kept if f.revisit_of is None]
+            revisits = [f for f in plan.fields if f.revisit_of is not None]
+            judged = independent_coverage(fits, [(f.ra, f.dec) for f in firsts], inst.fov_deg, inst.boxes()) \
+                if firsts else 0.0
+            by_rank = {f.rank: f for f in plan.fields}
+            gap = min(((f.slot.start - by_rank[f.revisit_of].slot.end).total_seconds() / 60 for f in revisits),
+                      default=float("nan"))
+            print(f"| {label} | {facility.title} | {len(plan.first_visits)} + {len(revisits)} | "
+                  f"{plan.covered_prob:.1%} | {judged:.1%} | {len([f for f in kept if f.revisit_of])}/{len(revisits)} "
+                  f"| {gap:.0f} min | {took:.2f} s |")
     lco = builtin()["lco"]
     wide = read_skymap(skymap_bytes("S250910b-earlywarning.json"))
     for label, skymap in (("S250910b", wide), ("S250910b sharpened to ~1,300 deg²", sharpened(wide, 1300))):

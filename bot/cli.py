@@ -129,14 +129,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     overrides = {"galaxy_complete_to_mpc": args.complete_to} if args.complete_to else {}
     result = build(prepare(source.pick(args.map)), event_id, config.load(**overrides), args.facility,
                    instrument=args.instrument, filters=filters, exposure_s=args.exposure, n_fields=args.fields,
-                   hours=args.hours, start=start, galaxies=args.galaxies or False)
+                   hours=args.hours, start=start, galaxies=args.galaxies or False, revisit=args.revisit,
+                   revisit_gap_min=args.revisit_gap)
     if args.png:
         Path(args.png).write_bytes(result.png)
     if args.json:
         print(json.dumps(result.to_dict(), default=str))
         return 0
     p = result.plan
-    print(f"{event_id}: {result.facility.title}, {p.instrument}, {len(p.fields)} fields scheduled, "
+    revisits = len(p.fields) - len(p.first_visits)
+    again = f" ({revisits} revisited in {p.revisit})" if p.revisit else ""
+    print(f"{event_id}: {result.facility.title}, {p.instrument}, {len(p.first_visits)} fields scheduled{again}, "
           f"{p.covered_prob:.1%} of the probability")
     print(f"  window {p.start:%Y-%m-%d %H:%M} – {p.end:%Y-%m-%d %H:%M} UTC; filters {', '.join(p.filters)}, "
           f"{p.exposure_s:g} s each; total exposure {p.total_exposure_s / 3600:.1f} h")
@@ -290,6 +293,9 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--filters", help="comma-separated filters, e.g. gp,rp")
     pl.add_argument("--exposure", type=float, default=300.0, help="seconds per exposure (default 300)")
     pl.add_argument("--fields", type=int, help="at most this many fields")
+    pl.add_argument("--revisit", metavar="FILTER", help="observe every field again in this filter")
+    pl.add_argument("--revisit-gap", type=float, default=30.0, metavar="MIN",
+                    help="minutes from a field's first visit to its revisit, at least (default 30)")
     pl.add_argument("--hours", type=float, default=24.0, help="length of the observing window (default 24)")
     pl.add_argument("--start", metavar="ISO8601", help="window start (default now)")
     pl.add_argument("--galaxies", metavar="CATALOGUE", help="target galaxies from this CSV/FITS (ra, dec, distance)")

@@ -179,6 +179,8 @@ def test_check_in_the_event_channel_needs_no_id(world):
     ("plan S241102br keck", "unknown facility"),
     ("plan S241102br lco sinistro --filters g", "has no filter g"),
     ("plan S241102br lco --fields many", "takes a number"),
+    ("plan S241102br lco sinistro --revisit g", "has no filter g"),
+    ("plan S241102br lco --revisit gp --revisit-gap 2", "out of range"),
 ])
 def test_bad_input_gets_a_clear_ephemeral_answer(world, text, expected):
     reply, _, _ = command(world, text)

@@ -22,7 +22,7 @@ from bot.coordination import sharing
 from bot.coordination.coverage import CoverageBook
 from bot.coordination.treasuremap import Status, TreasureMap
 from bot.events.maps import MapCache
-from bot.events.store import Delivery, SharedPointing, SkymapVersion, Store
+from bot.events.store import Delivery, PlanRecord, SharedPointing, SkymapVersion, Store
 from bot.plans.lifecycle import PlanBook
 from bot.plans.planner import in_field, sample_points
 from bot.plans.request import PlanRequest
@@ -101,6 +101,19 @@ def test_an_approved_plan_is_shared_once_as_planned_pointings_with_band_depth_an
     for _ in range(3):  # nothing outstanding: nothing more is sent
         world.share()
     assert world.tm.posts == 1 and len(world.tm.of(EVENT)) == 4
+
+
+def test_a_plan_with_revisits_shares_each_visit_in_its_own_band(world):
+    plan_id = world.approved_plan(fields=3, filters=("rp",), revisit="gp")
+    world.share()
+    mine = world.tm.of(EVENT)
+    with world.store.session() as s:
+        summary = s.get_one(PlanRecord, plan_id).summary
+    revisits = [f for f in summary["fields"] if "revisit_of" in f]
+    assert revisits and len(mine) == 3 + len(revisits) == len(summary["fields"])
+    by_band = {band: sorted((round(p["ra"], 4), round(p["dec"], 4)) for p in mine if p["band"] == band)
+               for band in ("r", "g")}
+    assert len(by_band["r"]) == 3 and set(by_band["g"]) <= set(by_band["r"])  # the same fields again, in g
 
 
 def test_a_lost_answer_and_a_crash_mid_send_do_not_share_twice(world):

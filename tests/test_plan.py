@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -182,10 +182,22 @@ def test_gwbot_plan_command(tmp_path):
         png = tmp_path / "plan.png"
         proc = subprocess.run([sys.executable, "-m", "bot.cli", "plan", str(data_file("S241102br-initial.json")),
                                "lco", "sinistro", "--fields", "8", "--start", "2024-11-02T13:00:00Z", "--json",
-                               "--png", str(png)], env=env, capture_output=True, text=True, timeout=120)
+                               "--filters", "rp", "--revisit", "gp", "--png", str(png)],
+                              env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         result = json.loads(proc.stdout)
         assert result["n_fields"] == 8 and result["validation"]["errors"] == {}
+        firsts = {f["rank"]: f for f in result["fields"] if "revisit_of" not in f}
+        again = [f for f in result["fields"] if "revisit_of" in f]
+        assert len(firsts) == 8 and result["n_revisits"] == len(again) > 0 and result["revisit_gap_s"] == 1800
+        for f in again:  # the same field, in the second filter, at least 30 minutes after the first visit ends
+            first = firsts[f["revisit_of"]]
+            assert (f["ra_deg"], f["dec_deg"], f["filter"], first["filter"], f["prob"]) == \
+                (first["ra_deg"], first["dec_deg"], "gp", "rp", 0.0)
+            assert datetime.fromisoformat(f["start"].replace("Z", "+00:00")) >= \
+                datetime.fromisoformat(first["end"].replace("Z", "+00:00")) + timedelta(minutes=30)
+        assert sorted(result["fields"][0]) == sorted(["rank", "ra_deg", "dec_deg", "prob", "site", "telescope",
+                                                      "start", "end", "filter", "exposure_s"])
         assert result["validation_note"] == "validated by LCO" and lco.validations == 1
         assert png.read_bytes()[:4] == b"\x89PNG"
         assert lco.token not in proc.stdout + proc.stderr

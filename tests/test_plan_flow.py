@@ -79,6 +79,15 @@ def propose(world, text="plan S241102br lco sinistro --fields 5") -> dict:
     return copy.deepcopy(posted)  # what a person's Slack client shows, even after the bot edits it
 
 
+def test_a_plan_with_revisits_says_so_and_validates(world):
+    message = propose(world, "plan S241102br lco sinistro --fields 3 --filters rp --revisit gp --revisit-gap 40")
+    flat = json.dumps(message["blocks"], ensure_ascii=False)
+    plan = row(world, plan_id_of(message))
+    n = plan.summary["n_revisits"]
+    assert n > 0 and f"rp × 300 s\\nthen {n} revisited in gp ≥40 min later" in flat and "validated by LCO" in flat
+    assert len(plan.payload["requests"]) == 3 + n
+
+
 def click(world, message: dict, action_id: str, user: str) -> int:
     slack = world["slack"]
     button = next(e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
@@ -108,6 +117,7 @@ def test_plan_message_is_validated_and_has_buttons(world):
     message = propose(world)
     flat = json.dumps(message["blocks"], ensure_ascii=False)
     assert "validated by LCO" in flat and "Probability covered" in flat and "Time per site" in flat
+    assert "revisited" not in flat
     assert [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]] == \
         ["plan_approve", "plan_reject"]
     picture = wait_for(lambda: next((m for m in world["slack"].messages("followup")

@@ -109,3 +109,40 @@ def test_nothing_observable_says_why_in_words(wide):
     strict = replace(ztf, limits=replace(ztf.limits, airmass_max=1.0))
     night = make_plan(wide, strict, strict.instrument(None), start=datetime(2025, 1, 6, 2, tzinfo=UTC), hours=10)
     assert night.fields == [] and any("rises above airmass 1 at any site while it is dark" in n for n in night.notes)
+
+
+def test_revisits_in_a_second_filter_fit_the_night_and_add_no_probability(wide):
+    from test_plan import footprint_union
+
+    lco = builtin()["lco"]
+    inst = lco.instrument("sinistro")
+    once = make_plan(wide, lco, inst, start=NIGHT, hours=24, exposure_s=300, filters=("rp",))
+    plan = make_plan(wide, lco, inst, start=NIGHT, hours=24, exposure_s=300, filters=("rp",), revisit="gp",
+                     revisit_gap_min=45)
+    check_feasible(plan, lco, inst)  # revisits included: dark, airmass, Moon, no telescope overlaps
+    firsts = {f.rank: f for f in plan.fields if f.revisit_of is None}
+    revisits = [f for f in plan.fields if f.revisit_of is not None]
+    assert len(firsts) > 100 and len(revisits) > 0.9 * len(firsts)
+    assert len({f.revisit_of for f in revisits}) == len(revisits)  # one revisit per field at most
+    for again in revisits:
+        first = firsts[again.revisit_of]
+        assert (again.ra, again.dec, again.filters, first.filters) == (first.ra, first.dec, ("gp",), ("rp",))
+        assert again.slot.start >= first.slot.end + timedelta(minutes=45) and again.prob == 0
+    # honest: the union of the distinct fields, and the time the revisits take is time new fields do not get
+    assert plan.covered_prob == pytest.approx(sum(f.prob for f in firsts.values()))
+    assert footprint_union(wide, list(firsts.values()), inst.fov_deg, order=11) >= plan.covered_prob - 0.003
+    assert 0.1 < plan.covered_prob < once.covered_prob
+    missed = len(firsts) - len(revisits)
+    assert (missed > 0) == any("found no telescope time for their gp revisit" in n for n in plan.notes)
+    # the portal's request windows keep the gap however LCO's scheduler places the two visits
+    group = request_group(plan, "S230518h", lco, inst, "LCO2025B-001")
+    window = {}
+    for f, request in zip(plan.fields, group["requests"], strict=True):
+        (w,) = request["windows"]
+        window[f.rank] = [datetime.fromisoformat(w[k].replace("Z", "+00:00")) for k in ("start", "end")]
+        assert window[f.rank][0] <= f.slot.start.replace(microsecond=0) and f.slot.end <= window[f.rank][1] + \
+            timedelta(seconds=1)
+        assert [c["optical_elements"]["filter"] for c in request["configurations"][0]["instrument_configs"]] == \
+            list(f.filters)
+    for again in revisits:
+        assert window[again.rank][0] >= window[again.revisit_of][1] + timedelta(minutes=45)

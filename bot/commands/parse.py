@@ -23,6 +23,7 @@ USAGE = {
     "join": "/gw join S230918aq",
     "status": "/gw status",
     "plan": "/gw plan S230918aq lco [instrument] [--filters gp,rp] [--exposure 300] [--fields 20] [--hours 24]"
+            " [--revisit gp] [--revisit-gap 30]"
             " [--galaxies] [--map combined] [--ignore-others]",
     "candidates": "/gw candidates S230918aq [N] [--broker NAME] [--cl 0.5]",
     "coverage": "/gw coverage S230918aq",
@@ -46,7 +47,7 @@ class Candidate:
 
 
 def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
-    """FACILITY [instrument] [--filters a,b] [--exposure S] [--fields N] [--hours H]."""
+    """FACILITY [instrument] [--filters a,b] [--exposure S] [--fields N] [--hours H] [--revisit F] [--revisit-gap M]."""
     args = list(args)
     if not args or args[0].startswith("--"):
         raise UsageError(f"Which facility?\nUsage: {USAGE['plan']}")
@@ -54,7 +55,7 @@ def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
     if args and not args[0].startswith("--"):
         values["instrument"] = args.pop(0)
     options = {"--filters": ("filters", str), "--exposure": ("exposure_s", float), "--fields": ("fields", int),
-               "--hours": ("hours", float)}
+               "--hours": ("hours", float), "--revisit": ("revisit", str), "--revisit-gap": ("revisit_gap_min", float)}
     while args:
         flag = args.pop(0)
         if flag in ("--galaxies", "--ignore-others"):
@@ -75,7 +76,8 @@ def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
             value = tuple(f for f in raw.split(",") if f) if key == "filters" else kind(raw)
         except ValueError:
             raise UsageError(f"{flag} takes a number, not {raw!r}\nUsage: {USAGE['plan']}") from None
-        if key != "filters" and not 0 < value <= {"exposure_s": 3600, "fields": 500, "hours": 168}[key]:
+        ranges = {"exposure_s": (0, 3600), "fields": (0, 500), "hours": (0, 168), "revisit_gap_min": (5, 720)}
+        if key in ranges and not ranges[key][0] < value <= ranges[key][1]:
             raise UsageError(f"{flag} {raw} is out of range\nUsage: {USAGE['plan']}")
         values[key] = value
     return PlanRequest(**values)

@@ -27,6 +27,7 @@ from bot.events.store import (
     rows_changed,
 )
 from bot.plans import facilities as fac
+from bot.plans.build import visit_filters
 from bot.slack import blocks as bk
 from bot.slack.actions import Channel, Post, PublishHermes, Thread
 from bot.slack.outbox import Handler, enqueue
@@ -119,12 +120,12 @@ class Reports:
         instrument = fac.lookup({"facilities": list(self.settings.facility_tables)}, plan.facility) \
             .instrument(summary.get("instrument"))
         depth = instrument.depth_ab(float(summary.get("exposure_s", 300)))
-        bands = [band_for(name).name for name in summary.get("filters", [])]
         out = []
         for rank, rid in done.items():
             f = fields.get(rank)
             if f is None:
                 continue
+            bands = [band_for(name).name for name in visit_filters(f, summary)]
             recorded = [r.observed_time for band in bands if (r := shared.get((rank, band))) and r.observed_time]
             # one request per field: ask the facility once, only when sharing did not record the time
             when = (recorded[0] if recorded else self.observed_at(plan.facility, rid)) or _epoch(f["start"])

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.coordination.bands import Band, band_for
 from bot.coordination.treasuremap import Pointing, Status, TreasureMap, TreasureMapError, naive_utc
 from bot.events.store import Delivery, PlanRecord, SharedPointing
+from bot.plans.build import visit_filters
 from bot.plans.facilities import Instrument
 from bot.slack.actions import ShareWithTreasureMap
 from bot.slack.outbox import Handler, enqueue
@@ -54,7 +55,7 @@ def plan_pointings(session, plan: PlanRecord, instrument: Instrument, settings: 
     added = 0
     for i, f in enumerate(summary.get("fields", [])):
         start = windows[i] if i < len(windows) else summary["window_start"]
-        for name in summary.get("filters", []):
+        for name in visit_filters(f, summary):
             band = band_for(name)
             session.add(SharedPointing(
                 plan_id=plan.id, event_id=plan.event_id, rank=int(f["rank"]),

@@ -14,7 +14,7 @@ from bot.coordination.coverage import Coverage, Summary, summarize
 from bot.ingest.files import load_catalogue
 from bot.plans import facilities as fac
 from bot.plans.errors import PlanError
-from bot.plans.planner import Plan, make_plan, sample_points
+from bot.plans.planner import REVISIT_GAP_MINUTES, Plan, make_plan, sample_points
 from bot.plans.portals import submitter_for
 from bot.plans.submitter import Submitter
 from bot.skymap.io import SkymapError
@@ -44,19 +44,27 @@ class PlanResult:
         p = self.plan
         return {
             "facility": p.facility, "instrument": p.instrument, "filters": list(p.filters),
-            "exposure_s": p.exposure_s, "n_fields": len(p.fields), "covered_prob": p.covered_prob,
+            "exposure_s": p.exposure_s, "n_fields": len(p.first_visits), "covered_prob": p.covered_prob,
+            "revisit": p.revisit, "revisit_gap_s": p.revisit_gap_s, "n_revisits": len(p.fields) - len(p.first_visits),
             "seconds_per_site": p.seconds_per_site, "total_exposure_s": p.total_exposure_s,
             "window_start": p.start.isoformat(), "window_end": p.end.isoformat(),
             "unscheduled_prob": p.unscheduled_prob,
             "fields": [{"rank": f.rank, "ra_deg": f.ra, "dec_deg": f.dec, "prob": f.prob, "site": f.slot.site,
                         **({"field_id": f.name} if f.name else {}),
                         "telescope": f.slot.telescope, "start": _iso(f.slot.start), "end": _iso(f.slot.end),
-                        "filter": ",".join(p.filters), "exposure_s": p.exposure_s} for f in p.fields],
+                        "filter": ",".join(f.filters), "exposure_s": p.exposure_s,
+                        **({"revisit_of": f.revisit_of} if f.revisit_of is not None else {})} for f in p.fields],
             "first_windows": {code: start.isoformat() for code, start in first_windows(p).items()},
             "validation": self.validation, "validation_note": self.validation_note,
             "validation_errors": self.validation_errors, "notes": p.notes,
             "others": asdict(self.others) if self.others is not None else None, "gross_prob": self.gross_prob,
         }
+
+
+def visit_filters(field: dict[str, Any], summary: dict[str, Any]) -> list[str]:
+    """The filters of one field of a stored plan summary (a revisit has its own; plans stored before revisits
+    name them only for the plan)."""
+    return field["filter"].split(",") if field.get("filter") else list(summary.get("filters", []))
 
 
 def first_windows(plan: Plan) -> dict[str, datetime]:
@@ -75,11 +83,13 @@ def _iso(t: datetime) -> str:
 def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_name: str, *,
           instrument: str | None = None, filters: tuple[str, ...] | None = None, exposure_s: float = 300.0,
           n_fields: int | None = None, hours: float = 24.0, start: datetime | None = None,
-          validate: bool = True, galaxies: bool | str = False,
+          validate: bool = True, galaxies: bool | str = False, revisit: str | None = None,
+          revisit_gap_min: float = REVISIT_GAP_MINUTES,
           submitters: Callable[[str, Settings], Submitter | None] = submitter_for,
           coverage: Coverage | None = None) -> PlanResult:
     """``galaxies``: True for the catalogue in GWBOT_GALAXY_CATALOGUE, or a catalogue file's path.
     ``coverage``: others' pointings, subtracted (the plan's probability is then what it adds).
+    ``revisit``: a filter every field is observed in again, ``revisit_gap_min`` minutes after its first visit.
     A user's mistake (unknown facility, instrument or filter, no catalogue) raises :class:`PlanError`."""
     facility = fac.lookup({"facilities": list(settings.facility_tables)}, facility_name)
     start = start or datetime.now(UTC)
@@ -104,10 +114,11 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
         others = summarize(prepared, coverage, family, sample_points(prepared, min(inst.fov_deg) / 4))
     plan = make_plan(prepared, facility, inst, start=start, hours=hours, exposure_s=exposure_s, filters=filters,
                      n_fields=n_fields, galaxies=catalogue, complete_to_mpc=settings.galaxy_complete_to_mpc,
-                     weight=weight)
+                     weight=weight, revisit=revisit, revisit_gap_min=revisit_gap_min)
+    firsts = plan.first_visits
     png = render_png(prepared, Labels(f"{event_id} · {facility.name.upper()} plan",
-                                      f"{len(plan.fields)} fields · {inst.name} · {plan.covered_prob:.1%} covered"),
-                     fields=[(f.ra, f.dec) for f in plan.fields], fov_deg=inst.fov_deg)
+                                      f"{len(firsts)} fields · {inst.name} · {plan.covered_prob:.1%} covered"),
+                     fields=[(f.ra, f.dec) for f in firsts], fov_deg=inst.fov_deg)
     payload = validation = None
     note, errors = "nothing to submit: this facility takes plans by hand", []
     if submitter is not None and plan.fields:

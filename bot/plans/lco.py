@@ -14,7 +14,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
@@ -41,7 +41,7 @@ def _iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _instrument_configs(plan: Plan, instrument: Instrument) -> list[dict[str, Any]]:
+def _instrument_configs(plan: Plan, filters: tuple[str, ...], instrument: Instrument) -> list[dict[str, Any]]:
     """One config per filter; MuSCAT-style instruments take all channels in one synchronous exposure.
 
     The portal wants every optical-element group the instrument has and no other (MuSCAT: its four
@@ -55,7 +55,20 @@ def _instrument_configs(plan: Plan, instrument: Instrument) -> list[dict[str, An
                  "extra_params": {"exposure_mode": "SYNCHRONOUS",
                                   **{f"exposure_time_{c}": plan.exposure_s for c in channels}}}]
     return [{"exposure_time": plan.exposure_s, "exposure_count": 1, **mode, "optical_elements": {"filter": name}}
-            for name in plan.filters]
+            for name in filters]
+
+
+def _windows(plan: Plan) -> dict[int, tuple[datetime, datetime]]:
+    """Each field's request window: the stretch of visibility that holds its slot, inside the plan's window.
+    A first visit and its revisit get windows at least the revisit gap apart, cut at the revisit's scheduled
+    start, so however LCO's scheduler places them the gap holds and each window still holds its slot."""
+    out = {f.rank: (max(f.slot.window[0], plan.start), min(f.slot.window[1], plan.end)) for f in plan.fields}
+    for again in plan.fields:
+        if again.revisit_of is not None and plan.revisit_gap_s is not None:
+            start, end = out[again.revisit_of]
+            out[again.revisit_of] = (start, min(end, again.slot.start - timedelta(seconds=plan.revisit_gap_s)))
+            out[again.rank] = (max(out[again.rank][0], again.slot.start), out[again.rank][1])
+    return out
 
 
 def request_group(plan: Plan, event_id: str, facility: Facility, instrument: Instrument, proposal: str,
@@ -69,22 +82,23 @@ def request_group(plan: Plan, event_id: str, facility: Facility, instrument: Ins
         raise LCOError("the plan has no fields")
     limits = facility.limits
     requests = []
+    windows = _windows(plan)
     for f in plan.fields:
+        what = f"P={f.prob:.4f}" if f.revisit_of is None else f"revisit of field {f.revisit_of}"
         requests.append({
-            "observation_note": f"gwbot {event_id} field {f.rank}: P={f.prob:.4f}",
+            "observation_note": f"gwbot {event_id} field {f.rank}: {what}",
             "acceptability_threshold": 90,
             "location": {"telescope_class": instrument.telescope_class},
             # the stretch of visibility at the scheduled site that holds the field's slot: LCO's scheduler
             # keeps the last word, within it
-            "windows": [{"start": _iso(max(f.slot.window[0], plan.start)), "end": _iso(min(f.slot.window[1],
-                                                                                            plan.end))}],
+            "windows": [{"start": _iso(windows[f.rank][0]), "end": _iso(windows[f.rank][1])}],
             "configurations": [{
                 "type": "EXPOSE",
                 "instrument_type": instrument.name,
                 "priority": 1,
                 "target": {"type": "ICRS", "name": f"{event_id}-F{f.rank:03d}", "ra": round(f.ra, 6),
                            "dec": round(f.dec, 6), "epoch": 2000},
-                "instrument_configs": _instrument_configs(plan, instrument),
+                "instrument_configs": _instrument_configs(plan, f.filters, instrument),
                 "constraints": {"max_airmass": limits.airmass_max,
                                 "min_lunar_distance": limits.moon_separation_min_deg},
                 "acquisition_config": {"mode": "OFF"},

@@ -100,7 +100,8 @@ class PlanBook:
     def check(self, request: PlanRequest) -> None:
         """Cheap checks before any work: the facility, instrument and filters exist (PlanError otherwise)."""
         facility = fac.lookup({"facilities": list(self.settings.facility_tables)}, request.facility)
-        facility.instrument(request.instrument).check_filters(tuple(request.filters or ()))
+        facility.instrument(request.instrument).check_filters(tuple(request.filters or ()) + (
+            (request.revisit,) if request.revisit else ()))
 
     def propose(self, event_id: str, request: PlanRequest, user: str | None, channel: str | None
                 ) -> tuple[PlanRecord, PlanResult]:
@@ -113,7 +114,8 @@ class PlanBook:
         coverage = None if request.ignore_others else self._coverage(event_id, version, prepared)
         result = build(prepared, event_id, self.settings, request.facility, instrument=request.instrument,
                        filters=request.filters, exposure_s=request.exposure_s, n_fields=request.fields,
-                       hours=request.hours, galaxies=request.galaxies, submitters=self.submitters,
+                       hours=request.hours, galaxies=request.galaxies, revisit=request.revisit,
+                       revisit_gap_min=request.revisit_gap_min, submitters=self.submitters,
                        coverage=coverage)
         with self.store.session() as s:
             row = PlanRecord(event_id=event_id, skymap_version=version, facility=result.facility.name,

@@ -20,11 +20,14 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from bot.plans.facilities import Facility, FieldList, Instrument, Site
-from bot.plans.schedule import Slot, schedule, why_nothing
+from bot.plans.schedule import Revisit, Slot, schedule, why_nothing
 from bot.skymap import moc
 from bot.skymap.prepared import PreparedMap
 
 STEP_MINUTES = 10
+#: Default time between a field's first visit and its revisit: enough for an asteroid to move off the position
+#: (~15 arcsec at 0.25 deg/day) and for the pair to show a fading kilonova's colour change.
+REVISIT_GAP_MINUTES = 30.0
 J2000_JD = 2451545.0
 
 
@@ -46,6 +49,9 @@ class Field:
     prob: float  # the probability it adds to the fields before it
     slot: Slot  # where and when it is taken
     name: str | None = None  # the facility's own field ID, on a facility with a field grid
+    filters: tuple[str, ...] = ()
+    exposures: int = 1  # exposures in this visit (filters taken one after another)
+    revisit_of: int | None = None  # a revisit: the rank of the field's first visit
 
 
 @dataclass(frozen=True)
@@ -60,13 +66,18 @@ class Plan:
     covered_prob: float  # the union of the scheduled fields
     seconds_per_site: dict[str, float]
     notes: list[str] = field(default_factory=list)
-    exposures_per_field: int = 1
     unscheduled_prob: float = 0.0  # observable in the window, but no telescope time was left for it
     gross_prob: float | None = None  # with a weight: the fields' probability before it (covered_prob is after)
+    revisit: str | None = None  # the filter each field is observed in again
+    revisit_gap_s: float | None = None  # the least time from a first visit's end to its revisit
 
     @property
     def total_exposure_s(self) -> float:
-        return self.exposure_s * self.exposures_per_field * len(self.fields)
+        return self.exposure_s * sum(f.exposures for f in self.fields)
+
+    @property
+    def first_visits(self) -> list[Field]:
+        return [f for f in self.fields if f.revisit_of is None]
 
 
 # --- where the probability is --------------------------------------------------------------------
@@ -325,7 +336,8 @@ def distance_beyond(prepared: PreparedMap, distance_mpc: float) -> float:
 def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument, *, start: datetime,
               hours: float = 24.0, exposure_s: float = 300.0, filters: tuple[str, ...] | None = None,
               n_fields: int | None = None, galaxies: Catalogue | None = None,
-              complete_to_mpc: float | None = None, weight: Weight | None = None) -> Plan:
+              complete_to_mpc: float | None = None, weight: Weight | None = None,
+              revisit: str | None = None, revisit_gap_min: float = REVISIT_GAP_MINUTES) -> Plan:
     """A schedule of the localization's fields on the facility's telescopes in the window (at most ``n_fields``).
 
     With ``galaxies``, fields centred on catalogued galaxies (ranked by the 3D probability along their line of
@@ -333,9 +345,11 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     ``complete_to_mpc``) misses most of the distance posterior, or the map has no distance, it tiles.
     With ``weight``, each position's probability counts only as much as it is worth (others' coverage
     subtracted), and the plan's probabilities are the new probability it adds.
+    With ``revisit`` (a filter), every field is observed again in that filter at least ``revisit_gap_min``
+    minutes after its first visit (the revisits add no probability).
     """
     filters = tuple(filters or instrument.default_filters)
-    instrument.check_filters(filters)
+    instrument.check_filters(filters + ((revisit,) if revisit else ()))
     step = timedelta(minutes=STEP_MINUTES)
     n_steps = max(1, int(np.ceil(hours * 60 / STEP_MINUTES)))
     times = [start + i * step for i in range(n_steps + 1)]  # the ends of the steps
@@ -377,37 +391,60 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
         dark[site.code], high[site.code] = conditions(ra_now, dec_now, site, facility, times, bodies)
         mask = dark[site.code][None, :] & high[site.code] & far
         ok[site.code] = mask[:, :-1] & mask[:, 1:]  # all through each step
-    duration = instrument.exposures(filters) * (exposure_s + instrument.readout_s) + instrument.setup_s
+    def visit_s(these: tuple[str, ...]) -> float:
+        return instrument.exposures(these) * (exposure_s + instrument.readout_s) + instrument.setup_s
+
+    again = Revisit(revisit_gap_min * 60.0, visit_s((revisit,))) if revisit else None
     telescopes = {site.code: instrument.telescopes.get(site.code, 1) for site in sites}
-    plan_schedule = schedule(value, ok, telescopes, start, STEP_MINUTES * 60.0, duration, n_fields)
+    plan_schedule = schedule(value, ok, telescopes, start, STEP_MINUTES * 60.0, visit_s(filters), n_fields, again)
     picks = plan_schedule.picks
+    firsts = [j for j, slot in picks if slot.visit == 1]
     gross = None
     if galaxy_mode or grid is not None:  # fields that may overlap: the union, each field's share in order
-        centres = [(ra[j], dec[j]) for j, _ in picks]
+        centres = [(ra[j], dec[j]) for j in firsts]
         covered, each = footprint_probability(prepared, centres, boxes, weight)
         if weight is not None:
             gross = footprint_probability(prepared, centres, boxes)[0]
     else:
-        each = [float(value[j]) for j, _ in picks]
+        each = [float(value[j]) for j in firsts]
         covered = float(sum(each))
-        gross = float(sum(raw[j] for j, _ in picks)) if weight is not None else None
-    fields = [Field(rank, float(ra[j]), float(dec[j]), p, slot, str(names[j]) if names is not None else None)
-              for rank, ((j, slot), p) in enumerate(zip(picks, each, strict=True), 1)]
+        gross = float(sum(raw[j] for j in firsts)) if weight is not None else None
+    fields = _fields(picks, dict(zip(firsts, each, strict=True)), ra, dec, names, filters, revisit, instrument)
     if not fields:
         limits = facility.limits
         notes.append("nothing can be observed: " + why_nothing(
-            dark, high, far, duration, STEP_MINUTES * 60.0, limits.sun_altitude_max_deg, limits.airmass_max,
+            dark, high, far, visit_s(filters), STEP_MINUTES * 60.0, limits.sun_altitude_max_deg, limits.airmass_max,
             limits.moon_separation_min_deg))
     elif plan_schedule.unscheduled_prob > 0.001 and not galaxy_mode:
         notes.append(f"{plan_schedule.unscheduled_prob:.1%} more is observable in the window but did not fit "
-                     "the telescopes' time" + (f" (or the {n_fields}-field limit)" if n_fields else ""))
+                     "the telescopes' time" + (f" (or the {n_fields}-field limit)" if n_fields else "")
+                     + (" with its revisit" if revisit else ""))
+    if plan_schedule.missed_revisits:
+        notes.append(f"{plan_schedule.missed_revisits} field(s) found no telescope time for their {revisit} revisit")
     total_prob = float(np.sum(cells.prob))
     if total_prob < 0.99 and weight is None:
         notes.append(f"the {'fields hold' if grid is not None else 'tiled region holds'} {total_prob:.3f} of the "
                      "probability" + (" (the rest is in the CCD gaps or outside the grid)" if grid is not None else ""))
     return Plan(facility.name, instrument.name, filters, exposure_s, start, end, fields, covered,
-                plan_schedule.seconds_per_site, notes, instrument.exposures(filters),
-                0.0 if galaxy_mode else plan_schedule.unscheduled_prob, gross)
+                plan_schedule.seconds_per_site, notes, 0.0 if galaxy_mode else plan_schedule.unscheduled_prob, gross,
+                revisit, again.gap_s if again else None)
+
+
+def _fields(picks: list[tuple[int, Slot]], prob: dict[int, float], ra: np.ndarray, dec: np.ndarray,
+            names: np.ndarray | None, filters: tuple[str, ...], revisit: str | None, instrument: Instrument
+            ) -> list[Field]:
+    """The schedule's slots as fields, in time order: a first visit carries the probability it adds, its
+    revisit none (and the rank of the first visit)."""
+    out: list[Field] = []
+    first_rank: dict[int, int] = {}
+    for rank, (j, slot) in enumerate(picks, 1):
+        these = filters if slot.visit == 1 else (revisit or "",)
+        if slot.visit == 1:
+            first_rank[j] = rank
+        out.append(Field(rank, float(ra[j]), float(dec[j]), prob[j] if slot.visit == 1 else 0.0, slot,
+                         str(names[j]) if names is not None else None, these, instrument.exposures(these),
+                         first_rank[j] if slot.visit == 2 else None))
+    return out
 
 
 def _galaxies_usable(prepared: PreparedMap, complete_to_mpc: float | None, notes: list[str]) -> bool:

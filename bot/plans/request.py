@@ -18,3 +18,5 @@ class PlanRequest:
     galaxies: bool = False
     map: str = "gw"  # or "combined": the GW x external-coincidence map
     ignore_others: bool = False  # plan as if no one had observed (no Treasure Map coverage subtracted)
+    revisit: str | None = None  # observe every field again in this filter
+    revisit_gap_min: float = 30.0  # at least this long after its first visit

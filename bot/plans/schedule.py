@@ -10,6 +10,11 @@ All telescopes are scheduled together, greedily in time: the telescope free soon
 it can observe now, the one with the most probability per hour of visibility it has left anywhere in the
 network (urgency: a lobe about to set goes first; the cells are disjoint, so a field's probability is also
 its marginal gain in the union). Nothing that does not fit is scheduled.
+
+With a :class:`Revisit`, each field is observed a second time (another filter) at least ``gap_s`` after its
+first exposure ends, from any site: a telescope takes a due revisit before a new field (the one whose
+visibility ends soonest), and a new field is only started when its revisit can still fit in the window.
+Revisits add no probability; they are listed as their own slots.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-__all__ = ["Slot", "Schedule", "schedule", "why_nothing"]
+__all__ = ["Revisit", "Slot", "Schedule", "schedule", "why_nothing"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,13 @@ class Slot:
     start: datetime
     end: datetime
     window: tuple[datetime, datetime]  # the stretch of visibility at the site that holds the slot
+    visit: int = 1  # 2: the field's revisit
+
+
+@dataclass(frozen=True)
+class Revisit:
+    gap_s: float  # from the end of the first visit to the start of the second, at least
+    duration_s: float  # the second visit's exposures, readouts and setup
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,7 @@ class Schedule:
     picks: list[tuple[int, Slot]]  # (field index, its slot), in time order
     seconds_per_site: dict[str, float]
     unscheduled_prob: float  # observable for at least one exposure somewhere, but not scheduled
+    missed_revisits: int = 0  # first visits whose revisit found no telescope time
 
 
 def _stretch(ok_row: np.ndarray, first: int, last: int) -> tuple[int, int]:
@@ -50,32 +63,69 @@ def _stretch(ok_row: np.ndarray, first: int, last: int) -> tuple[int, int]:
 
 
 def schedule(value: np.ndarray, ok: dict[str, np.ndarray], telescopes: dict[str, int], start: datetime,
-             step_s: float, duration_s: float, limit: int | None = None) -> Schedule:
+             step_s: float, duration_s: float, limit: int | None = None, revisit: Revisit | None = None
+             ) -> Schedule:
     """Schedule fields (``value``: probability, the gain of observing each) on every telescope.
 
     ``ok[site]`` is a [fields, steps] mask as described above; each exposure of a field takes ``duration_s``
     (exposures, readouts and setup). With a ``limit``, the most valuable fields of the full schedule are kept
-    and scheduled again on their own (so a limit keeps the best fields, not the earliest).
+    and scheduled again on their own (so a limit keeps the best fields, not the earliest; it counts first visits).
     """
-    span = int(np.ceil(duration_s / step_s)) + 1  # steps an exposure starting anywhere in a step may touch
-    fits = {code: _runs(mask, span) for code, mask in ok.items()}
+    fits = {code: _runs(mask, _span(duration_s, step_s)) for code, mask in ok.items()}
+    again = None
+    if revisit is not None:
+        again = _Again(revisit, {code: _runs(mask, _span(revisit.duration_s, step_s)) for code, mask in ok.items()},
+                       len(value))
     # hours of visibility each field has left, anywhere in the network, from each step on
     anywhere = np.zeros((len(value), next(iter(ok.values())).shape[1] if ok else 0), dtype=bool)
     for mask in ok.values():
         anywhere |= mask
     left_h = np.cumsum(anywhere[:, ::-1], axis=1, dtype=np.float32)[:, ::-1] * np.float32(step_s / 3600.0)
-    picks, used = _greedy(value, ok, fits, left_h, telescopes, start, step_s, duration_s)
-    if limit is not None and len(picks) > limit:
-        best = [j for j, _ in sorted(picks, key=lambda p: -value[p[0]])[:limit]]
+    picks, used = _greedy(value, ok, fits, left_h, telescopes, start, step_s, duration_s, again)
+    firsts = [j for j, slot in picks if slot.visit == 1]
+    if limit is not None and len(firsts) > limit:
+        best = sorted(firsts, key=lambda j: -value[j])[:limit]
         chosen = np.zeros(len(value), dtype=bool)
         chosen[best] = True
-        picks, used = _greedy(np.where(chosen, value, 0.0), ok, fits, left_h, telescopes, start, step_s, duration_s)
+        picks, used = _greedy(np.where(chosen, value, 0.0), ok, fits, left_h, telescopes, start, step_s, duration_s,
+                              again)
+        firsts = [j for j, slot in picks if slot.visit == 1]
     could = np.zeros(len(value), dtype=bool)
     for run in fits.values():  # observable for one exposure somewhere
         could |= run.any(axis=1)
-    could[[j for j, _ in picks]] = False
+    could[firsts] = False
     return Schedule(sorted(picks, key=lambda p: p[1].start), {c: s for c, s in used.items() if s > 0},
-                    float(value[could].sum()))
+                    float(value[could].sum()), len(firsts) - (len(picks) - len(firsts)))
+
+
+def _span(duration_s: float, step_s: float) -> int:
+    """Steps an exposure starting anywhere in a step may touch."""
+    return int(np.ceil(duration_s / step_s)) + 1
+
+
+class _Again:
+    """The revisits' bookkeeping: where each can fit, and when each falls due."""
+
+    def __init__(self, revisit: Revisit, fits: dict[str, np.ndarray], n: int) -> None:
+        self.revisit = revisit
+        self.fits = fits
+        anywhere = np.zeros((n, next(iter(fits.values())).shape[1] if fits else 0), dtype=bool)
+        for run in fits.values():
+            anywhere |= run
+        # a revisit can still start somewhere at this step or later
+        self.later = np.logical_or.accumulate(anywhere[:, ::-1], axis=1)[:, ::-1]
+        self.due_at = np.full(n, np.inf)  # seconds from the start; inf: nothing pending
+
+    def possible_after(self, t: float, step_s: float) -> np.ndarray:
+        """Fields whose revisit could still start somewhere at ``t`` (seconds from the start) or later."""
+        step = int(np.ceil(t / step_s))
+        return self.later[:, step] if step < self.later.shape[1] else np.zeros(self.later.shape[0], dtype=bool)
+
+    def due(self, code: str, t: float, first: int) -> np.ndarray:
+        return np.flatnonzero((self.due_at <= t) & self.fits[code][:, first])
+
+    def pending(self) -> bool:
+        return bool(np.isfinite(self.due_at).any())
 
 
 def _runs(mask: np.ndarray, span: int) -> np.ndarray:
@@ -90,9 +140,10 @@ def _runs(mask: np.ndarray, span: int) -> np.ndarray:
 
 
 def _greedy(value: np.ndarray, ok: dict[str, np.ndarray], fits: dict[str, np.ndarray], left_h: np.ndarray,
-            telescopes: dict[str, int], start: datetime, step_s: float, duration_s: float
+            telescopes: dict[str, int], start: datetime, step_s: float, duration_s: float, again: _Again | None
             ) -> tuple[list[tuple[int, Slot]], dict[str, float]]:
-    """Every telescope, free soonest first, takes the best field it can observe now (see the module's text)."""
+    """Every telescope, free soonest first, takes a due revisit or else the best field it can observe now (see
+    the module's text)."""
     n_steps = next(iter(ok.values())).shape[1] if ok else 0
     somewhere: dict[str, np.ndarray] = {code: np.asarray(run.any(axis=0)) for code, run in fits.items()}  # any start
     todo = value > 0
@@ -100,7 +151,21 @@ def _greedy(value: np.ndarray, ok: dict[str, np.ndarray], fits: dict[str, np.nda
     heapq.heapify(heap)
     picks: list[tuple[int, Slot]] = []
     used = dict.fromkeys(ok, 0.0)
-    while heap and todo.any():
+    if again is not None:
+        somewhere = {code: s | again.fits[code].any(axis=0) for code, s in somewhere.items()}
+        again.due_at[:] = np.inf
+
+    def take(j: int, t: float, first: int, code: str, k: int, seconds: float, visit: int) -> None:
+        last = int(np.ceil((t + seconds) / step_s)) - 1
+        lo, hi = _stretch(ok[code][j], first, last)
+        when = start + timedelta(seconds=t)
+        picks.append((j, Slot(code, k, when, when + timedelta(seconds=seconds),
+                              (start + timedelta(seconds=lo * step_s), start + timedelta(seconds=(hi + 1) * step_s)),
+                              visit)))
+        used[code] += seconds
+        heapq.heappush(heap, (t + seconds, code, k))
+
+    while heap and (todo.any() or (again is not None and again.pending())):
         t, code, k = heapq.heappop(heap)
         first = int(t // step_s)
         if first >= n_steps:
@@ -110,19 +175,25 @@ def _greedy(value: np.ndarray, ok: dict[str, np.ndarray], fits: dict[str, np.nda
             if len(later):  # skip the day (or a gap) in one go
                 heapq.heappush(heap, ((first + 1 + later[0]) * step_s, code, k))
             continue
-        candidates = np.flatnonzero(todo & fits[code][:, first])
+        if again is not None:
+            due = again.due(code, t, first)
+            if len(due):  # the revisit that sets soonest
+                j = int(due[np.argmin(left_h[due, first])])
+                again.due_at[j] = np.inf
+                take(j, t, first, code, k, again.revisit.duration_s, 2)
+                continue
+        now = todo & fits[code][:, first]
+        if again is not None:
+            now &= again.possible_after(t + duration_s + again.revisit.gap_s, step_s)
+        candidates = np.flatnonzero(now)
         if len(candidates) == 0:
             heapq.heappush(heap, ((first + 1) * step_s, code, k))  # nothing now: look again at the next step
             continue
         j = int(candidates[np.argmax(value[candidates] / (left_h[candidates, first] + duration_s / 3600.0))])
-        last = int(np.ceil((t + duration_s) / step_s)) - 1
-        lo, hi = _stretch(ok[code][j], first, last)
-        when = start + timedelta(seconds=t)
-        picks.append((j, Slot(code, k, when, when + timedelta(seconds=duration_s),
-                              (start + timedelta(seconds=lo * step_s), start + timedelta(seconds=(hi + 1) * step_s)))))
         todo[j] = False
-        used[code] += duration_s
-        heapq.heappush(heap, (t + duration_s, code, k))
+        if again is not None:
+            again.due_at[j] = t + duration_s + again.revisit.gap_s
+        take(j, t, first, code, k, duration_s, 1)
     return picks, used
 
 

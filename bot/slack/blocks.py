@@ -432,7 +432,9 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     others = s.get("others")
     facts = [f"*Fields scheduled*\n{s['n_fields']}",
              f"*{'New probability' if others else 'Probability covered'}*\n{100 * s['covered_prob']:.1f}%",
-             f"*Filters × exposure*\n{', '.join(s['filters'])} × {s['exposure_s']:g} s",
+             f"*Filters × exposure*\n{', '.join(s['filters'])} × {s['exposure_s']:g} s"
+             + (f"\nthen {s['n_revisits']} revisited in {s['revisit']} ≥{s['revisit_gap_s'] / 60:g} min later"
+                if s.get("revisit") else ""),
              f"*Total exposure*\n{hours:.1f} h"]
     if s["seconds_per_site"]:
         facts.append("*Time per site*\n" + ", ".join(f"{k} {v / 3600:.1f} h" for k, v in s["seconds_per_site"].items()))
