@@ -34,8 +34,8 @@ class HermesWorld(World):
             merger = datetime.now(UTC) - timedelta(hours=6)  # an active event
             s.add(Event(event_id=EVENT, facts={"event_time": merger.isoformat()}, summary_channel="C0ALERTS"))
 
-    def observed_plan(self, fields: int = 2) -> int:
-        plan_id = self.approved_plan(fields=fields)
+    def observed_plan(self, fields: int = 2, **request) -> int:
+        plan_id = self.approved_plan(fields=fields, **request)
         self.plans.submit(plan_id)
         time.sleep(0.4)
         self.plans.follow()  # LCO: COMPLETED
@@ -89,6 +89,15 @@ def test_the_report_holds_fields_depths_marked_candidates_and_pointings_and_herm
     buttons = {e["action_id"]: e for b in post.blocks if b["type"] == "actions" for e in b["elements"]}
     assert bk.HERMES_PUBLISH in buttons and buttons["hermes_edit"]["url"] == \
         f"{hw.hermes.url[:-len('api/v0/')]}submit-message?id={row.preload_key}"
+
+
+def test_a_revisit_is_reported_in_its_own_band(hw):
+    plan_id = hw.observed_plan(fields=2, filters=("rp",), revisit="gp")
+    summary = hw.plans.get(plan_id).summary
+    revisits = [f for f in summary["fields"] if "revisit_of" in f]
+    assert revisits
+    limits = hw.reports.prepare(plan_id, ALICE, "C0PLAN", None).message["data"]["photometry"]
+    assert sorted(p["bandpass"] for p in limits) == sorted(["r"] * 2 + ["g"] * len(revisits))
 
 
 @pytest.mark.parametrize("hw", [{"HERMES_TOPIC": "hermes.gw-followup"}], indirect=True)
