@@ -114,6 +114,14 @@ def test_lasair_decl_and_flux():
     assert c.mag == pytest.approx(12.5, abs=1e-6)  # 3631 Jy / 10^5 = AB 12.5
     with pytest.raises(DecodeError):
         lasair.decode(b'{"ra": 1}', "lasair")
+    ztf = lasair.decode(bm.lasair_ztf_value("ZTF25aaabbbc", 100.0, -30.0, 2460701.6, 2460701.7, 2460700.9,
+                                            gmag=19.1, rmag=18.7), "lasair")
+    assert (ztf.object_id, ztf.ra_deg, ztf.dec_deg, ztf.band, ztf.mag) == ("ZTF25aaabbbc", 100.0, -30.0, "r", 18.7)
+    assert ztf.mjd == pytest.approx(60701.2) and ztf.first_mjd == pytest.approx(60700.4) and not ztf.solar_system
+    assert ztf.url == "https://lasair-ztf.lsst.ac.uk/objects/ZTF25aaabbbc/"
+    rock = lasair.decode(bm.lasair_ztf_value("ZTF25aaabbbd", 1.0, 2.0, 2460701.6, None, 2460701.6, gmag=20.0,
+                                             ssnamenr="12345"), "lasair")
+    assert rock.solar_system and rock.band == "g" and rock.mag == 20.0
 
 
 # --- matching, judging, storing, posting ------------------------------------------------------------------

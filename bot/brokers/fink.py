@@ -18,6 +18,8 @@ from .record import Candidate, DecodeError, finite
 
 __all__ = ["decode_detail", "decode_peek"]
 
+# object pages: the ZTF portal as Fink's docs link it (fink-broker.readthedocs.io, "Search by name"); the LSST
+# portal as Fink's LSST docs (doc.lsst.fink-broker.org) and other brokers' front ends link a diaObjectId
 ZTF_URL = "https://fink-portal.org/{}"
 LSST_URL = "https://lsst.fink-portal.org/{}"
 ZTF_BANDS = {1: "g", 2: "r", 3: "i"}

@@ -200,6 +200,16 @@ def rubin_value(alert: dict, version: tuple[int, int] = (11, 1)) -> bytes:
 
 # --- Lasair -----------------------------------------------------------------------------------------------
 
+def lasair_ztf_value(object_id: str, ra: float, dec: float, jd_g: float | None, jd_r: float | None, jd_first: float,
+                     gmag: float | None = None, rmag: float | None = None, ssnamenr: str | None = None) -> bytes:
+    """A Lasair ZTF filter row: columns of lsst-uk/lasair4 @ 3300dd9f : common/schema/objects.py (``jdmax`` is the
+    later of ``jdgmax`` and ``jdrmax``; Lasair's JSON writes a missing value as null)."""
+    jdmax = max(j for j in (jd_g, jd_r) if j is not None)
+    return json.dumps({"objectId": object_id, "ramean": ra, "decmean": dec, "jdmin": jd_first, "jdmax": jdmax,
+                       "jdgmax": jd_g, "jdrmax": jd_r, "gmag": gmag, "rmag": rmag, "ncand": 3,
+                       "ssnamenr": ssnamenr}).encode()
+
+
 def lasair_value(dia_object_id: int, ra: float, dec: float, mjd: float, first_mjd: float, flux: float = 3000.0,
                  band: str = "g") -> bytes:
     return json.dumps({"diaObjectId": dia_object_id, "ra": ra, "decl": dec, "firstDiaSourceMjdTai": first_mjd,
