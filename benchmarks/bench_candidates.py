@@ -127,9 +127,10 @@ def settings_for(address: str, topic: str, db: str, group: str) -> config.Settin
 
 
 def consume_all(settings: config.Settings, total: int, counter=None, whole_alert: bool = False,
-                timeout: float = 600) -> tuple[float, float, int]:
-    """Run one worker until ``total`` messages were processed (by all workers sharing ``counter``);
-    returns (first message time, last batch time, messages done here)."""
+                timeout: float = 600, digested: bool = False) -> tuple[float, float, int, float]:
+    """Run one worker until ``total`` messages were processed (by all workers sharing ``counter``) and, with
+    ``digested``, every candidate stored is in a queued digest; returns (first message time, last batch time,
+    messages done here, CPU seconds this process used from the first batch to the last)."""
     import threading
 
     store = Store(settings.database_url)
@@ -137,33 +138,44 @@ def consume_all(settings: config.Settings, total: int, counter=None, whole_alert
     if whole_alert:  # the reference: read every alert in full
         decoders.peek = lambda fmt, broker, message: whole(message.value)  # type: ignore
     stop = threading.Event()
-    seen = {"first": 0.0, "last": 0.0, "n": 0}
+    seen = {"first": 0.0, "last": 0.0, "n": 0, "cpu_first": 0.0, "cpu_last": 0.0}
 
     def on_batch(batch) -> None:
-        now = time.time()
-        seen["first"] = seen["first"] or now
-        seen["last"] = now
+        now, cpu = time.time(), time.process_time()
+        seen["first"], seen["cpu_first"] = seen["first"] or now, seen["cpu_first"] or cpu
+        seen["last"], seen["cpu_last"] = now, cpu
         seen["n"] += batch.messages
         if counter is not None:
             with counter.get_lock():
                 counter.value += batch.messages
-        if (counter.value if counter is not None else seen["n"]) >= total:
-            stop.set()
+
+    def done() -> bool:
+        if (counter.value if counter is not None else seen["n"]) < total:
+            return False
+        if not digested:
+            return True
+        with store.session() as s:
+            return s.query(CandidateRecord).filter(CandidateRecord.digest.is_(None)).count() == 0
 
     thread = threading.Thread(target=worker.run, args=(stop, on_batch), daemon=True)
     thread.start()
     deadline = time.time() + timeout
-    while thread.is_alive() and time.time() < deadline:  # another worker may take the last messages
+    while thread.is_alive() and time.time() < deadline and not done():  # another worker may take the last ones
         thread.join(0.2)
-        if counter is not None and counter.value >= total:
-            break
     stop.set()
+    thread.join(10)  # the batch in hand is finished before the store closes
     store.close()
-    return seen["first"], seen["last"], seen["n"]
+    return seen["first"], seen["last"], seen["n"], seen["cpu_last"] - seen["cpu_first"]
 
 
-def _proc(settings, total, counter, out) -> None:
-    out.put(consume_all(settings, total, counter))
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc(settings, total, counter, out, digested: bool = False) -> None:
+    out.put(consume_all(settings, total, counter, digested=digested))
 
 
 def main() -> None:
@@ -211,7 +223,7 @@ def main() -> None:
                                args=(settings_for(broker.address, "bench.rate", db, f"rate-{label}"), args.alerts,
                                      counter, out))
             proc.start()
-            first, last, n = out.get(timeout=900)
+            first, last, n, _ = out.get(timeout=900)
             proc.join()
             rates[label] = n / max(last - first, 1e-9)
             print(f"2. one worker, {label}: {n} alerts in {last - first:.1f} s (after the first batch): "
@@ -226,7 +238,7 @@ def main() -> None:
         out = ctx.Queue()
         counter = ctx.Value("l", 0)
         proc = ctx.Process(target=_proc, args=(settings_for(broker.address, "bench.burst", burst_db, "burst"),
-                                               args.burst, counter, out))
+                                               args.burst, counter, out, True))
         proc.start()
         time.sleep(8)  # joined the group and idle, as a running worker would be
         written = produce(broker.address, "bench.burst", values[:args.burst])
@@ -254,16 +266,20 @@ def main() -> None:
             out = ctx.Queue()
             procs = [ctx.Process(target=_proc, args=(settings_for(broker.address, topic, db, f"scale{workers}"),
                                                      args.alerts, counter, out)) for _ in range(workers)]
+            broker_cpu = cpu_seconds(broker.process.pid)  # type: ignore[union-attr]
             for proc in procs:
                 proc.start()
             spans = [out.get(timeout=900) for _ in procs]
+            broker_cpu = cpu_seconds(broker.process.pid) - broker_cpu  # type: ignore[union-attr]
             for proc in procs:
                 proc.join()
             first = min(s[0] for s in spans if s[0])
             last = max(s[1] for s in spans)
             results[workers] = args.alerts / (last - first)
+            busy = sum(s[3] for s in spans) + broker_cpu
             print(f"4. {workers} worker process(es): {results[workers]:.0f} alerts/s "
-                  f"(split {[s[2] for s in spans]})")
+                  f"(split {[s[2] for s in spans]}); CPU: workers {sum(s[3] for s in spans):.1f} s + broker "
+                  f"{broker_cpu:.1f} s = {busy / (last - first):.2f} of {os.cpu_count()} cores busy")
         print(f"   two workers / one: {results[2] / results[1]:.2f}x (broker and workers share {os.cpu_count()} cores)")
 
     # 5. memory
