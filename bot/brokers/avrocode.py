@@ -57,7 +57,7 @@ def _span(b: Any, p: int) -> tuple[int, int]:
 class _Generator:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.named: dict[str, dict[str, Any]] = {}
-        self.functions: dict[tuple[str, tuple[str, ...] | None, bool], str] = {}
+        self.functions: dict[tuple[int, tuple[str, ...] | None, bool], str] = {}
         self.source: list[str] = []
         self.containers = 0
         self.consts: dict[str, Any] = {"_varint": _varint, "_span": _span,
@@ -98,7 +98,7 @@ class _Generator:
 
     def record_function(self, t: dict[str, Any], keep: tuple[str, ...] | None, read: bool) -> str:
         """The name of a function ``(b, p) -> (dict, p)`` (``read``) or ``(b, p) -> p`` for record ``t``."""
-        key = (t["name"] if "." in t["name"] else f"{t.get('namespace', '')}.{t['name']}", keep, read)
+        key = (id(t), keep, read)  # a named record resolves to its one definition: the same dict
         if key in self.functions:
             return self.functions[key]
         name = self.functions[key] = f"_{'r' if read else 's'}{len(self.functions)}"

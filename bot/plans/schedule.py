@@ -77,9 +77,7 @@ def schedule(value: np.ndarray, ok: dict[str, np.ndarray], telescopes: dict[str,
         again = _Again(revisit, {code: _runs(mask, _span(revisit.duration_s, step_s)) for code, mask in ok.items()},
                        len(value))
     # hours of visibility each field has left, anywhere in the network, from each step on
-    anywhere = np.zeros((len(value), next(iter(ok.values())).shape[1] if ok else 0), dtype=bool)
-    for mask in ok.values():
-        anywhere |= mask
+    anywhere = _anywhere(ok, len(value))
     left_h = np.cumsum(anywhere[:, ::-1], axis=1, dtype=np.float32)[:, ::-1] * np.float32(step_s / 3600.0)
     picks, used = _greedy(value, ok, fits, left_h, telescopes, start, step_s, duration_s, again)
     firsts = [j for j, slot in picks if slot.visit == 1]
@@ -90,12 +88,18 @@ def schedule(value: np.ndarray, ok: dict[str, np.ndarray], telescopes: dict[str,
         picks, used = _greedy(np.where(chosen, value, 0.0), ok, fits, left_h, telescopes, start, step_s, duration_s,
                               again)
         firsts = [j for j, slot in picks if slot.visit == 1]
-    could = np.zeros(len(value), dtype=bool)
-    for run in fits.values():  # observable for one exposure somewhere
-        could |= run.any(axis=1)
+    could = np.asarray(_anywhere(fits, len(value)).any(axis=1))  # observable for one exposure somewhere
     could[firsts] = False
     return Schedule(sorted(picks, key=lambda p: p[1].start), {c: s for c, s in used.items() if s > 0},
                     float(value[could].sum()), len(firsts) - (len(picks) - len(firsts)))
+
+
+def _anywhere(masks: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """[fields, steps]: true where any site's mask is."""
+    out = np.zeros((n, next(iter(masks.values())).shape[1] if masks else 0), dtype=bool)
+    for mask in masks.values():
+        out |= mask
+    return out
 
 
 def _span(duration_s: float, step_s: float) -> int:
@@ -109,11 +113,8 @@ class _Again:
     def __init__(self, revisit: Revisit, fits: dict[str, np.ndarray], n: int) -> None:
         self.revisit = revisit
         self.fits = fits
-        anywhere = np.zeros((n, next(iter(fits.values())).shape[1] if fits else 0), dtype=bool)
-        for run in fits.values():
-            anywhere |= run
         # a revisit can still start somewhere at this step or later
-        self.later = np.logical_or.accumulate(anywhere[:, ::-1], axis=1)[:, ::-1]
+        self.later = np.logical_or.accumulate(_anywhere(fits, n)[:, ::-1], axis=1)[:, ::-1]
         self.due_at = np.full(n, np.inf)  # seconds from the start; inf: nothing pending
 
     def possible_after(self, t: float, step_s: float) -> np.ndarray:
