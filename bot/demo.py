@@ -65,7 +65,6 @@ def _hop_format(name: str, data: bytes) -> bytes:
 
 
 BROKER_TOPIC = "fink_demo_ztf"
-JD_MJD = 2400000.5
 
 
 def broker_messages() -> list[tuple[bytes, bytes]]:

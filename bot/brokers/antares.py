@@ -12,13 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import bson
-from .record import Candidate, DecodeError, finite
+from .record import JD_MJD, Candidate, DecodeError, finite
 
 __all__ = ["decode"]
 
 URL = "https://antares.noirlab.edu/loci/{}"
 ZTF_BANDS = {1: "g", 2: "r", 3: "i"}
-JD_MJD = 2400000.5
 #: Catalogues whose match marks a known star, variable or AGN (the ANTARES GW filter's cut).
 VARIABLE_CATALOGS = ("variab", "vsx", "gcvs", "agn", "qso", "milliquas", "veron", "asassn", "bright_guide_star")
 

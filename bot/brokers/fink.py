@@ -14,7 +14,7 @@ from typing import Any
 
 from . import rubin
 from .avro import ParsedSchemas, SchemaCache
-from .record import Candidate, DecodeError, finite
+from .record import JD_MJD, Candidate, DecodeError, finite
 
 __all__ = ["decode_detail", "decode_peek"]
 
@@ -23,7 +23,6 @@ __all__ = ["decode_detail", "decode_peek"]
 ZTF_URL = "https://fink-portal.org/{}"
 LSST_URL = "https://lsst.fink-portal.org/{}"
 ZTF_BANDS = {1: "g", 2: "r", 3: "i"}
-JD_MJD = 2400000.5
 #: SIMBAD classes of stars, variables and AGN in Fink's ``cdsxmatch`` / ``simbad_otype``: the ANTARES GW
 #: filter's "not a known variable or nuclear transient" cut.
 STELLAR_OR_AGN = ("*", "Star", "V*", "Variable", "EB", "RRLyr", "Cepheid", "Mira", "CV", "YSO", "AGN", "QSO",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .record import Candidate, DecodeError, finite, unix_to_mjd
+from .record import JD_MJD, Candidate, DecodeError, finite, unix_to_mjd
 from .rubin import flux_to_ab
 
 __all__ = ["decode"]
@@ -21,7 +21,6 @@ __all__ = ["decode"]
 URL = "https://lasair.lsst.ac.uk/objects/{}/"
 ZTF_URL = "https://lasair-ztf.lsst.ac.uk/objects/{}/"
 BANDS = "ugrizy"
-JD_MJD = 2400000.5
 
 
 def decode(value: bytes, broker: str, received: float | None = None) -> Candidate:

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Candidate", "DecodeError", "Format", "MJD_UNIX_EPOCH", "finite", "mjd_to_unix", "unix_to_mjd"]
+__all__ = ["JD_MJD", "MJD_UNIX_EPOCH", "Candidate", "DecodeError", "Format", "finite", "mjd_to_unix", "unix_to_mjd"]
 
 MJD_UNIX_EPOCH = 40587.0  # MJD of 1970-01-01T00:00:00
+JD_MJD = 2400000.5  # JD - MJD (ZTF times are Julian days)
 
 
 def finite(value: Any) -> float | None:
