@@ -108,25 +108,18 @@ def _span(duration_s: float, step_s: float) -> int:
 
 
 class _Again:
-    """The revisits' bookkeeping: where each can fit, and when each falls due."""
+    """Where each field's revisit can fit (each greedy run keeps its own record of when they fall due)."""
 
     def __init__(self, revisit: Revisit, fits: dict[str, np.ndarray], n: int) -> None:
         self.revisit = revisit
         self.fits = fits
         # a revisit can still start somewhere at this step or later
         self.later = np.logical_or.accumulate(_anywhere(fits, n)[:, ::-1], axis=1)[:, ::-1]
-        self.due_at = np.full(n, np.inf)  # seconds from the start; inf: nothing pending
 
     def possible_after(self, t: float, step_s: float) -> np.ndarray:
         """Fields whose revisit could still start somewhere at ``t`` (seconds from the start) or later."""
         step = int(np.ceil(t / step_s))
         return self.later[:, step] if step < self.later.shape[1] else np.zeros(self.later.shape[0], dtype=bool)
-
-    def due(self, code: str, t: float, first: int) -> np.ndarray:
-        return np.flatnonzero((self.due_at <= t) & self.fits[code][:, first])
-
-    def pending(self) -> bool:
-        return bool(np.isfinite(self.due_at).any())
 
 
 def _runs(mask: np.ndarray, span: int) -> np.ndarray:
@@ -152,9 +145,9 @@ def _greedy(value: np.ndarray, ok: dict[str, np.ndarray], fits: dict[str, np.nda
     heapq.heapify(heap)
     picks: list[tuple[int, Slot]] = []
     used = dict.fromkeys(ok, 0.0)
+    due_at = np.full(len(value), np.inf)  # when each field's revisit may start (s from the start); inf: none
     if again is not None:
         somewhere = {code: s | again.fits[code].any(axis=0) for code, s in somewhere.items()}
-        again.due_at[:] = np.inf
 
     def take(j: int, t: float, first: int, code: str, k: int, seconds: float, visit: int) -> None:
         last = int(np.ceil((t + seconds) / step_s)) - 1
@@ -166,7 +159,7 @@ def _greedy(value: np.ndarray, ok: dict[str, np.ndarray], fits: dict[str, np.nda
         used[code] += seconds
         heapq.heappush(heap, (t + seconds, code, k))
 
-    while heap and (todo.any() or (again is not None and again.pending())):
+    while heap and (todo.any() or np.isfinite(due_at).any()):
         t, code, k = heapq.heappop(heap)
         first = int(t // step_s)
         if first >= n_steps:
@@ -177,10 +170,10 @@ def _greedy(value: np.ndarray, ok: dict[str, np.ndarray], fits: dict[str, np.nda
                 heapq.heappush(heap, ((first + 1 + later[0]) * step_s, code, k))
             continue
         if again is not None:
-            due = again.due(code, t, first)
+            due = np.flatnonzero((due_at <= t) & again.fits[code][:, first])
             if len(due):  # the revisit that sets soonest
                 j = int(due[np.argmin(left_h[due, first])])
-                again.due_at[j] = np.inf
+                due_at[j] = np.inf
                 take(j, t, first, code, k, again.revisit.duration_s, 2)
                 continue
         now = todo & fits[code][:, first]
@@ -193,7 +186,7 @@ def _greedy(value: np.ndarray, ok: dict[str, np.ndarray], fits: dict[str, np.nda
         j = int(candidates[np.argmax(value[candidates] / (left_h[candidates, first] + duration_s / 3600.0))])
         todo[j] = False
         if again is not None:
-            again.due_at[j] = t + duration_s + again.revisit.gap_s
+            due_at[j] = t + duration_s + again.revisit.gap_s
         take(j, t, first, code, k, duration_s, 1)
     return picks, used
 
