@@ -5,7 +5,7 @@ RUN useradd --create-home --uid 10001 gwbot
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip install --no-cache-dir ".[rubin]" && rm -rf /root/.cache
+RUN pip install --no-cache-dir . && rm -rf /root/.cache
 
 USER gwbot
 ENV GWBOT_DATABASE_URL=sqlite:////home/gwbot/data/gwbot.sqlite \

@@ -45,9 +45,12 @@ from bot.brokers.avro import read  # noqa: E402
 from bot.brokers.decoders import Message  # noqa: E402
 from bot.brokers.record import Format, unix_to_mjd  # noqa: E402
 from bot.candidates.worker import CandidateWorker  # noqa: E402
-from bot.events.store import CandidateRecord, Delivery, Event, SkymapVersion, Store  # noqa: E402
 from bot.ingest.gwalert import parse_bytes  # noqa: E402
 from bot.ingest.local_broker import LocalBroker  # noqa: E402
+from bot.store import Store  # noqa: E402
+from bot.store.candidates import CandidateRecord  # noqa: E402
+from bot.store.delivery import Delivery  # noqa: E402
+from bot.store.events import Event, SkymapVersion  # noqa: E402
 
 MAPS = ["S241102br-initial.json", "S230518h_initial.json", "S250910b-earlywarning.json",
         "MS181101ab-preliminary.avro"]

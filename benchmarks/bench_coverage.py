@@ -37,10 +37,11 @@ from bot import config  # noqa: E402
 from bot.coordination import footprint as fp  # noqa: E402
 from bot.coordination.coverage import CoverageBook  # noqa: E402
 from bot.events.maps import MapCache  # noqa: E402
-from bot.events.store import Event, SkymapVersion, Store  # noqa: E402
 from bot.plans.lifecycle import PlanBook  # noqa: E402
 from bot.plans.planner import sample_points  # noqa: E402
 from bot.plans.request import PlanRequest  # noqa: E402
+from bot.store import Store  # noqa: E402
+from bot.store.events import Event, SkymapVersion  # noqa: E402
 
 EVENT = "S241102br"
 INSTRUMENT = 11

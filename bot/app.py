@@ -20,12 +20,12 @@ from bot.coordination.hermes_feed import HermesFeed
 from bot.coordination.hermes_report import Reports
 from bot.events.maps import MapCache
 from bot.events.pipeline import Pipeline
-from bot.events.store import Store
 from bot.ingest.stream import StreamReader
 from bot.plans.follow import Follower
 from bot.plans.lifecycle import PlanBook
 from bot.slack.outbox import Outbox
 from bot.slack.target import DryRun, SlackTarget, WebAPI
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +50,17 @@ class Bot:
         self.plans.coverage = self.coverage
         self.reports = Reports(self.store, settings, self.plans.is_approver, self.plans.observed)
         self.hermes_feed = HermesFeed(self.store, settings, self.maps)
-        self.outbox = Outbox(self.store, target or make_target(settings), ops_channel=settings.ops_channel,
+        self.target = target or make_target(settings)
+        self.outbox = Outbox(self.store, self.target, ops_channel=settings.ops_channel,
                              services={"ShareWithTreasureMap": sharing.handler(settings),
                                        "PublishHermes": hermes_report.handler(settings, self.reports)})
         self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.plans)
         self.reader = StreamReader(settings, self.pipeline)
         self.stop = threading.Event()
         self.started = time.time()
+        meter = getattr(self.target, "meter", None)
         self.answers = Answers(self.store, self.maps, stream_status=self.stream_status, started=self.started,
-                               coverage=self.coverage)
+                               coverage=self.coverage, slack_calls=meter.rates if meter else list)
         self.follower = Follower(self.plans, self.outbox.wake,
                                  readers=(self.coverage.refresh_due, self.hermes_feed.read_due))
         self.candidates = workers_for(settings, self.store, self.maps) if settings.brokers else []

@@ -185,6 +185,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     import multiprocessing
 
     from bot.candidates.procs import run_processes
+    from bot.store import Store
 
     settings = _settings(args)
     stop = multiprocessing.get_context("spawn").Event()
@@ -193,6 +194,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
+    Store(settings.database_url).close()  # the schema brought up to date once, under its lock, before the workers
     procs = run_processes(settings, args.workers, stop)
     print(f"gwbot candidates: {len(procs)} worker process(es) reading "
           f"{', '.join(b.name for b in settings.brokers)}; Ctrl-C to stop", flush=True)
@@ -253,6 +255,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = run_demo(settings)
     where = "your Slack workspace" if settings.posts_to_slack else f"{out.resolve()} (Block Kit JSON and PNG)"
     print(f"gwbot demo: done. Messages went to {where}.")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """The database's schema: which revision it has (``current``), bring it to this release's (``upgrade``), or
+    write a new migration from what the models have and the database lacks (``revision``, for developers)."""
+    from bot import config
+    from bot.store import migrate
+    from bot.store.db import engine_for
+
+    settings = config.load(**({"database_url": args.database} if args.database else {}))
+    engine = engine_for(settings.database_url)
+    try:
+        if args.action == "upgrade":
+            done = migrate.upgrade(engine)
+            print(f"database at {done.after}" + (f" (was {done.before or 'without migrations'})" if done.migrated
+                                                 else " already (nothing to do)"))
+        elif args.action == "current":
+            found, head = migrate.current(engine), migrate.head()
+            state = "up to date" if found == head else f"behind: `gwbot db upgrade` brings it to {head}"
+            print(f"{found or 'none (empty, or made before migrations)'}: {state}")
+        else:
+            if not args.message:
+                raise ConfigError("gwbot db revision needs a message: gwbot db revision -m 'what changed'")
+            migrate.revision(engine, args.message)
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -325,6 +354,11 @@ def parser() -> argparse.ArgumentParser:
             r.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for Slack deliveries")
         if name == "candidates":
             r.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    d = sub.add_parser("db", help="the database schema: current revision, upgrade, or a new revision")
+    d.add_argument("action", choices=["current", "upgrade", "revision"])
+    d.add_argument("--database", metavar="URL", help="database (default: GWBOT_DATABASE_URL)")
+    d.add_argument("-m", "--message", help="revision: what the new migration changes")
+    d.set_defaults(func=cmd_db)
     h = sub.add_parser("health", help="exit 0 when a running bot's heartbeat is fresh (container HEALTHCHECK)")
     h.set_defaults(func=cmd_health)
     return p

@@ -25,12 +25,12 @@ from sqlalchemy import select
 from bot.app import Bot
 from bot.brokers.record import Format
 from bot.config import BrokerConfig, Settings
-from bot.events.store import CandidateRecord
 from bot.ingest.files import topic_for
 from bot.ingest.gwalert import epoch, parse_bytes
 from bot.ingest.local_broker import LocalBroker, publish
 from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
+from bot.store.candidates import CandidateRecord
 
 log = logging.getLogger(__name__)
 

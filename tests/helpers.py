@@ -6,9 +6,10 @@ import base64
 import io
 import json
 import socket
+import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import fastavro
 from conftest import data_file
@@ -16,12 +17,19 @@ from conftest import data_file
 from bot.ingest.gwalert import read_avro
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:
+def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str = "condition",
+             alive: Sequence[subprocess.Popen] = ()) -> object:
+    """Poll until ``condition`` holds; fail at once when a process in ``alive`` has died (never wait out the
+    timeout for a process that is gone)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
+        dead = [p for p in alive if p.poll() is not None]
+        if dead:
+            raise AssertionError(f"{', '.join(f'process {p.pid} exited {p.returncode}' for p in dead)} "
+                                 f"while waiting for {what}")
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 

@@ -43,3 +43,21 @@ def postgres_url():
         subprocess.run(_as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
                        capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def fresh_database(url: str, name: str) -> str:
+    """An empty database beside ``url``'s on the same server (for tests that must start from nothing)."""
+    import psycopg
+
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def psql(url: str, script: Path) -> None:
+    """Run an SQL script with the server's own psql (a pg_dump file has psql commands in it)."""
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    subprocess.run([str(BINDIR / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-d", plain, "-f", str(script)],
+                   check=True, capture_output=True)

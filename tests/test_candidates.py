@@ -24,9 +24,10 @@ from bot.brokers.decoders import Message
 from bot.brokers.record import DecodeError, Format, unix_to_mjd
 from bot.candidates.worker import CandidateWorker
 from bot.events.pipeline import RawMessage
-from bot.events.store import CandidateDetection, CandidateRecord, Event, SkymapVersion
 from bot.ingest.gwalert import epoch, parse_bytes
 from bot.skymap import moc
+from bot.store.candidates import CandidateDetection, CandidateRecord
+from bot.store.events import Event, SkymapVersion
 
 EVENT = "S241102br"
 MERGER_MJD = unix_to_mjd(epoch("2024-11-02T12:40:58.788Z") or 0.0)

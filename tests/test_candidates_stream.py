@@ -21,8 +21,9 @@ from test_candidates import MERGER_MJD, positions
 
 from bot import config
 from bot.app import Bot
-from bot.events.store import CandidateDetection, CandidateRecord, Event, TopicProgress
 from bot.ingest.local_broker import LocalBroker, publish
+from bot.store.candidates import CandidateDetection, CandidateRecord
+from bot.store.events import Event, TopicProgress
 
 pytestmark = pytest.mark.slow
 

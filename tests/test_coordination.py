@@ -22,12 +22,16 @@ from bot.coordination import sharing
 from bot.coordination.coverage import CoverageBook
 from bot.coordination.treasuremap import Status, TreasureMap
 from bot.events.maps import MapCache
-from bot.events.store import Delivery, PlanRecord, SharedPointing, SkymapVersion, Store
 from bot.plans.lifecycle import PlanBook
 from bot.plans.planner import in_field, sample_points
 from bot.plans.request import PlanRequest
 from bot.plans.status import PlanStatus
 from bot.slack.outbox import Outbox
+from bot.store import Store
+from bot.store.coordination import SharedPointing
+from bot.store.delivery import Delivery
+from bot.store.events import SkymapVersion
+from bot.store.plans import PlanRecord
 
 EVENT = "S241102br"
 ALICE = "U0000ALICE"
@@ -317,7 +321,7 @@ def test_planned_pointings_count_half_and_other_bands_and_old_pointings_not_at_a
 
 def test_gw_coverage_draws_everyones_footprints_and_says_what_they_hold(world):
     from bot.commands.answers import Answers
-    from bot.events.store import Event
+    from bot.store.events import Event
 
     others_observed_the_best_fields(world, 5)
     world.approved_plan(fields=3)

@@ -17,8 +17,10 @@ from bot.coordination import hermes_report
 from bot.coordination.hermes import Hermes
 from bot.coordination.hermes_feed import HermesFeed
 from bot.coordination.hermes_report import Reports
-from bot.events.store import CandidateRecord, Event, HermesReport
 from bot.slack import blocks as bk
+from bot.store.candidates import CandidateRecord
+from bot.store.coordination import HermesReport
+from bot.store.events import Event
 
 BOB = "U0000BOB01"  # not an approver
 

@@ -23,13 +23,13 @@ from bot import formatting as fmt
 from bot.app import Bot
 from bot.events.facts import EventFacts
 from bot.events.pipeline import RawMessage
-from bot.events.store import Event, SkymapVersion
 from bot.ingest.decode import decode, dedup_key
 from bot.ingest.gwalert import AlertError, from_record
 from bot.logs import JsonFormatter, Redactor
 from bot.plans.lco import LCOError, Portal
 from bot.skymap.io import SkymapError, read_skymap
 from bot.slack import blocks as bk
+from bot.store.events import Event, SkymapVersion
 
 
 def dry_bot(tmp_path, **extra) -> Bot:
@@ -323,9 +323,9 @@ def test_storage_stays_bounded(tmp_path):
     """Old map versions go after the retention (the latest of each event and kind stays); finished deliveries too."""
     import time as clock
 
-    from bot.events.store import Delivery
     from bot.slack.actions import Channel, Post
     from bot.slack.outbox import enqueue
+    from bot.store.delivery import Delivery
 
     bot = dry_bot(tmp_path, GWBOT_RETENTION_DAYS="1")
     for i, created in enumerate(("2025-06-05T01:00:00Z", "2025-06-05T02:00:00Z", "2025-06-05T03:00:00Z")):

@@ -83,8 +83,9 @@ def test_a_window_crossing_the_semester_end_is_cut_there(bbh):
 
 def test_a_cancelled_observation_is_never_announced_as_scheduled(tmp_path):
     from bot.commands.answers import MapCache
-    from bot.events.store import PlanRecord, Store
     from bot.plans.lifecycle import PlanBook
+    from bot.store import Store
+    from bot.store.plans import PlanRecord
 
     with FakeLCO(schedule_after=3600, cancel_first=True) as lco:  # only a CANCELED observation exists
         settings = config.load({"LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal})
@@ -105,6 +106,6 @@ def test_a_cancelled_observation_is_never_announced_as_scheduled(tmp_path):
             s.add(row)
         assert book.submit(row.id).status == "submitted"
         told = book.follow()
-        assert not any("scheduled" in text for _, text in told)
+        assert not any("scheduled" in t.text for t in told)
         assert lco.observation_queries and all("exclude_canceled=true" in q for q in lco.observation_queries)
         store.close()

@@ -9,10 +9,12 @@ import time
 import pytest
 from fakes.slack_server import FakeSlack
 
-from bot.events.store import Delivery, Event, Store
 from bot.slack.actions import Channel, OpenChannel, Post, Upload
 from bot.slack.outbox import Outbox, enqueue
 from bot.slack.target import WebAPI, retry_after_s
+from bot.store import Store
+from bot.store.delivery import Delivery
+from bot.store.events import Event
 
 pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 from fakes.target import MemoryTarget
 
-from bot.events.store import Delivery, Event, PlanRecord, Store
-from bot.events.store import Post as RecordedPost
 from bot.slack.actions import (
     Channel,
     Edit,
@@ -23,6 +21,11 @@ from bot.slack.actions import (
 )
 from bot.slack.outbox import Outbox, enqueue
 from bot.slack.target import RetryLater, SlackRejected
+from bot.store import Store
+from bot.store.delivery import Delivery
+from bot.store.events import Event
+from bot.store.events import SummaryPost as RecordedPost
+from bot.store.plans import PlanRecord
 
 
 @pytest.fixture

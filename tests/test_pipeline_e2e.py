@@ -17,8 +17,8 @@ from helpers import TcpProxy, json_bytes, variant, wait_for
 
 from bot import config
 from bot.app import Bot
-from bot.events.store import Event
 from bot.ingest.local_broker import LocalBroker, free_port, publish
+from bot.store.events import Event
 
 pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 

@@ -20,9 +20,9 @@ from test_commands import SECRET, command, signed
 from bot import config
 from bot.app import Bot
 from bot.events.pipeline import RawMessage
-from bot.events.store import PlanRecord
 from bot.slack.http import serve
 from bot.slack.listeners import build_app
+from bot.store.plans import PlanRecord
 
 pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 

@@ -10,12 +10,15 @@ from conftest import skymap_bytes
 
 from bot import config
 from bot.events.maps import MapCache
-from bot.events.store import Delivery, PlanRecord, SkymapVersion, Store
 from bot.plans.errors import PlanError
 from bot.plans.lifecycle import NotAllowed, PlanBook
 from bot.plans.request import PlanRequest
 from bot.plans.status import PlanStatus
 from bot.plans.submitter import SubmitError, Submitted
+from bot.store import Store
+from bot.store.delivery import Delivery
+from bot.store.events import SkymapVersion
+from bot.store.plans import PlanRecord
 
 ALICE, MALLORY = "U0000ALICE", "U0MALLORY1"
 
@@ -135,7 +138,7 @@ def test_a_transient_failure_is_retried_by_the_follower_and_a_final_one_is_kept(
     assert plans.get(retried.id).status == PlanStatus.APPROVED
     assert plans.get(final.id).status == PlanStatus.FAILED and "bad proposal" in plans.get(final.id).note
     told = plans.follow()
-    assert plans.get(retried.id).status == PlanStatus.SUBMITTED and any("request group 42" in t for _, t in told)
+    assert plans.get(retried.id).status == PlanStatus.SUBMITTED and any("request group 42" in t.text for t in told)
 
 
 def test_a_newer_map_supersedes_open_plans_and_says_so(book):
@@ -155,7 +158,8 @@ def test_following_reports_changes_and_finishes(book):
     plans.submit(row.id)
     assert plans.follow() == []
     fake.now_states = {"1": "SCHEDULED", "2": "COMPLETED"}
-    assert sorted(t for _, t in plans.follow()) == ["LCO request 1 is scheduled", "LCO request 2 is completed"]
+    assert [t.text for t in plans.follow()] == [
+        "LCO request 1 is scheduled, request 2 is completed (1 of 2 requests completed; 1 pending)"]
     fake.now_states = {"1": "WINDOW_EXPIRED", "2": "COMPLETED"}
     plans.follow()
     assert plans.get(row.id).status == PlanStatus.DONE
@@ -165,7 +169,7 @@ def test_an_unapproved_plan_expires(book):
     plans, _, clock = book
     row = propose(plans)
     clock[0] += 3 * 3600
-    assert [t for _, t in plans.follow()] == ["expired without approval"]
+    assert [t.text for t in plans.follow()] == ["expired without approval"]
     assert plans.get(row.id).status == PlanStatus.EXPIRED
 
 

@@ -75,6 +75,7 @@ def test_a_wide_map_gets_a_feasible_network_schedule(wide):
     union = footprint_union(wide, plan.fields, inst.fov_deg, order=11)
     assert union >= plan.covered_prob - 0.003  # honest: what is claimed is inside the true footprints
     assert plan.unscheduled_prob > 0 and any("did not fit" in n for n in plan.notes)
+    assert not any("revisit" in n for n in plan.notes), plan.notes  # none was asked for (said "None revisit")
 
 
 def test_lco_request_windows_hold_each_fields_scheduled_time(wide):

@@ -9,7 +9,7 @@ from conftest import OLD_ALERTS_TOO, data_file
 from bot import config
 from bot.app import Bot
 from bot.events.pipeline import RawMessage
-from bot.events.store import Event, Handled, SkymapVersion
+from bot.store.events import Event, Handled, SkymapVersion
 
 pytestmark = pytest.mark.slow  # see README: the fast tier is pytest -m 'not slow'
 

@@ -16,9 +16,9 @@ from helpers import json_bytes, variant, wait_for
 
 from bot import config
 from bot.app import Bot, healthy
-from bot.events.store import Event
 from bot.ingest.local_broker import LocalBroker, publish
 from bot.slack import blocks as bk
+from bot.store.events import Event
 
 pytestmark = pytest.mark.slow
 JSON = [("_format", b"json")]
@@ -167,9 +167,9 @@ def test_a_stalled_outbox_is_unhealthy(tmp_path, monkeypatch):
                                 "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
                                 "GWBOT_STALL_SECONDS": "60"})
         bot = Bot(settings)
-        from bot.events.store import Delivery
         from bot.slack.actions import Channel, Post
         from bot.slack.outbox import enqueue
+        from bot.store.delivery import Delivery
 
         with bot.store.session() as s:
             d = enqueue(s, Post(Channel(name="gw-alerts"), "stuck"))

@@ -35,7 +35,8 @@ def _load(schema_id: int) -> ParsedSchemas:
         import fastavro.schema
         from lsst.alert.packet.schema import get_schema_root
     except ImportError:
-        raise DecodeError("Rubin alerts need the lsst-alert-packet package: pip install 'gwbot[rubin]'") from None
+        raise DecodeError("Rubin alerts need the lsst-alert-packet package (a gwbot dependency): "
+                          "reinstall gwbot") from None
     major, minor = divmod(schema_id, 100)
     path = get_schema_root().joinpath(str(major), str(minor), f"lsst.v{major}_{minor}.alert.avsc")
     if not path.is_file():

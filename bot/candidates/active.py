@@ -12,9 +12,10 @@ from sqlalchemy import select
 from bot.brokers.record import unix_to_mjd
 from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
-from bot.events.store import Event, Store
 from bot.ingest.gwalert import epoch
 from bot.slack.actions import Channel, Thread
+from bot.store import Store
+from bot.store.events import Event
 
 from .match import Target
 

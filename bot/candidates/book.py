@@ -10,8 +10,10 @@ import numpy as np
 from sqlalchemy import select, update
 
 from bot.brokers.record import Candidate
-from bot.events.store import CandidateDetection, CandidateRecord, Event, rows_changed
 from bot.skymap.crossmatch import angular_separation
+from bot.store import rows_changed
+from bot.store.candidates import CandidateDetection, CandidateRecord
+from bot.store.events import Event
 
 from .match import Judgement
 

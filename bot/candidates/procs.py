@@ -11,7 +11,7 @@ import time
 
 from bot.config import ConfigError, Settings
 from bot.events.maps import MapCache
-from bot.events.store import Store
+from bot.store import Store
 
 from .worker import CandidateWorker
 
@@ -30,8 +30,8 @@ def check_ready(settings: Settings) -> None:
             try:
                 import lsst.alert.packet  # noqa: F401
             except ImportError:
-                raise ConfigError(f"broker {broker.name}: Rubin alerts need lsst-alert-packet "
-                                  "(pip install 'gwbot[rubin]')") from None
+                raise ConfigError(f"broker {broker.name}: Rubin alerts need lsst-alert-packet, a gwbot "
+                                  "dependency missing here: reinstall gwbot") from None
 
 
 def workers_for(settings: Settings, store: Store, maps: MapCache | None = None) -> list[CandidateWorker]:

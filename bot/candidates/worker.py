@@ -24,8 +24,9 @@ from bot.brokers.decoders import Message
 from bot.brokers.record import Candidate, DecodeError
 from bot.config import BrokerConfig, Settings
 from bot.events.maps import MapCache
-from bot.events.store import Store, TopicProgress
 from bot.ingest.stream import MAX_BACKOFF, close_quietly, reconnecting
+from bot.store import Store
+from bot.store.events import TopicProgress
 
 from . import book, digest
 from .active import ActiveEvents

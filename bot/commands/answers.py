@@ -29,13 +29,17 @@ from bot.coordination.coverage import CoverageBook, covered_by_family, drawn
 from bot.coordination.treasuremap import Status
 from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
-from bot.events.store import CandidateDetection, CandidateRecord, Delivery, Event, Store, TopicProgress
 from bot.ingest.gwalert import epoch
 from bot.plans.planner import sample_points
 from bot.skymap.render import Labels, Outline, labels_for, render_png
 from bot.skymap.summary import summarize
 from bot.slack import blocks as bk
+from bot.slack.budget import MethodRate
 from bot.slack.outbox import EVENT_LINK
+from bot.store import Store
+from bot.store.candidates import CandidateDetection, CandidateRecord
+from bot.store.delivery import Delivery
+from bot.store.events import Event, TopicProgress
 
 SHOWN_CANDIDATES = 20
 COLOURS = ("tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan",
@@ -69,8 +73,10 @@ def _topic_lines(rows: builtins.list[TopicProgress], now: float) -> builtins.lis
 class Answers:
     def __init__(self, store: Store, maps: MapCache | None = None,
                  stream_status: Callable[[], dict] = dict, started: float | None = None,
-                 coverage: CoverageBook | None = None) -> None:
+                 coverage: CoverageBook | None = None,
+                 slack_calls: Callable[[], list[MethodRate]] = list) -> None:
         self.store = store
+        self.slack_calls = slack_calls
         self.maps = maps or MapCache(store)
         self.coverage_book = coverage
         self.stream_status = stream_status
@@ -224,4 +230,4 @@ class Answers:
             problem=stream.get("problem"), database=self.store.engine.dialect.name,
             database_ok=bool(stream.get("database_ok", True)), pending=pending, failed=failed,
             stalled_s=stream.get("outbox_stalled_s"), uptime_s=now - self.started, version=__version__,
-            topics=_topic_lines(topics, now))
+            topics=_topic_lines(topics, now), slack_calls=tuple(self.slack_calls()))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.candidates.match import DISTANCE_OUTLIER_CL
 from bot.events.facts import EventFacts
+from bot.slack.budget import MethodRate
 
 __all__ = ["CandidateLine", "CoverageView", "EventLine", "HermesNote", "ReportView", "StatusReport", "TopicLine"]
 
@@ -47,6 +48,7 @@ class StatusReport:
     database_ok: bool
     uptime_s: float
     version: str
+    slack_calls: tuple[MethodRate, ...] = ()  # this process's Web API calls in the last minute, per method
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,12 @@ from bot.coordination.footprint import Region, covered_pixels, order_for
 from bot.coordination.treasuremap import Status, TreasureMap, TreasureMapError
 from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
-from bot.events.store import CoverageRead, Event, Footprint, SeenPointing, SharedPointing, Store
 from bot.ingest.gwalert import epoch
 from bot.skymap import moc
 from bot.skymap.prepared import PreparedMap
+from bot.store import Store
+from bot.store.coordination import CoverageRead, Footprint, SeenPointing, SharedPointing
+from bot.store.events import Event
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,12 @@ from bot.commands.records import HermesNote
 from bot.config import Settings
 from bot.coordination.hermes import Hermes, HermesError
 from bot.events.maps import MapCache
-from bot.events.store import Event, HermesSeen, Store
 from bot.slack import blocks as bk
 from bot.slack.actions import Post
 from bot.slack.outbox import enqueue
+from bot.store import Store
+from bot.store.coordination import HermesSeen
+from bot.store.events import Event
 
 log = logging.getLogger(__name__)
 

@@ -17,21 +17,17 @@ from bot.commands.records import ReportView
 from bot.config import Settings
 from bot.coordination.bands import band_for
 from bot.coordination.hermes import Hermes, HermesError, Published
-from bot.events.store import (
-    CandidateRecord,
-    Delivery,
-    HermesReport,
-    HermesSeen,
-    PlanRecord,
-    SharedPointing,
-    rows_changed,
-)
 from bot.plans import facilities as fac
 from bot.plans.build import visit_filters
 from bot.slack import blocks as bk
 from bot.slack.actions import Channel, Post, PublishHermes, Thread
 from bot.slack.outbox import Handler, enqueue
 from bot.slack.target import RetryLater
+from bot.store import rows_changed
+from bot.store.candidates import CandidateRecord
+from bot.store.coordination import HermesReport, HermesSeen, SharedPointing
+from bot.store.delivery import Delivery
+from bot.store.plans import PlanRecord
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,14 @@ from sqlalchemy import or_, select
 from bot.config import Settings
 from bot.coordination.bands import Band, band_for
 from bot.coordination.treasuremap import Pointing, Status, TreasureMap, TreasureMapError, naive_utc
-from bot.events.store import Delivery, PlanRecord, SharedPointing
 from bot.plans.build import visit_filters
 from bot.plans.facilities import Instrument
 from bot.slack.actions import ShareWithTreasureMap
 from bot.slack.outbox import Handler, enqueue
 from bot.slack.target import RetryLater, SlackRejected
+from bot.store.coordination import SharedPointing
+from bot.store.delivery import Delivery
+from bot.store.plans import PlanRecord
 
 log = logging.getLogger(__name__)
 

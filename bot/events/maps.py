@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from bot.events.store import SkymapVersion, Store, latest_map_query
 from bot.skymap.io import read_skymap
 from bot.skymap.prepared import PreparedMap, prepare
+from bot.store import Store
+from bot.store.events import SkymapVersion, latest_map_query
 
 __all__ = ["MapCache"]
 

@@ -20,7 +20,6 @@ from typing import Protocol
 from bot.config import Settings
 from bot.events import routing
 from bot.events.facts import EventFacts
-from bot.events.store import Event, Handled, SkymapVersion, Store, TopicProgress
 from bot.ingest.decode import Unsupported, decode, dedup_key
 from bot.ingest.gcn import Circular, Notice
 from bot.ingest.gwalert import AlertError, GWAlert, epoch
@@ -32,6 +31,8 @@ from bot.slack import blocks as bk
 from bot.slack.actions import Channel, MarkRetracted, OpenChannel, Post, Thread, Topic, Upload
 from bot.slack.outbox import EVENT_LINK, Outbox, enqueue
 from bot.slack.target import channel_name_for
+from bot.store import Store
+from bot.store.events import Event, Handled, SkymapVersion, TopicProgress
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import ClassVar
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.events.store import PlanRecord
 from bot.plans.lifecycle import PlanBook, announce
+from bot.store.plans import PlanRecord
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,9 @@ class Follower:
         if not told:
             return
         with self.plans.store.session() as s:
-            for plan, text in told:
+            for plan, text, echo in told:
                 row = s.get_one(PlanRecord, plan.id)
-                announce(s, row, f"Plan {plan.id} for {plan.event_id}: {text}.")
+                announce(s, row, f"Plan {plan.id} for {plan.event_id}: {text}.", echo)
                 log.info("plan %s: %s", plan.id, text, extra={"event_id": plan.event_id})
         self.wake()
 

@@ -21,13 +21,13 @@ from bot.config import Settings
 from bot.logs import Redactor
 from bot.plans.facilities import Facility, Instrument
 from bot.plans.planner import Plan
+from bot.plans.status import REQUEST_FINAL
 from bot.plans.submitter import SubmitError, Submitted
 from bot.web import drf_errors as describe_errors
 
 IPP_RANGE = (0.5, 2.0)
 OBSERVATION_TYPES = ("NORMAL", "RAPID_RESPONSE", "TIME_CRITICAL")
-FINAL_STATES = {"COMPLETED": "completed", "WINDOW_EXPIRED": "expired", "FAILURE_LIMIT_REACHED": "failed",
-                "CANCELED": "canceled"}
+FINAL_STATES = REQUEST_FINAL
 #: Observation states that mean a telescope will take, is taking or took it (not CANCELED, FAILED, ABORTED,
 #: NOT_ATTEMPTED: observation-portal observations/models.py).
 LIVE_OBSERVATIONS = ("PENDING", "IN_PROGRESS", "COMPLETED")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 
@@ -15,40 +16,61 @@ from bot.config import Settings
 from bot.coordination import sharing
 from bot.coordination.coverage import Coverage, CoverageBook
 from bot.events.maps import MapCache
-from bot.events.store import Event, PlanRecord, Store, rows_changed
 from bot.plans import facilities as fac
 from bot.plans.build import PlanResult, build
 from bot.plans.errors import PlanError
 from bot.plans.portals import submitter_for
 from bot.plans.request import PlanRequest
-from bot.plans.status import OPEN, PlanStatus
+from bot.plans.status import OPEN, PlanStatus, standing
 from bot.plans.submitter import SubmitError, Submitter
 from bot.slack.actions import Channel, Post, ShowPlan, Thread, Upload
 from bot.slack.outbox import enqueue
+from bot.store import Store, rows_changed
+from bot.store.events import Event
+from bot.store.plans import PlanRecord
 
 log = logging.getLogger(__name__)
 
 COMPLETED = "COMPLETED"  # a request's final state when its field was observed
+CHANGES_BY_NAME = 3  # a follow-up line names at most this many changed requests; more are only counted
 
-__all__ = ["NotAllowed", "PlanBook", "announce"]
+__all__ = ["NotAllowed", "PlanBook", "Told", "announce", "progress_line"]
+
+
+class Told(NamedTuple):
+    """A change in a plan's life, in words; ``echo``: worth saying in the event's channel too (not each batch of
+    request changes, which the plan's thread and its message carry)."""
+
+    plan: PlanRecord
+    text: str
+    echo: bool = True
+
+
+def progress_line(facility: str, states: dict[str, str], changed: dict[str, str], final: Mapping[str, str]) -> str:
+    """One line for one batch of request changes: the few that changed by name, many as counts only, always
+    with where the whole plan stands."""
+    if len(changed) > CHANGES_BY_NAME:
+        return f"{facility}: {standing(states, final)}"
+    news = ", ".join(f"request {rid} is {final.get(state, state.lower())}" for rid, state in changed.items())
+    return f"{facility} {news} ({standing(states, final)})"
 
 
 class NotAllowed(Exception):
     """The person may not approve or reject plans."""
 
 
-def announce(session, plan: PlanRecord, line: str | None = None) -> None:
+def announce(session, plan: PlanRecord, line: str | None = None, echo: bool = True) -> None:
     """Inside the caller's transaction: bring the plan's message up to date and, with ``line``, say what
-    happened in its thread (and in the event's channel when that is elsewhere)."""
+    happened in its thread (and, with ``echo``, in the event's channel when that is elsewhere)."""
     if not plan.channel_id:
         return
     where = Channel(name=plan.channel_id)
-    enqueue(session, ShowPlan(plan.id, where), event_id=plan.event_id)
+    enqueue(session, ShowPlan(plan.id, where, edit=bool(plan.message_ts)), event_id=plan.event_id)
     if line is None:
         return
     enqueue(session, Post(where, line, thread=Thread(plan=plan.id)), event_id=plan.event_id)
     event = session.get(Event, plan.event_id)
-    if event is not None and event.channel_id and event.channel_id != plan.channel_id:
+    if echo and event is not None and event.channel_id and event.channel_id != plan.channel_id:
         enqueue(session, Post(Channel(event=plan.event_id), line), event_id=plan.event_id)
 
 
@@ -207,7 +229,7 @@ class PlanBook:
                  extra={"event_id": row.event_id})
         return row
 
-    def follow(self) -> list[tuple[PlanRecord, str]]:
+    def follow(self) -> list[Told]:
         """Expire stale proposals, retry pending submissions, and report LCO state changes."""
         now, told = self.clock(), []
         with self.store.session() as s:
@@ -217,18 +239,18 @@ class PlanBook:
                                                                    PlanRecord.status.in_(OPEN))
                                           .values(status=PlanStatus.EXPIRED))) == 1:
                     s.refresh(row)
-                    told.append((row, "expired without approval"))
+                    told.append(Told(row, "expired without approval"))
             retry = [r.id for r in s.scalars(select(PlanRecord).where(PlanRecord.status == PlanStatus.APPROVED))]
             followed = [r.id for r in s.scalars(select(PlanRecord).where(PlanRecord.status == PlanStatus.SUBMITTED))]
         for plan_id in retry:
             row = self.submit(plan_id)
             if row.status == PlanStatus.SUBMITTED:
-                told.append((row, f"submitted to {row.facility.upper()} as request group {row.group_id}"))
+                told.append(Told(row, f"submitted to {row.facility.upper()} as request group {row.group_id}"))
         for plan_id in followed:
             told += self._follow_one(plan_id)
         return told
 
-    def _follow_one(self, plan_id: int) -> list[tuple[PlanRecord, str]]:
+    def _follow_one(self, plan_id: int) -> list[Told]:
         with self.store.session() as s:
             row = s.get_one(PlanRecord, plan_id)
         submitter = self._submitter(row.facility)
@@ -237,7 +259,6 @@ class PlanBook:
         except SubmitError as exc:
             log.warning("cannot follow plan %s: %s", plan_id, exc)
             return []
-        told = []
         final = submitter.final_states
         old_states = dict(row.request_states or {})
         observed = {rid: submitter.observed(int(rid)) for rid, state in states.items()
@@ -245,15 +266,16 @@ class PlanBook:
         with self.store.session() as s:  # the row locked: a second replica following too sees these states as told
             row = s.get_one(PlanRecord, plan_id, with_for_update=True)
             old = dict(row.request_states or {})
-            for request_id, state in states.items():
-                if old.get(request_id) != state:
-                    told.append((row, f"{row.facility.upper()} request {request_id} is "
-                                      f"{final.get(state, state.lower())}"))
-                    if state == COMPLETED:
-                        sharing.complete(s, plan_id, request_id, observed.get(request_id))
-                    elif state in final:
-                        sharing.cancel(s, plan_id, request_id)
+            changed = {rid: state for rid, state in states.items() if old.get(rid) != state}
+            for request_id, state in changed.items():
+                if state == COMPLETED:
+                    sharing.complete(s, plan_id, request_id, observed.get(request_id))
+                elif state in final:
+                    sharing.cancel(s, plan_id, request_id)
             row.request_states = states
             if states and all(state in final for state in states.values()):
                 row.status = PlanStatus.DONE
-        return told
+        if not changed:
+            return []
+        line = progress_line(row.facility.upper(), states, changed, final)
+        return [Told(row, line, echo=row.status != PlanStatus.SUBMITTED)]

@@ -90,8 +90,9 @@ def schedule(value: np.ndarray, ok: dict[str, np.ndarray], telescopes: dict[str,
         firsts = [j for j, slot in picks if slot.visit == 1]
     could = np.asarray(_anywhere(fits, len(value)).any(axis=1))  # observable for one exposure somewhere
     could[firsts] = False
+    missed = len(firsts) - (len(picks) - len(firsts)) if revisit is not None else 0  # first visits without a second
     return Schedule(sorted(picks, key=lambda p: p[1].start), {c: s for c, s in used.items() if s > 0},
-                    float(value[could].sum()), len(firsts) - (len(picks) - len(firsts)))
+                    float(value[could].sum()), missed)
 
 
 def _anywhere(masks: dict[str, np.ndarray], n: int) -> np.ndarray:

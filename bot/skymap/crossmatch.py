@@ -3,7 +3,10 @@
 Same definitions as ligo.skymap's ``postprocess.crossmatch`` for the 2D
 quantities, with the distance quantities in closed form instead of on a
 pixels x 1000 distance grid: the grid is what makes the reference slow and
-memory-hungry, and the closed form is exact.
+memory-hungry. The 3D density keeps the reference's definition all the same
+(the density of the grid voxel that holds the distance, 0 where the map's
+distance parameters give none), so the two give the same number; it is
+evaluated only at the candidates, never on the whole grid.
 """
 
 from __future__ import annotations
@@ -77,8 +80,26 @@ def crossmatch(
         if distance_mpc is not None:
             d = np.broadcast_to(np.asarray(distance_mpc, dtype=np.float64), ra.shape)
             dist_cl = np.abs(2.0 * distance.conditional_cdf(d, mu, sigma) - 1.0)
-            density_vol = density * distance.conditional_pdf_volume(d, mu, sigma, pick(prepared.distnorm))
+            on_grid = _reference_grid_distance(d, prepared.distance_mean_mpc)
+            value = density * distance.conditional_pdf_volume(on_grid, mu, sigma, pick(prepared.distnorm))
+            density_vol = np.where(found & np.isfinite(d), np.nan_to_num(value, nan=0.0, posinf=0.0), np.nan)
     return Crossmatch(credible_level, searched_area, density, offset, mean, std, dist_cl, density_vol)
+
+
+REFERENCE_GRID_STEPS = 1000  # ligo.skymap crossmatch: n_r
+
+
+def _reference_grid_distance(d: np.ndarray, mean_mpc: float | None) -> np.ndarray:
+    """Where ligo.skymap evaluates the 3D density of a distance: the point of its grid r_k = k * max_r / 1000
+    (k = 1 .. 999; max_r = 6 x the map's mean distance, or the largest distance asked when that is more) found by
+    ``np.digitize(d, r) - 1``, as in ``postprocess/crossmatch.py`` (below the distance; under the first step, the
+    last point)."""
+    finite = d[np.isfinite(d)]
+    max_r = max(6.0 * (mean_mpc or 0.0), float(finite.max()) if finite.size else 0.0)
+    if not max_r > 0:
+        return d
+    grid = (max_r / REFERENCE_GRID_STEPS) * np.arange(1, REFERENCE_GRID_STEPS)
+    return grid[np.digitize(np.where(np.isfinite(d), d, 0.0), grid) - 1]
 
 
 def _days_since(event_time: datetime, when: datetime) -> float:

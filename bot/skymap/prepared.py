@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import moc
+from . import distance, moc
 from .io import SkyMap
 
 SR_TO_DEG2 = float(np.square(180 / np.pi))
@@ -37,6 +37,7 @@ class PreparedMap:
     range_rank: np.ndarray  # rank of the pixel owning each range
     mode_ra: float  # radians, centre of the most probable pixel
     mode_dec: float
+    distance_mean_mpc: float | None = None  # the all-sky mean distance (None without distance)
 
     def credible_area(self, levels: np.ndarray | list[float]) -> np.ndarray:
         """Area (deg²) of the smallest regions holding these probabilities."""
@@ -81,4 +82,7 @@ def prepare(skymap: SkyMap) -> PreparedMap:
         range_rank=by_start,
         mode_ra=float(mode_ra[0]),
         mode_dec=float(mode_dec[0]),
+        distance_mean_mpc=None if skymap.distmu is None or skymap.distsigma is None else
+        distance.marginal_moments(skymap.probdensity * moc.pixel_area_sr(moc.uniq_to_order_ipix(skymap.uniq)[0]),
+                                  skymap.distmu, skymap.distsigma)[0],
     )

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = ["Action", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post", "PublishHermes",
-           "ShareWithTreasureMap", "ShowPlan", "Thread", "Topic", "Upload", "from_json", "lane", "to_json"]
+           "ShareWithTreasureMap", "ShowPlan", "Thread", "Topic", "Upload", "from_json", "lane", "supersede_key",
+           "to_json"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class Edit:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def supersede_key(self) -> str:
+        return f"edit:{self.channel.lane}:{self.ts}"
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -100,10 +105,22 @@ class MarkRetracted:
 @dataclass(frozen=True)
 class ShowPlan:
     """Post the plan's message (the first time) or edit it to its state when the delivery is made: one path
-    for every change of a plan's message, so edits can never overtake each other with stale content."""
+    for every change of a plan's message, so edits can never overtake each other with stale content.
+
+    An ``edit`` (the message is posted already) has a lane of its own, so a paced edit never holds the channel's
+    lane, and a newer edit of the same plan replaces one still queued (:attr:`supersede_key`)."""
 
     plan_id: int
     channel: Channel
+    edit: bool = False
+
+    @property
+    def lane(self) -> str:
+        return f"plan:{self.plan_id}" if self.edit else self.channel.lane
+
+    @property
+    def supersede_key(self) -> str | None:
+        return f"plan:{self.plan_id}" if self.edit else None
 
 
 @dataclass(frozen=True)
@@ -135,9 +152,14 @@ _NESTED = {"channel": Channel, "thread": Thread}
 
 
 def lane(action: Action) -> str:
-    if isinstance(action, (ShareWithTreasureMap, PublishHermes)):
-        return action.lane  # another service: one lane each, beside the channels
+    if isinstance(action, (ShareWithTreasureMap, PublishHermes, ShowPlan)):
+        return action.lane  # another service (one lane each, beside the channels), or a plan's paced edits
     return action.channel.lane
+
+
+def supersede_key(action: Action) -> str | None:
+    """Edits of one message share a key: only the newest still queued is worth sending."""
+    return action.supersede_key if isinstance(action, (Edit, ShowPlan)) else None
 
 
 def to_json(action: Action) -> tuple[str, dict[str, Any]]:

@@ -24,6 +24,7 @@ from bot.commands.text import candidate_lines
 from bot.events.facts import EventFacts
 from bot.ingest.gcn import Circular, Notice
 from bot.ingest.gwalert import GWAlert, epoch
+from bot.plans.status import standing
 from bot.skymap.summary import Summary
 
 HEADER_MAX = 150
@@ -352,6 +353,10 @@ def status_message(report: StatusReport) -> tuple[str, Blocks]:
     if not report.topics:
         lines.append("• no message received yet")
     lines.append(f"*Slack deliveries*: {report.pending} pending, {report.failed} failed")
+    if report.slack_calls:
+        lines.append("*Slack calls, last minute* (budget: Slack's tier): " + ", ".join(
+            f"`{r.method}` {r.last_minute}" + (f"/{r.budget} ({r.tier})" if r.budget else "")
+            for r in report.slack_calls[:8]))
     if report.stalled_s:
         lines.append(f":rotating_light: the oldest pending delivery has waited {report.stalled_s:.0f} s"
                      " (see the log and the ops channel)")
@@ -462,6 +467,8 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
                 f" at {_utc(plan.get('decided_at'))}"
     if plan.get("group_id"):
         line += f"\n{plan['facility'].upper()} request group {link(plan.get('group_url'), str(plan['group_id']))}"
+        if plan.get("request_states"):
+            line += f": {standing(plan['request_states'])}"
     if plan.get("note"):
         line += f"\n{escape(plan['note'])}"
     if status == "proposed":

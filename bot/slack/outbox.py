@@ -30,8 +30,6 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.events.store import ChannelId, Delivery, Event, OutboxSender, PlanRecord, Store, rows_changed
-from bot.events.store import Post as Post_
 from bot.slack import blocks as bk
 from bot.slack.actions import (
     Action,
@@ -46,9 +44,14 @@ from bot.slack.actions import (
     Upload,
     from_json,
     lane,
+    supersede_key,
     to_json,
 )
 from bot.slack.target import RetryLater, SlackRejected, SlackTarget
+from bot.store import Store, rows_changed
+from bot.store.delivery import Delivery, OutboxSender
+from bot.store.events import ChannelId, Event, SummaryPost
+from bot.store.plans import PlanRecord
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ MAX_UNEXPECTED = 6  # unclassified failures of one delivery before it is given u
 ALARM_REPEAT_S = 3600.0
 OPEN = ("pending", "in_flight")
 EVENT_LINK = "{event_channel}"
+EDIT_EVERY_S = 60.0  # a plan's message is edited at most this often (chat.update is Tier 3: ~50 a minute)
 
 
 #: how a delivery for another service is made: (session, delivery, action) -> (call, finish), as for Slack's
@@ -70,11 +74,23 @@ class NoChannel(Exception):
 
 
 def enqueue(session, action: Action, *, event_id: str | None = None, file: bytes | None = None,
-            depends_on: int | None = None) -> Delivery:
-    """Add a delivery inside the caller's transaction; its lane (channel) comes from the action."""
+            depends_on: int | None = None, clock: Callable[[], float] = time.time) -> Delivery:
+    """Add a delivery inside the caller's transaction; its lane (channel) comes from the action.
+
+    An edit that a newer one supersedes is dropped while still queued; a plan's message is edited at most once
+    per :data:`EDIT_EVERY_S` (the new edit waits for the slot after the last one sent)."""
     kind, payload = to_json(action)
+    key, not_before = supersede_key(action), 0.0
+    if key is not None:
+        now = clock()
+        session.execute(update(Delivery).where(Delivery.supersede_key == key, Delivery.status == "pending")
+                        .values(status="dropped", done_at=now))
+        last = session.scalar(select(func.max(Delivery.done_at)).where(Delivery.supersede_key == key,
+                                                                         Delivery.status == "done"))
+        if isinstance(action, ShowPlan) and last is not None:
+            not_before = max(0.0, last + EDIT_EVERY_S)
     delivery = Delivery(lane=lane(action), kind=kind, payload=payload, event_id=event_id, file=file,
-                        depends_on=depends_on)
+                        depends_on=depends_on, supersede_key=key, not_before=not_before)
     session.add(delivery)
     session.flush()
     return delivery
@@ -371,7 +387,7 @@ class Outbox:
                 return (lambda: t.set_topic(channel, action.topic)), nothing
             case MarkRetracted():
                 posts = [(post.channel_id, post.ts, *bk.mark_retracted(post.text, post.blocks))
-                         for post in s.scalars(select(Post_).where(Post_.event_id == action.event_id))]
+                         for post in s.scalars(select(SummaryPost).where(SummaryPost.event_id == action.event_id))]
 
                 def edit_all() -> None:
                     for channel_id, ts, text, blocks in posts:
@@ -449,6 +465,8 @@ class Outbox:
         if plan.message_ts:
             ts = plan.message_ts
             return (lambda: self.target.update(channel, ts, text, blocks)), lambda _s, _d, _r: None
+        if action.edit:  # its own lane: the post that makes the message is still on its way
+            raise RetryLater(f"plan {action.plan_id}'s message is not posted yet", after=5.0)
 
         def record(s2, d2, ts) -> None:
             row = s2.get_one(PlanRecord, action.plan_id)
@@ -474,4 +492,4 @@ class Outbox:
             if event is not None and not event.thread_ts:
                 event.thread_ts = ts
         if d.event_id and action.record:
-            s.add(Post_(event_id=d.event_id, channel_id=channel, ts=ts, blocks=blocks, text=action.text))
+            s.add(SummaryPost(event_id=d.event_id, channel_id=channel, ts=ts, blocks=blocks, text=action.text))

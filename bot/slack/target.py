@@ -26,6 +26,8 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.slack.budget import CallMeter
+
 log = logging.getLogger(__name__)
 
 CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{6,}$")
@@ -127,8 +129,10 @@ class WebAPI:
         self.client = WebClient(token=token, base_url=base_url, timeout=int(max(timeout, 1)), retry_handlers=[])
         self.timeout = timeout
         self._joined: set[str] = set()
+        self.meter = CallMeter()
 
     def _call(self, method: str, **kwargs: Any) -> dict:
+        self.meter.count(method)
         try:
             return getattr(self.client, method)(**kwargs).data
         except SlackApiError as exc:

@@ -1,0 +1,68 @@
+"""Broker candidates in events' regions, their detections, and each event's digest state."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.store.base import Base
+
+__all__ = ['CandidateDetection', 'CandidateRecord', 'CandidateStream']
+
+
+class CandidateRecord(Base):
+    """A broker candidate inside an event's region: one row per event and object, however many alerts or brokers
+    report it (a second broker's object within 1.5 arcsec joins the first one's row, in ``aliases``)."""
+
+    __tablename__ = "candidates"
+    __table_args__ = (UniqueConstraint("event_id", "broker", "object_id"),
+                      Index("ix_candidates_event_dec", "event_id", "dec"))  # same-source look-ups by position
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), index=True)
+    broker: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(80))
+    aliases: Mapped[list] = mapped_column(JSON, default=list)  # "broker:object id" of the same source elsewhere
+    ra: Mapped[float] = mapped_column(Float)
+    dec: Mapped[float] = mapped_column(Float)
+    url: Mapped[str | None] = mapped_column(String(300))
+    first_mjd: Mapped[float] = mapped_column(Float)  # first detection after the merger that we saw
+    last_mjd: Mapped[float] = mapped_column(Float)
+    band: Mapped[str | None] = mapped_column(String(8))
+    mag: Mapped[float | None] = mapped_column(Float)
+    reliability: Mapped[float | None] = mapped_column(Float)
+    host_distance_mpc: Mapped[float | None] = mapped_column(Float)
+    host_redshift: Mapped[float | None] = mapped_column(Float)
+    map_version: Mapped[int] = mapped_column(Integer)  # the map the numbers below come from
+    credible_level: Mapped[float] = mapped_column(Float)
+    density_per_deg2: Mapped[float] = mapped_column(Float)
+    distance_cl: Mapped[float | None] = mapped_column(Float)  # two-sided, at the host distance
+    density_3d: Mapped[float | None] = mapped_column(Float)  # per Mpc^3, when a host distance exists
+    inside: Mapped[bool] = mapped_column(Boolean, default=True)  # inside GWBOT_CANDIDATE_MAX_CL of that map
+    digest: Mapped[int | None] = mapped_column(Integer)  # the delivery id of the digest that listed it
+    created: Mapped[float] = mapped_column(Float, default=time.time)
+    marked_by: Mapped[str | None] = mapped_column(String(32))  # who marked it for the team's HERMES report
+
+
+class CandidateDetection(Base):
+    """Each alert of a candidate (the key makes re-reading a batch after a crash harmless)."""
+
+    __tablename__ = "candidate_detections"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # event:broker:alert id
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    mjd: Mapped[float] = mapped_column(Float)
+    band: Mapped[str | None] = mapped_column(String(8))
+    mag: Mapped[float | None] = mapped_column(Float)
+    posted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CandidateStream(Base):
+    """Per event: when its last digest went out, which map its candidates were last judged on, and whether the
+    stream ended (retraction). Rows are claimed with conditional UPDATEs, so two workers never both post."""
+
+    __tablename__ = "candidate_streams"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_digest: Mapped[float] = mapped_column(Float, default=0.0)
+    map_version: Mapped[int | None] = mapped_column(Integer)
+    ended: Mapped[bool] = mapped_column(Boolean, default=False)
