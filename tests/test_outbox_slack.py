@@ -206,3 +206,38 @@ def test_the_stand_in_refuses_what_real_slack_refuses(slack):
     assert api("conversations.history", channel=outside.id)["error"] == "not_in_channel"
     slack.scopes.discard("files:read")
     assert api("files.info", file="F1")["error"] == "missing_scope"
+
+
+def test_every_web_api_call_is_counted_per_method_against_its_tier(slack, tmp_path):
+    """/gw status shows the calls of the last minute per method beside Slack's published tier; the meter counts
+    what reached the stand-in, call for call."""
+    from bot.commands.records import StatusReport
+    from bot.slack.blocks import status_message
+
+    outbox = outbox_for(slack, tmp_path)
+    for i in range(3):
+        post(outbox, f"line {i}")
+    assert drain_fast(outbox)
+    rates = {r.method: r for r in outbox.target.meter.rates()}
+    assert rates["chat.postMessage"].last_minute == slack.count("chat.postMessage") == 3
+    assert rates["conversations.list"].last_minute == slack.count("conversations.list")
+    assert rates["conversations.list"].tier == "Tier 2" and rates["conversations.list"].budget == 20
+    report = StatusReport(connected=True, url=None, group_id=None, problem=None, topics=[], pending=0, failed=0,
+                          stalled_s=None, database="sqlite", database_ok=True, uptime_s=5.0, version="0.2.0",
+                          slack_calls=tuple(outbox.target.meter.rates()))
+    shown = json.dumps(status_message(report)[1])
+    assert "`chat.postMessage` 3/60" in shown and "Tier 2" in shown
+
+
+def test_the_call_meter_forgets_calls_older_than_a_minute():
+    from bot.slack.budget import CallMeter
+
+    now = [0.0]
+    meter = CallMeter(clock=lambda: now[0])
+    for _ in range(5):
+        meter.count("chat_update")
+    now[0] = 30.0
+    meter.count("chat_update")
+    assert [(r.method, r.last_minute, r.budget) for r in meter.rates()] == [("chat.update", 6, 50)]
+    now[0] = 61.0
+    assert [(r.method, r.last_minute) for r in meter.rates()] == [("chat.update", 1)]

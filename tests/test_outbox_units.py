@@ -133,12 +133,15 @@ def test_threads_records_and_retraction_edits(outbox):
         assert s.get_one(Event, "S3").thread_ts == first.ts and s.query(RecordedPost).count() == 1
 
 
+SUMMARY = {"facility": "lco", "instrument": "1M0-SCICAM-SINISTRO", "filters": ["rp"], "exposure_s": 300.0,
+           "n_fields": 3, "covered_prob": 0.25, "seconds_per_site": {}, "total_exposure_s": 900.0,
+           "window_start": "2025-01-01T00:00:00", "window_end": "2025-01-02T00:00:00", "first_windows": {}}
+
+
 def test_a_plan_message_is_posted_once_then_edited_to_its_current_state(outbox):
     with outbox.store.session() as s:
-        plan = PlanRecord(event_id="S4", facility="lco", request={}, status="proposed", expires=0.0, summary={
-            "facility": "lco", "instrument": "1M0-SCICAM-SINISTRO", "filters": ["rp"], "exposure_s": 300.0,
-            "n_fields": 3, "covered_prob": 0.25, "seconds_per_site": {}, "total_exposure_s": 900.0,
-            "window_start": "2025-01-01T00:00:00", "window_end": "2025-01-02T00:00:00", "first_windows": {}})
+        plan = PlanRecord(event_id="S4", facility="lco", request={}, status="proposed", expires=0.0,
+                          summary=SUMMARY)
         s.add(plan)
         s.flush()
         shown = enqueue(s, ShowPlan(plan.id, Channel(name="C0000PLAN")), event_id="S4")
@@ -154,6 +157,36 @@ def test_a_plan_message_is_posted_once_then_edited_to_its_current_state(outbox):
     (message,) = outbox.target.messages
     assert message.edits == 1 and "Rejected" in message.text
     assert outbox.target.uploads == [("C0000PLAN", "plan.png", message.ts)]
+
+
+def test_a_plan_edit_superseded_while_queued_is_dropped_and_edits_are_paced(outbox):
+    """Edits go in the plan's own lane (never holding the channel's), a newer one drops the one still queued,
+    and a plan's message is edited at most once per EDIT_EVERY_S."""
+    from bot.slack.outbox import EDIT_EVERY_S
+
+    with outbox.store.session() as s:
+        plan = PlanRecord(event_id="S5", facility="lco", request={}, status="proposed", expires=0.0,
+                          channel_id="C0000PLAN", summary=SUMMARY)
+        s.add(plan)
+        s.flush()
+        plan_id = plan.id
+    queue(outbox, ShowPlan(plan_id, Channel(name="C0000PLAN")))
+    send(outbox)
+    first = queue(outbox, ShowPlan(plan_id, Channel(name="C0000PLAN"), edit=True))
+    second = queue(outbox, ShowPlan(plan_id, Channel(name="C0000PLAN"), edit=True))
+    assert status(outbox, first) == "dropped" and status(outbox, second) == "pending"
+    outbox.step()
+    assert status(outbox, second) == "done"
+    with outbox.store.session() as s:
+        sent = s.get_one(Delivery, second).done_at
+    third = queue(outbox, ShowPlan(plan_id, Channel(name="C0000PLAN"), edit=True))
+    post = queue(outbox, Post(Channel(name="C0000PLAN"), "a line in the channel"))
+    with outbox.store.session() as s:
+        assert s.get_one(Delivery, third).not_before == sent + EDIT_EVERY_S  # the next slot, not sooner
+        assert s.get_one(Delivery, third).lane == f"plan:{plan_id}" != s.get_one(Delivery, post).lane
+    outbox.step()
+    assert status(outbox, post) == "done" and status(outbox, third) == "pending"  # the channel did not wait
+    assert outbox.target.messages[0].edits == 1
 
 
 def test_a_replica_takes_over_what_a_dead_one_left_in_flight_and_leaves_a_live_ones_alone(tmp_path):

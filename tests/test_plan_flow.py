@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -151,8 +152,8 @@ def test_double_click_submits_once_and_is_followed(world):
         m for m in slack.messages("followup") if m["ts"] == message["ts"])["blocks"])), 20, "the edited message")
     assert f"approved by <@{ALICE}>" in shown
     thread = lambda: [m["text"] for m in slack.messages("followup") if m["thread_ts"] == message["ts"]]  # noqa: E731
-    wait_for(lambda: any("is scheduled" in t for t in thread()), 20, "scheduled")
-    wait_for(lambda: any("is completed" in t for t in thread()), 20, "completed")
+    wait_for(lambda: any("0 of 5 requests completed; 5 scheduled" in t for t in thread()), 20, "scheduled")
+    wait_for(lambda: any("5 of 5 requests completed." in t for t in thread()), 20, "completed")
     wait_for(lambda: row(world, plan_id).status == "done", 20, "done")
     group = lco.groups[row(world, plan_id).group_id]
     assert group["operator"] == "MANY" and len(group["requests"]) == 5 and len(group["name"]) <= 50
@@ -230,6 +231,52 @@ def test_restart_keeps_following_a_submitted_plan(world, tmp_path):
         assert sorted(s.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all()) == ["follow-plans",
                                                                                         "read-others"]
     wait_for(lambda: row(world, plan_id).status == "done", 30, "the restarted bot to see completion")
-    wait_for(lambda: any("is completed" in m["text"] for m in slack.messages("followup")
+    wait_for(lambda: any("5 of 5 requests completed" in m["text"] for m in slack.messages("followup")
                          if m["thread_ts"] == message["ts"]), 30, "the completion told in the thread")
     assert lco.submissions == 1
+
+
+def test_a_700_request_plan_costs_at_most_30_slack_calls_from_proposal_to_done(tmp_path, monkeypatch):
+    """The plan's follow-up is one line per batch of changes in its thread and a paced edit of its message, never
+    a line per request; an edit that a newer one supersedes while queued is dropped."""
+    import bot.slack.outbox as outbox_module
+
+    monkeypatch.setattr(outbox_module, "EDIT_EVERY_S", 3.0)  # the pacing (60 s in use), shortened for the test
+    n = 700
+    with FakeSlack() as slack, FakeLCO(schedule_after=0.5, finish_after=1.0, finish_spread=6.0,
+                                       expire_every=100) as lco:
+        slack.add_channel("gw-alerts")
+        slack.add_channel("followup")
+        bot, server, url = make_bot(slack, lco, tmp_path)
+        world = {"slack": slack, "lco": lco, "bot": bot, "url": url, "tmp": tmp_path, "server": server}
+        try:
+            bot.pipeline.handle(RawMessage("igwn.gwalert", data_file("S241102br-preliminary.json").read_bytes(),
+                                           None, 0, 0))
+            assert bot.outbox.drain(60)
+            before = len(slack.calls)
+            message = propose(world, "plan S241102br lco sinistro --fields 1")
+            plan_id = plan_id_of(message)
+            with bot.store.session() as s:  # the same plan, as one of 700 fields would be
+                plan = s.get_one(PlanRecord, plan_id)
+                first = plan.payload["requests"][0]
+                plan.payload = {**plan.payload, "operator": "MANY", "requests": [
+                    {**first, "configurations": [{**c, "target": {**c["target"], "name": f"F{k}"}}
+                                                 for c in first["configurations"]]} for k in range(n)]}
+            click(world, message, "plan_approve", ALICE)
+            wait_for(lambda: row(world, plan_id).status == "done", 90, "every request to end")
+            wait_for(lambda: bot.outbox.pending() == 0, 30, "the last paced edit")
+            calls = [m for m, _ in slack.calls[before:]]
+            thread = [m["text"] for m in slack.messages("followup") if m["thread_ts"] == message["ts"]]
+            final = next(m for m in slack.messages("followup") if m["ts"] == message["ts"])
+        finally:
+            server.shutdown()
+            bot.shutdown()
+    assert len(calls) <= 30, sorted(calls)
+    assert calls.count("chat.postMessage") <= 14, thread
+    assert "with 700 requests (" in thread[1] and len(thread[1]) < 300, thread[1]  # not 700 ids
+    assert "693 of 700 requests completed, 7 expired)" in thread[-1] or thread[-1].endswith(
+        "LCO: 693 of 700 requests completed, 7 expired."), thread
+    assert all(re.search(r"\d+ of 700 requests completed", t) for t in thread[2:]), thread  # never a line each
+    assert "693 of 700 requests completed, 7 expired" in json.dumps(final["blocks"])
+    updates = [a for m, a in slack.calls if m == "chat.update" and a.get("ts") == message["ts"]]
+    assert 2 <= len(updates) <= 10  # approved, then paced (3 s here) while requests end

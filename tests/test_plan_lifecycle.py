@@ -159,7 +159,7 @@ def test_following_reports_changes_and_finishes(book):
     assert plans.follow() == []
     fake.now_states = {"1": "SCHEDULED", "2": "COMPLETED"}
     assert [t.text for t in plans.follow()] == [
-        "LCO request 1 is scheduled, request 2 is completed (1 of 2 requests completed; 1 pending)"]
+        "LCO request 1 is scheduled, request 2 is completed (1 of 2 requests completed; 1 scheduled)"]
     fake.now_states = {"1": "WINDOW_EXPIRED", "2": "COMPLETED"}
     plans.follow()
     assert plans.get(row.id).status == PlanStatus.DONE

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from enum import StrEnum
 
-__all__ = ["OPEN", "PlanStatus", "REQUEST_FINAL", "standing"]
+__all__ = ["OPEN", "PlanStatus", "REQUEST_FINAL", "id_list", "standing"]
 
 
 class PlanStatus(StrEnum):
@@ -33,9 +33,16 @@ REQUEST_FINAL = {"COMPLETED": "completed", "WINDOW_EXPIRED": "expired", "FAILURE
 
 
 def standing(states: dict[str, str], final: Mapping[str, str] = REQUEST_FINAL) -> str:
-    """Where a submitted plan's requests stand: "312 of 717 requests completed, 3 expired; 402 pending"."""
-    counts = Counter(final.get(state) for state in states.values())  # None: not final yet
+    """Where a submitted plan's requests stand: "312 of 717 requests completed, 3 expired; 402 scheduled"."""
+    counts = Counter(final.get(state, state) for state in states.values())
     parts = [f"{counts.pop('completed', 0)} of {len(states)} requests completed"]
-    pending = counts.pop(None, 0)
-    parts += [f"{n} {word}" for word, n in sorted(counts.items())]
-    return ", ".join(parts) + (f"; {pending} pending" if pending else "")
+    parts += [f"{counts.pop(word)} {word}" for word in sorted(set(final.values()) & set(counts))]
+    waiting = ", ".join(f"{n} {state.lower()}" for state, n in sorted(counts.items()))
+    return ", ".join(parts) + (f"; {waiting}" if waiting else "")
+
+
+def id_list(ids: list[str], shown: int = 5) -> str:
+    """"3 requests: 11, 12, 13", or for many "700 requests (1001 … 1700)": never a message of ids."""
+    if len(ids) <= shown:
+        return f"{len(ids)} request{'s' if len(ids) != 1 else ''}: {', '.join(ids)}"
+    return f"{len(ids)} requests ({ids[0]} … {ids[-1]})"

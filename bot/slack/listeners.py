@@ -39,7 +39,7 @@ from bot.coordination.hermes_report import Reports
 from bot.plans.errors import PlanError
 from bot.plans.lifecycle import NotAllowed, PlanBook
 from bot.plans.request import PlanRequest
-from bot.plans.status import PlanStatus
+from bot.plans.status import PlanStatus, id_list
 from bot.slack import blocks as bk
 from bot.slack.actions import Channel, Post, Thread, Upload
 from bot.slack.outbox import Outbox, enqueue
@@ -211,7 +211,7 @@ class Commands:
         line = None
         if row.status == PlanStatus.SUBMITTED:
             line = (f"Submitted to {row.facility.upper()} as request group {bk.link(row.group_url, str(row.group_id))}"
-                    f" with {len(row.request_states)} requests: {', '.join(row.request_states)}.")
+                    f" with {id_list(list(row.request_states))}.")
         elif row.status in (PlanStatus.FAILED, PlanStatus.APPROVED):
             line = f":warning: {bk.escape(row.note)}"
         plans.tell(row, line)

@@ -24,7 +24,9 @@ Sources: OP = observatorycontrolsystem/observation-portal @ 31c2ddd; AEON = AEON
   FAILURE_LIMIT_REACHED, CANCELED (OP ``observations/models.py:88-153``).
 
 Request states move on over time (an observation is scheduled, then the request completes, fails or its
-window expires); ``cancel_first`` makes each request's first observation a CANCELED one.
+window expires); ``cancel_first`` makes each request's first observation a CANCELED one. ``finish_spread``
+staggers a group's requests (the k-th of n finishes ``finish_spread * k / n`` seconds after the first), and
+``expire_every`` lets every n-th request's window expire instead, as a night at several sites goes.
 """
 
 from __future__ import annotations
@@ -67,9 +69,11 @@ def _utc(text: str) -> datetime:
 class FakeLCO:
     def __init__(self, token: str = "lco-test-token", proposal: str = "LCO2025B-001",
                  schedule_after: float = 1.0, finish_after: float = 2.0, outcome: str = "COMPLETED",
-                 semesters: list[tuple[datetime, datetime]] | None = None, cancel_first: bool = False) -> None:
+                 semesters: list[tuple[datetime, datetime]] | None = None, cancel_first: bool = False,
+                 finish_spread: float = 0.0, expire_every: int = 0) -> None:
         self.token, self.proposal = token, proposal
         self.schedule_after, self.finish_after, self.outcome = schedule_after, finish_after, outcome
+        self.finish_spread, self.expire_every = finish_spread, expire_every
         self.semesters = semesters or lco_semesters(2019, 2031)
         self.cancel_first = cancel_first
         self.observation_queries: list[str] = []  # query strings of observation look-ups
@@ -216,10 +220,13 @@ class FakeLCO:
             if age >= self.schedule_after else []
         if self.cancel_first:  # a scheduled block that LCO cancelled (e.g. rescheduled), listed first
             observations.insert(0, {"id": request["id"] * 10 - 1, "state": "CANCELED", "site": "coj", **block})
-        if age >= self.finish_after and observations:
+        k, n = request["_place"]
+        if age >= self.finish_after + self.finish_spread * k / n and observations:
+            outcome = "WINDOW_EXPIRED" if self.expire_every and k % self.expire_every == self.expire_every - 1 \
+                else self.outcome
             observations[-1]["state"] = {"COMPLETED": "COMPLETED", "FAILURE_LIMIT_REACHED": "FAILED"}.get(
-                self.outcome, "NOT_ATTEMPTED")
-            return self.outcome, observations
+                outcome, "NOT_ATTEMPTED")
+            return outcome, observations
         return "PENDING", observations
 
     def view(self, group_id: int) -> dict | None:
@@ -322,8 +329,9 @@ class FakeLCO:
                             return
                         fake.submissions += 1
                         group_id = next(fake._ids)
-                        requests = [{**r, "id": next(fake._ids), "_submitted": time.monotonic()}
-                                    for r in body["requests"]]
+                        n = len(body["requests"])
+                        requests = [{**r, "id": next(fake._ids), "_submitted": time.monotonic(), "_place": (k, n)}
+                                    for k, r in enumerate(body["requests"])]
                         fake.groups[group_id] = {**body, "id": group_id, "requests": requests}
                         self._reply(201, fake.view(group_id))
                     else:
