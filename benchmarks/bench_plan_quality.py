@@ -1,6 +1,6 @@
 """Plan quality: how much probability a plan really covers, judged by code that is not the planner's.
 
-    python benchmarks/bench_plan_quality.py
+    python benchmarks/bench_plan_quality.py [--cases N] [--repeat 3]
 
 For each public O4 / mock map, night and facility: gwbot's schedule (300 s, one filter), then an independent
 judge keeps only the exposures that astropy says are doable at their scheduled time (Sun below the facility's
@@ -14,6 +14,7 @@ README's benchmark section for why, and the issue's note for the figures measure
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -70,17 +71,22 @@ def doable(plan, facility) -> list:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=len(CASES), help="the first N map/night cases (all by default)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs timed per plan (the median is given)")
+    args = parser.parse_args()
+    cases = CASES[:args.cases]
     warnings.simplefilter("ignore")
-    print("| map, night | facility | fields | gwbot claims | independent | time (median of 3) |")
+    print(f"| map, night | facility | fields | gwbot claims | independent | time (median of {args.repeat}) |")
     print("|---|---|---|---|---|---|")
-    for alert, label, night in CASES:
+    for alert, label, night in cases:
         fits = skymap_bytes(alert)
         prepared = prepare(read_skymap(fits))
         for name in ("lco", "ztf"):
             facility = builtin()[name]
             inst = facility.instrument(None)
             times, plan = [], None
-            for _ in range(3):
+            for _ in range(args.repeat):
                 t0 = time.perf_counter()
                 plan = make_plan(prepared, facility, inst, start=night, hours=24, exposure_s=300,
                                  filters=inst.default_filters[:1])
@@ -94,7 +100,7 @@ def main() -> None:
     print("| map, night | facility | fields + revisits | gwbot claims | independent (first visits) "
           "| doable revisits | least gap | time |")
     print("|---|---|---|---|---|---|---|---|")
-    for alert, label, night in (CASES[0], CASES[2]):
+    for alert, label, night in [c for c in (CASES[0], CASES[2]) if c in cases]:
         fits = skymap_bytes(alert)
         prepared = prepare(read_skymap(fits))
         for name in ("lco", "ztf"):
@@ -121,7 +127,7 @@ def main() -> None:
     for label, skymap in (("S250910b", wide), ("S250910b sharpened to ~1,300 deg²", sharpened(wide, 1300))):
         ranked = prepare(skymap)
         times = []
-        for _ in range(3):
+        for _ in range(args.repeat):
             t0 = time.perf_counter()
             plan = make_plan(ranked, lco, lco.instrument(None), start=datetime(2025, 1, 5, tzinfo=UTC), hours=24)
             times.append(time.perf_counter() - t0)

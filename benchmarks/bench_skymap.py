@@ -60,6 +60,8 @@ def peak_bytes(fn) -> int:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--positions", type=int, default=1_000_000, help="positions cross-matched at once")
+    p.add_argument("--reference-positions", type=int, default=10_000, help="of them, cross-matched by ligo.skymap too")
     args = p.parse_args()
     warnings.simplefilter("ignore")
     from ligo.skymap.io import read_sky_map
@@ -113,7 +115,7 @@ def main() -> None:
     prep_times = timed(lambda: prepare(skymap), args.repeat * 10)
     prepared = prepare(skymap)
     rng = np.random.default_rng(0)
-    n = 1_000_000
+    n = args.positions
     ra, dec = rng.uniform(0, 360, n), np.rad2deg(np.arcsin(rng.uniform(-1, 1, n)))
     dist = rng.uniform(10, 100, n)
     bulk = timed(lambda: crossmatch(prepared, ra, dec, dist), args.repeat)
@@ -122,16 +124,16 @@ def main() -> None:
     table = read_sky_map(str(path), moc=True)
     from astropy import units as u
     from astropy.coordinates import SkyCoord
-    m = 10_000
+    m = min(args.reference_positions, n)
     coords = SkyCoord(ra[:m] * u.deg, dec[:m] * u.deg, dist[:m] * u.Mpc)
     ref_times = timed(lambda: ligo_crossmatch(table, coords), 2)
     ref_peak = peak_bytes(lambda: ligo_crossmatch(table, coords))
     ours_small = timed(lambda: crossmatch(prepared, ra[:m], dec[:m], dist[:m]), args.repeat)
     print(f"prepare: median {1e3 * statistics.median(prep_times):.2f} ms")
-    print(f"1e6 positions with distance: median {statistics.median(bulk):.3f} s = "
+    print(f"{n:.0e} positions with distance: median {statistics.median(bulk):.3f} s = "
           f"{n / statistics.median(bulk) / 1e6:.2f} M positions/s (one core); peak memory {our_peak / 2**20:.0f} MiB")
     print(f"one position: median {1e3 * statistics.median(one):.3f} ms")
-    print(f"1e4 positions: ours {1e3 * statistics.median(ours_small):.1f} ms, ligo crossmatch "
+    print(f"{m:.0e} positions: ours {1e3 * statistics.median(ours_small):.1f} ms, ligo crossmatch "
           f"{statistics.median(ref_times):.2f} s (x{statistics.median(ref_times) / statistics.median(ours_small):.0f});"
           f" ligo peak memory {ref_peak / 2**20:.0f} MiB")
 

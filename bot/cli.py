@@ -150,7 +150,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(args: argparse.Namespace, **overrides):
+def _settings(args: argparse.Namespace, log_file: bool = False, **overrides):
+    """The settings, and the logs set up: JSON lines on stderr, or with ``log_file`` in GWBOT_OUTPUT_DIR's
+    ``gwbot.log`` (the demo's terminal keeps its readable lines)."""
     from bot import config, logs
 
     if getattr(args, "dry_run", False):
@@ -158,7 +160,11 @@ def _settings(args: argparse.Namespace, **overrides):
     if getattr(args, "output_dir", None):
         overrides["output_dir"] = args.output_dir
     settings = config.load(**overrides)
-    logs.setup(getattr(args, "log_level", "INFO"), secrets=settings.secret_values())
+    file = None
+    if log_file:
+        Path(settings.output_dir).mkdir(parents=True, exist_ok=True)
+        file = Path(settings.output_dir) / "gwbot.log"
+    logs.setup(getattr(args, "log_level", "INFO"), secrets=settings.secret_values(), file=file)
     return settings
 
 
@@ -251,7 +257,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    settings = _settings(args)
+    to_file = args.log_format == "file"
+    settings = _settings(args, log_file=to_file)
+    if to_file:
+        print(f"gwbot demo: logs (JSON lines) go to {Path(settings.output_dir) / 'gwbot.log'}", flush=True)
     out = run_demo(settings)
     where = "your Slack workspace" if settings.posts_to_slack else f"{out.resolve()} (Block Kit JSON and PNG)"
     print(f"gwbot demo: done. Messages went to {where}.")
@@ -354,6 +363,10 @@ def parser() -> argparse.ArgumentParser:
             r.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for Slack deliveries")
         if name == "candidates":
             r.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+        if name == "demo":
+            r.add_argument("--log-format", choices=["file", "json"], default="file",
+                           help="file: logs to GWBOT_OUTPUT_DIR/gwbot.log, the terminal shows the readable lines "
+                                "only (default); json: JSON log lines on stderr")
     d = sub.add_parser("db", help="the database schema: current revision, upgrade, or a new revision")
     d.add_argument("action", choices=["current", "upgrade", "revision"])
     d.add_argument("--database", metavar="URL", help="database (default: GWBOT_DATABASE_URL)")

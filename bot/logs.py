@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 URL_CREDENTIALS = re.compile(r"(://)([^@/\s\"']+)@")  # user[:password]@ inside a URL
 
@@ -57,8 +58,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
-def setup(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def setup(level: str = "INFO", secrets: Iterable[str] = (), file: Path | None = None) -> None:
+    """JSON lines on stderr, or appended to ``file`` (the demo keeps the terminal for its readable lines)."""
+    handler: logging.Handler = logging.StreamHandler(sys.stderr) if file is None else logging.FileHandler(file)
     handler.setFormatter(JsonFormatter(Redactor(secrets)))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -4,6 +4,7 @@ subtracted from plans. Against the local LCO portal and the Treasure Map stand-i
 
 from __future__ import annotations
 
+import json
 import time
 import tomllib
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from bot.plans.lifecycle import PlanBook
 from bot.plans.planner import in_field, sample_points
 from bot.plans.request import PlanRequest
 from bot.plans.status import PlanStatus
+from bot.slack import blocks as bk
 from bot.slack.outbox import Outbox
 from bot.store import Store
 from bot.store.coordination import SharedPointing
@@ -270,6 +272,9 @@ def others_observed_the_best_fields(world, n: int) -> list[tuple[float, float]]:
 
 def test_a_plan_avoids_fields_others_observed_and_says_what_it_adds(world):
     before, _ = world.plans.propose(EVENT, PlanRequest("lco", fields=6, hours=24), ALICE, None)
+    # made before anyone's pointings were read: the plan says so, in its message too
+    assert "still being read from Treasure Map" in before.summary["others_note"]
+    assert "still being read" in json.dumps(bk.plan_message(before.view())[1])
     centres = others_observed_the_best_fields(world, 8)
     assert world.coverage.refresh(EVENT) == 8
     after, result = world.plans.propose(EVENT, PlanRequest("lco", fields=6, hours=24), ALICE, None)
@@ -293,7 +298,8 @@ def test_a_plan_avoids_fields_others_observed_and_says_what_it_adds(world):
     assert others["completed_prob"] == pytest.approx(float(prob[theirs].sum()), rel=0.15)
 
     ignoring, _ = world.plans.propose(EVENT, PlanRequest("lco", fields=6, hours=24, ignore_others=True), ALICE, None)
-    assert ignoring.summary["others"] is None
+    assert ignoring.summary["others"] is None and "others_note" not in ignoring.summary
+    assert "others_note" not in after.summary
     assert ignoring.summary["covered_prob"] == pytest.approx(before.summary["covered_prob"], rel=1e-6)
     assert result.others is not None
 

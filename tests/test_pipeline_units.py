@@ -173,6 +173,11 @@ def test_demo_runs_on_its_own(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "gwbot demo: done" in proc.stdout
     out = tmp_path / "demo"
+    # the terminal shows the readable lines only; the JSON log lines are in the file it names
+    assert not any(line.lstrip().startswith("{") for line in (proc.stdout + proc.stderr).splitlines())
+    assert f"logs (JSON lines) go to {out / 'gwbot.log'}" in proc.stdout
+    logged = [json.loads(line) for line in (out / "gwbot.log").read_text().splitlines()]
+    assert any(r["message"].startswith("demo message") for r in logged)
     texts = [json.loads(p.read_text())["text"] for p in sorted(out.glob("*message.json"))]
     assert any(t.startswith("S241102br PRELIMINARY") for t in texts)
     assert any("RETRACTED" in t for t in texts)

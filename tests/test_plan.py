@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import data_file, skymap_bytes
 from fakes.lco_server import FakeLCO
+from matplotlib.path import Path as MplPath
 
 import bot.plans
 from bot.plans.facilities import builtin
@@ -140,16 +141,23 @@ def test_ztf_plans_name_official_fields_and_count_only_what_its_ccds_see(bbh):
         assert (field.ra, field.dec) == pytest.approx(official[field.name])
     ra, dec, prob = sample_points(bbh, 0.05)
     seen = np.zeros(len(ra), bool)
-    for field in plan.fields:  # each CCD as a tangent-plane rectangle: 4 x 4 of 1.7237 x 1.7282 deg, gaps between
+    ccds = {}  # each CCD as the quadrilateral of its measured corners, read here from ZTF's table (EW flipped)
+    for line in (Path(bot.plans.__file__).parent / "data" / "ztf_ccd_layout.tbl").read_text().splitlines():
+        if not line.startswith("#"):
+            ew, ns, ccd = line.split(",")
+            ccds.setdefault(ccd, []).append((-float(ew), float(ns)))
+    ccds = {k: MplPath(v + v[:1]) for k, v in ccds.items()}
+    assert len(ccds) == 16
+    for field in plan.fields:
         r0, d0, r, d = np.deg2rad(field.ra), np.deg2rad(field.dec), np.deg2rad(ra), np.deg2rad(dec)
         cos_c = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(r - r0)
         x = np.rad2deg(np.cos(d) * np.sin(r - r0) / cos_c)
         y = np.rad2deg((np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(r - r0)) / cos_c)
-        for i in range(4):
-            for j in range(4):
-                x0, y0 = -3.74995 + i * (1.7237 + 0.2017), -3.65995 + j * (1.7282 + 0.1357)
-                seen |= (cos_c > 0) & (x >= x0) & (x <= x0 + 1.7237) & (y >= y0) & (y <= y0 + 1.7282)
+        for ccd in ccds.values():
+            seen |= (cos_c > 0) & ccd.contains_points(np.column_stack([x, y]))
     assert plan.covered_prob == pytest.approx(float(prob[seen].sum()), abs=0.01)
+    extent = np.array([c.vertices for c in ccds.values()]).reshape(-1, 2)
+    assert np.ptp(extent[:, 0]) < np.ptp(extent[:, 1])  # 7.29 deg east-west, 7.46 north-south: not turned by 90 deg
     assert plan.covered_prob > 0.9
     assert sum(f.prob for f in plan.fields) == pytest.approx(plan.covered_prob, rel=1e-9)  # marginal shares
 

@@ -43,7 +43,7 @@ class Instrument:
     simultaneous: bool = False  # all filters in one exposure (e.g. MuSCAT's four channels)
     readout_mode: str | None = None  # sent with every instrument configuration (LCO: required without a default)
     telescopes: dict[str, int] = field(default_factory=dict)  # site -> telescopes carrying it (default 1)
-    mosaic: tuple[float, ...] = ()  # columns, rows, CCD width, CCD height, gap across, gap up (degrees)
+    ccd_layout: str | None = None  # a file in bot/plans/data: each CCD's measured corners (EW, NS degrees)
     treasuremap_instrument_id: int | None = None  # set: approved plans are shared with Treasure Map
     typical_depth_ab: float | None = None  # 5-sigma AB depth in ``depth_exposure_s`` (an estimate)
     depth_exposure_s: float = 300.0
@@ -61,16 +61,17 @@ class Instrument:
             raise PlanError(f"{self.name} has no filter {', '.join(unknown)}; it has {', '.join(self.filters)}")
 
     def boxes(self) -> list[tuple[float, float, float, float]]:
-        """The CCDs as (x0, x1, y0, y1) in the tangent plane about the pointing (degrees); one box, the whole
-        field, when the instrument has no mosaic."""
-        if not self.mosaic:
+        """The CCDs as (x0, x1, y0, y1) in the tangent plane about the pointing (degrees, x east, y north): each
+        the rectangle through its measured corners (the mean of each side's two), or one box, the whole field, when
+        the instrument has no CCD layout."""
+        if not self.ccd_layout:
             w, h = self.fov_deg
             return [(-w / 2, w / 2, -h / 2, h / 2)]
-        columns, rows, width, height, gap_x, gap_y = self.mosaic
-        x0, y0 = -(columns * width + (columns - 1) * gap_x) / 2, -(rows * height + (rows - 1) * gap_y) / 2
-        return [(x0 + i * (width + gap_x), x0 + i * (width + gap_x) + width,
-                 y0 + j * (height + gap_y), y0 + j * (height + gap_y) + height)
-                for i in range(int(columns)) for j in range(int(rows))]
+        out = []
+        for corners in ccd_corners(self.ccd_layout).values():
+            x, y = np.sort(corners[:, 0]), np.sort(corners[:, 1])
+            out.append((float(x[:2].mean()), float(x[2:].mean()), float(y[:2].mean()), float(y[2:].mean())))
+        return out
 
     def exposures(self, filters: tuple[str, ...]) -> int:
         """Exposures per field for these filters."""
@@ -165,6 +166,19 @@ def _field_list(name: str) -> FieldList:
     rows = np.array([line.split()[:3] for line in text.splitlines() if line.strip() and not line.startswith("#")],
                     dtype=float)
     return FieldList(rows[:, 0].astype(int), rows[:, 1], rows[:, 2])
+
+
+@functools.lru_cache(maxsize=4)
+def ccd_corners(name: str) -> dict[int, np.ndarray]:
+    """A CCD layout file (rows EW, NS, CCD; ``#`` comments): each CCD's corners as [4, 2] (east, north) degrees.
+    EW is read with its sign flipped, as ztffields reads ZTF's table."""
+    text = (resources.files("bot.plans") / "data" / name).read_text()
+    out: dict[int, list[tuple[float, float]]] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            ew, ns, ccd = line.split(",")
+            out.setdefault(int(ccd), []).append((-float(ew), float(ns)))
+    return {ccd: np.array(corners) for ccd, corners in sorted(out.items())}
 
 
 def builtin() -> dict[str, Facility]:

@@ -140,8 +140,11 @@ class PlanBook:
                        revisit_gap_min=request.revisit_gap_min, submitters=self.submitters,
                        coverage=coverage)
         with self.store.session() as s:
+            summary = result.to_dict()
+            if coverage is None and not request.ignore_others:
+                summary["others_note"] = self._coverage_unknown(event_id)
             row = PlanRecord(event_id=event_id, skymap_version=version, facility=result.facility.name,
-                             request=asdict(request), summary=result.to_dict(), payload=result.payload,
+                             request=asdict(request), summary=summary, payload=result.payload,
                              status=PlanStatus.PROPOSED if result.valid else PlanStatus.DRAFT, requested_by=user,
                              channel_id=channel, expires=self.clock() + 3600 * self.settings.plan_expiry_hours)
             s.add(row)
@@ -157,6 +160,19 @@ class PlanBook:
     def _coverage(self, event_id: str, version: int, prepared) -> Coverage | None:
         """Others' coverage of the event on this map, when pointings have been read from Treasure Map."""
         return self.coverage.coverage(event_id, version, prepared) if self.coverage is not None else None
+
+    def _coverage_unknown(self, event_id: str) -> str | None:
+        """Why a plan could not weigh others' coverage, in words (None when no one reads Treasure Map here)."""
+        if self.coverage is None:
+            return None
+        read_at, _, problem = self.coverage.read_state(event_id)
+        if read_at is not None:
+            return None
+        if problem:
+            return (f"Others' coverage could not be read from Treasure Map ({problem}): this plan does not subtract "
+                    "it. Re-plan once it is read.")
+        return ("Others' coverage is still being read from Treasure Map: this plan does not subtract it yet. "
+                "Re-plan in a few minutes to leave out what others have observed.")
 
     def get(self, plan_id: int) -> PlanRecord | None:
         with self.store.session() as s:

@@ -451,6 +451,8 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     blocks: Blocks = [header(title), fields_section(facts)]
     if others is not None:
         blocks.append(section(others_line(others, s["covered_prob"], s.get("gross_prob"))))
+    elif s.get("others_note"):
+        blocks.append(section(f":hourglass: {escape(s['others_note'])}"))
     validation = s.get("validation") or {}
     durations = (validation.get("request_durations") or {}).get("duration")
     check = s.get("validation_note", "")
