@@ -126,8 +126,7 @@ def main() -> None:
         print(f"covered area: ours {ours_area:.1f} deg2, reference {ref_area:.1f} deg2 "
               f"(ratio {ours_area / ref_area:.3f})")
 
-        plans = PlanBook(store, settings, maps)
-        plans.coverage = book
+        plans = PlanBook(store, settings, maps, coverage=book)
         with_others, without = [], []
         for _ in range(args.repeat):
             t0 = time.perf_counter()

@@ -24,7 +24,7 @@ from bot.ingest.stream import StreamReader
 from bot.plans.follow import Follower
 from bot.plans.lifecycle import PlanBook
 from bot.slack.outbox import Outbox
-from bot.slack.target import DryRun, SlackTarget, WebAPI
+from bot.slack.target import SlackTarget, group_members_for, target_for
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,28 +34,22 @@ HEARTBEAT_MAX_AGE = 120.0
 HOUSEKEEPING_S = 3600.0
 
 
-def make_target(settings: Settings) -> SlackTarget:
-    if settings.posts_to_slack and settings.slack_bot_token:
-        return WebAPI(settings.slack_bot_token, settings.slack_api_url)
-    return DryRun(settings.output_dir)
-
-
 class Bot:
     def __init__(self, settings: Settings, target: SlackTarget | None = None) -> None:
         self.settings = settings
         self.store = Store(settings.database_url)
         self.maps = MapCache(self.store)
-        self.plans = PlanBook(self.store, settings, self.maps)
         self.coverage = CoverageBook(self.store, settings, self.maps)
-        self.plans.coverage = self.coverage
+        self.plans = PlanBook(self.store, settings, self.maps, group_members=group_members_for(settings),
+                              coverage=self.coverage)
         self.reports = Reports(self.store, settings, self.plans.is_approver, self.plans.observed)
         self.hermes_feed = HermesFeed(self.store, settings, self.maps)
-        self.target = target or make_target(settings)
+        self.target = target or target_for(settings)
         self.outbox = Outbox(self.store, self.target, ops_channel=settings.ops_channel,
                              services={"ShareWithTreasureMap": sharing.handler(settings),
                                        "PublishHermes": hermes_report.handler(settings, self.reports)})
         self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.plans)
-        self.reader = StreamReader(settings, self.pipeline)
+        self.reader = StreamReader(settings, self.pipeline)  # the pipeline is the reader's handler
         self.stop = threading.Event()
         self.started = time.time()
         meter = getattr(self.target, "meter", None)

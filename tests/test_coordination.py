@@ -61,9 +61,8 @@ class World:
                                      "TREASUREMAP_API_URL": tm.url, "TREASUREMAP_API_TOKEN": "tm-test-token", **env},
                                     facility_tables=(lco_with_treasuremap_ids(),))
         self.maps = MapCache(self.store)
-        self.plans = PlanBook(self.store, self.settings, self.maps)
         self.coverage = CoverageBook(self.store, self.settings, self.maps, clock=lambda: self.now[0])
-        self.plans.coverage = self.coverage
+        self.plans = PlanBook(self.store, self.settings, self.maps, coverage=self.coverage)
         self.services = {"ShareWithTreasureMap": sharing.handler(self.settings, lambda: self.now[0])}
         self.outbox = Outbox(self.store, MemoryTarget(), clock=lambda: self.now[0], services=self.services)
         self.tm = tm

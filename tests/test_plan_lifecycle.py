@@ -179,3 +179,22 @@ def test_a_facility_that_takes_plans_by_hand_gives_a_draft(book):
     assert row.status == PlanStatus.DRAFT and result.payload is None and not result.valid
     with pytest.raises(PlanError, match="by hand"):
         plans._submitter("ztf")
+
+
+def test_approvers_given_as_a_user_group_are_asked_of_slack(tmp_path):
+    """GWBOT_APPROVERS may name a user group (S…): its members approve, others do not; the wiring gives PlanBook
+    the look-up when it is made."""
+    from fakes.slack_server import FakeSlack
+
+    from bot.slack.target import group_members_for
+
+    with FakeSlack() as slack:
+        slack.usergroups["S0FOLLOWUP"] = [ALICE]
+        settings = config.load({"GWBOT_APPROVERS": "S0FOLLOWUP", "SLACK_BOT_TOKEN": slack.token,
+                                "SLACK_API_URL": slack.api_url, "HOP_AUTH": "false"})
+        store = Store(f"sqlite:///{tmp_path / 'plans.sqlite'}")
+        plans = PlanBook(store, settings, MapCache(store), group_members=group_members_for(settings))
+        assert plans.is_approver(ALICE) and not plans.is_approver("U0000BOB01")
+        store.close()
+    dry = config.load({"GWBOT_APPROVERS": "S0FOLLOWUP", "HOP_AUTH": "false"})
+    assert group_members_for(dry) is None  # no workspace: only user IDs can approve

@@ -35,10 +35,10 @@ def check_ready(settings: Settings) -> None:
 
 
 def workers_for(settings: Settings, store: Store, maps: MapCache | None = None) -> list[CandidateWorker]:
-    from bot.app import make_target
     from bot.slack.outbox import Outbox
+    from bot.slack.target import target_for
 
-    outbox = Outbox(store, make_target(settings), ops_channel=settings.ops_channel)
+    outbox = Outbox(store, target_for(settings), ops_channel=settings.ops_channel)
     maps = maps or MapCache(store)
 
     def alarm(what: str, detail: str, key: str) -> None:

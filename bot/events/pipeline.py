@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.config import Settings
 from bot.events import routing
 from bot.events.facts import EventFacts
-from bot.ingest.decode import Unsupported, decode, dedup_key
+from bot.ingest.decode import RawMessage, Unsupported, decode, dedup_key
 from bot.ingest.gcn import Circular, Notice
 from bot.ingest.gwalert import AlertError, GWAlert, epoch
 from bot.skymap.io import SkymapError, read_skymap
@@ -35,16 +34,6 @@ from bot.store import Store
 from bot.store.events import Event, Handled, SkymapVersion, TopicProgress
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RawMessage:
-    topic: str
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]] | None = None
-    partition: int | None = None
-    offset: int | None = None
-    timestamp: float | None = None  # when the broker got it (epoch seconds), for messages without a time of their own
 
 
 def _topic(event: Event, alert_type: str | None) -> Topic:

@@ -5,9 +5,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.ingest.gcn import Circular, Notice, parse_circular, parse_notice
 from bot.ingest.gwalert import AlertError, GWAlert, from_record, read_avro
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A message as the stream gave it, before it is understood."""
+
+    topic: str
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] | None = None
+    partition: int | None = None
+    offset: int | None = None
+    timestamp: float | None = None  # when the broker got it (epoch seconds), for messages without a time of their own
 
 Message = GWAlert | Circular | Notice
 

@@ -20,11 +20,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.config import Settings, consumer_group
-from bot.events.pipeline import Pipeline, RawMessage
+from bot.ingest.decode import RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,23 @@ def reconnecting(stop: threading.Event, session: Callable[[Callable[[], None]], 
             backoff = min(backoff * 2, MAX_BACKOFF)
 
 
-class StreamReader:
-    """Consumes HOP_URL into a pipeline until stopped, reconnecting with backoff."""
+class Handler(Protocol):
+    """What the reader hands each message to (the alert pipeline, in ``gwbot run``)."""
 
-    def __init__(self, settings: Settings, pipeline: Pipeline) -> None:
+    def handle(self, raw: RawMessage) -> str: ...
+
+    def report(self, raw: RawMessage, reason: str, key: str | None = None) -> None: ...
+
+    def alarm(self, what: str, detail: str, key: str | None = None) -> None: ...
+
+
+class StreamReader:
+    """Consumes HOP_URL into a handler until stopped, committing each message after it is handled, reconnecting
+    with backoff."""
+
+    def __init__(self, settings: Settings, handler: Handler) -> None:
         self.settings = settings
-        self.pipeline = pipeline
+        self.handler = handler
         self.group_id = consumer_group(settings)  # a ConfigError here stops start-up, with the reason
         self.connected = False
         self.handled = 0
@@ -125,7 +137,7 @@ class StreamReader:
         if self.problem == what:
             return
         self.problem = what
-        self.pipeline.alarm("gwbot cannot read the alert stream", f"{what} (Kafka said: {detail})",
+        self.handler.alarm("gwbot cannot read the alert stream", f"{what} (Kafka said: {detail})",
                             key=f"stream:{what}")
 
     def run(self, stop: threading.Event) -> None:
@@ -171,7 +183,7 @@ class StreamReader:
                 raise  # not committed: re-read after reconnecting
             log.exception("message keeps failing; reporting it and moving on",
                           extra={"topic": meta.topic, "partition": meta.partition, "offset": meta.offset})
-            self.pipeline.report(raw, f"handling failed {POISON_ATTEMPTS} times: {type(exc).__name__}: {exc}",
+            self.handler.report(raw, f"handling failed {POISON_ATTEMPTS} times: {type(exc).__name__}: {exc}",
                                   key=f"bad:{meta.topic}:{meta.partition}:{meta.offset}")
         consumer.mark_done(meta, asynchronous=False)
         self.handled += 1
@@ -181,13 +193,13 @@ class StreamReader:
         pause = 2.0
         while True:
             try:
-                self.pipeline.handle(raw)
+                self.handler.handle(raw)
             except DATABASE_ERRORS as exc:
                 if stop.is_set():
                     raise
                 if self.database_ok:
                     self.database_ok = False
-                    self.pipeline.alarm("gwbot cannot write its database",
+                    self.handler.alarm("gwbot cannot write its database",
                                         f"{type(exc.orig).__name__ if exc.orig else type(exc).__name__}: "
                                         f"{exc.orig or exc}. The message at {raw.topic} [{raw.partition}] @ "
                                         f"{raw.offset} is kept and retried; nothing is lost. Free disk space or "

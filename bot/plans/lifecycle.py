@@ -80,14 +80,15 @@ class PlanBook:
     def __init__(self, store: Store, settings: Settings, maps: MapCache,
                  group_members: Callable[[str], set[str]] | None = None,
                  clock: Callable[[], float] = time.time,
-                 submitters: Callable[[str, Settings], Submitter | None] = submitter_for) -> None:
+                 submitters: Callable[[str, Settings], Submitter | None] = submitter_for,
+                 coverage: CoverageBook | None = None) -> None:
         self.store = store
         self.settings = settings
         self.maps = maps
-        self.group_members = group_members  # Slack user group -> its members (set by the Slack layer)
+        self.group_members = group_members  # Slack user group -> its members (approvers given as a group)
         self.clock = clock
         self.submitters = submitters  # a facility's submit kind -> its portal
-        self.coverage: CoverageBook | None = None  # others' pointings (set when Treasure Map is read)
+        self.coverage = coverage  # others' pointings, read from Treasure Map (None: not weighed)
 
     def map_changed(self, session, event_id: str, reason: str) -> None:
         """A newer sky map or a retraction: open plans of the event can no longer be approved; say so."""

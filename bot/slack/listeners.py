@@ -393,8 +393,6 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: O
     client = client or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     app = App(client=client, signing_secret=settings.slack_signing_secret or "socket-mode",
               request_verification_enabled=not socket_mode, process_before_response=False)
-    if plans is not None and plans.group_members is None:
-        plans.group_members = lambda group: set(client.usergroups_users_list(usergroup=group).get("users", []))
     handlers = Commands(settings, answers, client, outbox, plans, reports)
     app.command("/gw")(ack=handlers.ack_command, lazy=[handlers.run_command])
     app.action(bk.PLAN_APPROVE)(ack=handlers.ack_only, lazy=[handlers.approve])

@@ -28,6 +28,8 @@ in ../shared/notes/real-contracts.md):
   https://api.slack.com/messaging/files#uploading_files); files.info shows the channels a file is shared in;
   private file URLs need the bot token as Bearer, else a redirect to a login page
   (https://api.slack.com/types/file#authentication).
+- usergroups.users.list: ``{"ok": true, "users": [...]}`` for a user group ID (S…); an unknown one ->
+  ``no_such_subteam`` (https://api.slack.com/methods/usergroups.users.list).
 - Rate limits: about one message per second per channel, 429 with ``Retry-After``
   (https://api.slack.com/docs/rate-limits).
 
@@ -145,6 +147,7 @@ class FakeSlack:
         self.rate = rate_per_second
         self.burst = burst
         self.users = set(users)
+        self.usergroups: dict[str, list[str]] = {}  # user group ID -> members
         self.lock = threading.RLock()
         self.channels: dict[str, Channel] = {}
         self.files: dict[str, dict] = {}
@@ -440,6 +443,12 @@ class FakeSlack:
             raise SlackError("not_allowed_token_type")
         port = self._ws_server.socket.getsockname()[1]
         return {"url": f"ws://127.0.0.1:{port}/link/?ticket=t{next(self._ids)}"}
+
+    def api_usergroups_users_list(self, args):
+        members = self.usergroups.get(args.get("usergroup", ""))
+        if members is None:
+            raise SlackError("no_such_subteam")
+        return {"users": list(members)}
 
     def api_views_open(self, args):
         trigger = args.get("trigger_id")
