@@ -336,14 +336,13 @@ def test_gw_coverage_draws_everyones_footprints_and_says_what_they_hold(world):
     answers = Answers(world.store, world.maps, coverage=world.coverage)
     with world.store.session() as s:
         event = s.get(Event, EVENT)
-    reply = answers.coverage(event)
-    assert reply.public and reply.file is not None and reply.file[1][:8] == b"\x89PNG\r\n\x1a\n"
-    body = reply.blocks[1]["text"]["text"]
+    covered = answers.coverage(event)
+    assert covered.picture.data[:8] == b"\x89PNG\r\n\x1a\n"
+    body = bk.coverage_message(covered.view)[1][1]["text"]["text"]
     assert "8 pointings (3 ours) by 2 instruments" in body and "Other camera 5" in body and "Sinistro 3" in body
     assert "optical:" in body and "% of the probability observed" in body
 
     world.tm.down = True  # a failed read is said, and the last good one is used
     world.now[0] += 10_000
-    reply = answers.coverage(event)
-    body = reply.blocks[1]["text"]["text"]
+    body = bk.coverage_message(answers.coverage(event).view)[1][1]["text"]["text"]
     assert "The last read failed" in body and "8 pointings" in body

@@ -193,5 +193,6 @@ def test_candidates_are_marked_once_for_the_report_from_their_detail_button(hw):
     button = blocks[0]["accessory"]
     assert button["action_id"] == bk.CANDIDATE_MARK
     answers = Answers(hw.store, hw.maps)
-    assert answers.mark_candidate(*button["value"].split("|"), ALICE).startswith("Marked ZTF24xyz")
-    assert "already marked by <@U0000ALICE>" in answers.mark_candidate(*button["value"].split("|"), BOB)
+    assert bk.marked_text(answers.mark_candidate(*button["value"].split("|"), ALICE)).startswith("Marked ZTF24xyz")
+    assert "already marked by <@U0000ALICE>" in bk.marked_text(answers.mark_candidate(*button["value"].split("|"),
+                                                                                      BOB))

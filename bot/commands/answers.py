@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import builtins
 import difflib
-import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -23,7 +21,20 @@ from bot.candidates.active import merger_mjd
 from bot.candidates.digest import line_of
 from bot.commands.check import check
 from bot.commands.parse import USAGE, Candidate, CandidateQuery, UsageError
-from bot.commands.records import CoverageView, EventLine, StatusReport, TopicLine
+from bot.commands.records import (
+    SHOWN_CANDIDATES,
+    CandidateList,
+    CheckAnswer,
+    CoverageAnswer,
+    CoverageView,
+    EventLine,
+    Marked,
+    MarkOutcome,
+    Picture,
+    StatusReport,
+    StoredSummary,
+    TopicLine,
+)
 from bot.commands.text import check_csv
 from bot.coordination.coverage import CoverageBook, covered_by_family, drawn
 from bot.coordination.treasuremap import Status
@@ -33,25 +44,14 @@ from bot.ingest.gwalert import epoch
 from bot.plans.planner import sample_points
 from bot.skymap.render import Labels, Outline, labels_for, render_png
 from bot.skymap.summary import summarize
-from bot.slack import blocks as bk
 from bot.slack.budget import MethodRate
-from bot.slack.outbox import EVENT_LINK
 from bot.store import Store
 from bot.store.candidates import CandidateDetection, CandidateRecord
 from bot.store.delivery import Delivery
 from bot.store.events import Event, TopicProgress
 
-SHOWN_CANDIDATES = 20
 COLOURS = ("tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan",
            "tab:gray", "tab:blue")
-
-
-@dataclass
-class Reply:
-    text: str
-    blocks: list = field(default_factory=list)
-    public: bool = False
-    file: tuple[str, bytes, str] | None = None  # (filename, data, title)
 
 
 def _topic_lines(rows: builtins.list[TopicProgress], now: float) -> builtins.list[TopicLine]:
@@ -110,16 +110,12 @@ class Answers:
         return [EventLine(e.event_id, bool(e.is_mock), bool(e.retracted), e.last_alert_type,
                           EventFacts.from_json(e.facts), max(0.0, now - e.updated), e.channel_id) for e in rows]
 
-    def info(self, event: Event) -> Reply:
-        if not event.summary:
-            return Reply(f"{event.event_id} was retracted.", [bk.section(f"*{event.event_id}* was retracted.")])
-        link = bk.channel_link(event.channel_id, event.channel_name) or "(no event channel)"
-        text, blocks = event.summary["text"], json.loads(json.dumps(event.summary["blocks"]).replace(EVENT_LINK, link))
-        if event.retracted:
-            text, blocks = bk.mark_retracted(text, blocks)
-        return Reply(text, blocks, public=True)
+    def info(self, event: Event) -> StoredSummary:
+        summary = event.summary or {}
+        return StoredSummary(event.event_id, summary.get("text"), summary.get("blocks") or [], bool(event.retracted),
+                             event.channel_id, event.channel_name)
 
-    def skymap(self, event: Event) -> Reply:
+    def skymap(self, event: Event) -> Picture:
         latest = self.maps.latest(event.event_id)
         if latest is None:
             raise UsageError(f"{event.event_id} has no sky map yet.")
@@ -127,9 +123,9 @@ class Answers:
         summary = summarize(prepared)
         png = render_png(prepared, labels_for(summary, event.event_id, event.last_alert_type))
         title = f"{event.event_id} {event.last_alert_type or ''} sky map".replace("  ", " ")
-        return Reply(title, public=True, file=(f"{event.event_id}.png", png, title))
+        return Picture(f"{event.event_id}.png", png, title)
 
-    def coverage(self, event: Event) -> Reply:
+    def coverage(self, event: Event) -> CoverageAnswer:
         """Everyone's footprints on the event's map, coloured by instrument, with the probability they hold."""
         book = self.coverage_book
         latest = self.maps.latest(event.event_id)
@@ -157,24 +153,23 @@ class Answers:
         subtitle = "  ·  ".join(f"{family}: {100 * done:.1f}% observed" for family, (done, _) in by_family.items())
         png = render_png(prepared, Labels(f"{event.event_id} · coverage", subtitle or "no pointings yet"),
                          footprints=outlines, legend={f"{name} ({instruments[name]})": colours[name] for name in names})
-        text, blocks = bk.coverage_message(view)
-        title = f"{event.event_id} coverage (Treasure Map)"
-        return Reply(text, blocks, public=True, file=(f"{event.event_id}-coverage.png", png, title))
+        return CoverageAnswer(view, Picture(f"{event.event_id}-coverage.png", png,
+                                            f"{event.event_id} coverage (Treasure Map)"))
 
-    def mark_candidate(self, event_id: str, broker: str, object_id: str, user: str) -> str:
-        """Mark a broker candidate for the event's HERMES reports (its targets); says what was done."""
+    def mark_candidate(self, event_id: str, broker: str, object_id: str, user: str) -> Marked:
+        """Mark a broker candidate for the event's HERMES reports (its targets), once."""
         with self.store.session() as s:
             row = s.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event_id,
                                                           CandidateRecord.broker == broker,
                                                           CandidateRecord.object_id == object_id)).first()
             if row is None:
-                return f"{bk.escape(object_id)} is not a candidate of {bk.escape(event_id)} any more."
+                return Marked(MarkOutcome.GONE, event_id, object_id)
             if row.marked_by:
-                return f"{bk.escape(object_id)} was already marked by <@{row.marked_by}>."
+                return Marked(MarkOutcome.ALREADY, event_id, object_id, row.marked_by)
             row.marked_by = user
-        return f"Marked {bk.escape(object_id)}: it goes into {bk.escape(event_id)}'s HERMES reports as a target."
+        return Marked(MarkOutcome.MARKED, event_id, object_id, user)
 
-    def check(self, event: Event, candidates: builtins.list[Candidate]) -> Reply:
+    def check(self, event: Event, candidates: builtins.list[Candidate]) -> CheckAnswer:
         if event.retracted:
             raise UsageError(f"{event.event_id} was retracted: it is not astrophysical, so there is nothing to "
                              "check against.")
@@ -189,13 +184,11 @@ class Answers:
         merger = datetime.fromtimestamp(event_time, UTC) if event_time is not None else None
         result = check(prepared, candidates, merger, event.event_id, combined[1] if combined else None,
                        self._observatory(event.event_id) if combined else None)
-        text, blocks = bk.check_message(result, SHOWN_CANDIDATES)
-        reply = Reply(text, blocks, public=True)
-        if len(candidates) > SHOWN_CANDIDATES:
-            reply.file = (f"{event.event_id}-check.csv", check_csv(result), f"{event.event_id} counterpart check")
-        return reply
+        csv = Picture(f"{event.event_id}-check.csv", check_csv(result), f"{event.event_id} counterpart check") \
+            if len(candidates) > SHOWN_CANDIDATES else None
+        return CheckAnswer(result, csv)
 
-    def candidates(self, event: Event, query: CandidateQuery) -> Reply:
+    def candidates(self, event: Event, query: CandidateQuery) -> CandidateList:
         """The event's broker candidates so far, best first (for the person who asked)."""
         with self.store.session() as s:
             rows = builtins.list(s.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event.event_id)))
@@ -209,7 +202,7 @@ class Answers:
                      or any(a.startswith(f"{query.broker}:") for a in r.aliases or ()))
                  and (query.max_cl is None or r.credible_level <= query.max_cl)]
         lines.sort(key=lambda line: (not line.inside, line.rank_key()))
-        return Reply(*bk.candidates_message(event.event_id, lines, len(lines), query.count))
+        return CandidateList(event.event_id, lines, query.count)
 
     def _observatory(self, event_id: str) -> str | None:
         version = self.store.latest_skymap(event_id, "combined")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from bot.candidates.match import DISTANCE_OUTLIER_CL
+from bot.commands.check import CheckResult
 from bot.events.facts import EventFacts
 from bot.slack.budget import MethodRate
 
@@ -129,3 +131,63 @@ class HermesNote:
     text: str
     topic: str
     url: str
+
+
+#: a check answers with at most this many candidates in words; more come as a CSV file beside
+SHOWN_CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A file to share: a PNG, or a CSV of results."""
+
+    filename: str
+    data: bytes
+    title: str
+
+
+@dataclass(frozen=True)
+class StoredSummary:
+    """An event's latest summary as it was posted (its message is kept), for ``/gw info``."""
+
+    event_id: str
+    text: str | None  # None: the event has no summary (retracted before one was posted)
+    blocks: list
+    retracted: bool
+    channel_id: str | None
+    channel_name: str | None
+
+
+@dataclass(frozen=True)
+class CheckAnswer:
+    result: CheckResult
+    csv: Picture | None  # every candidate's numbers, when there are more than SHOWN_CANDIDATES
+
+
+@dataclass(frozen=True)
+class CoverageAnswer:
+    view: CoverageView
+    picture: Picture
+
+
+@dataclass(frozen=True)
+class CandidateList:
+    """``/gw candidates``: the event's candidates that pass the query, best first, and how many to show."""
+
+    event_id: str
+    lines: list[CandidateLine]
+    shown: int
+
+
+class MarkOutcome(StrEnum):
+    MARKED = "marked"
+    ALREADY = "already"  # someone marked it before
+    GONE = "gone"  # no longer a candidate of the event
+
+
+@dataclass(frozen=True)
+class Marked:
+    outcome: MarkOutcome
+    event_id: str
+    object_id: str
+    by: str | None = None

@@ -28,7 +28,7 @@ from bot.skymap.render import labels_for, render_png
 from bot.skymap.summary import Summary, summarize
 from bot.slack import blocks as bk
 from bot.slack.actions import Channel, MarkRetracted, OpenChannel, Post, Thread, Topic, Upload
-from bot.slack.outbox import EVENT_LINK, Outbox, enqueue
+from bot.slack.outbox import Outbox, enqueue
 from bot.slack.target import channel_name_for
 from bot.store import Store
 from bot.store.events import Event, Handled, SkymapVersion, TopicProgress
@@ -209,7 +209,7 @@ class Pipeline:
                 event.wants_channel = True
                 name = event.channel_name or channel_name_for(sid, self.settings.channel_prefix)
                 ensure = enqueue(s, OpenChannel(sid, name, self.settings.invite_users), event_id=sid)
-            text, blocks = bk.gw_summary(alert, summary, self.now(), EVENT_LINK if event.wants_channel else None,
+            text, blocks = bk.gw_summary(alert, summary, self.now(), bk.EVENT_LINK if event.wants_channel else None,
                                          retracted=event.retracted, combined=combined)
             newest = self._record(s, alert, key, raw, summary, (text, blocks))
             if not newest:

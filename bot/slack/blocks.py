@@ -13,13 +13,24 @@ nowhere; links are made only by :func:`link`, from URLs that pass its check.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 from bot import formatting as fmt
 from bot.commands.check import CheckResult
-from bot.commands.records import CandidateLine, CoverageView, EventLine, HermesNote, ReportView, StatusReport
+from bot.commands.records import (
+    CandidateLine,
+    CoverageView,
+    EventLine,
+    HermesNote,
+    Marked,
+    MarkOutcome,
+    ReportView,
+    StatusReport,
+    StoredSummary,
+)
 from bot.commands.text import candidate_lines
 from bot.events.facts import EventFacts
 from bot.ingest.gcn import Circular, Notice
@@ -284,6 +295,35 @@ def ops_error(topic: str, partition: int | None, offset: int | None, reason: str
 def ops_alarm(what: str, detail: str) -> tuple[str, Blocks]:
     """Something the people running the bot must know (and usually act on)."""
     return f"gwbot: {escape(what)}", [section(f":rotating_light: *{escape(what)}*\n{clip(escape(detail), 2800)}")]
+
+
+EVENT_LINK = "{event_channel}"  # where a summary names the event's channel: filled in when it is sent
+
+
+def fill_event_link(blocks: Blocks, channel_id: str | None, channel_name: str | None) -> Blocks:
+    """The blocks with the event channel's link in place of :data:`EVENT_LINK`."""
+    flat = json.dumps(blocks)
+    if EVENT_LINK not in flat:
+        return blocks
+    return json.loads(flat.replace(EVENT_LINK, channel_link(channel_id, channel_name) or "(no event channel)"))
+
+
+def info_message(summary: StoredSummary) -> tuple[str, Blocks]:
+    """/gw info: the event's latest summary as posted (RETRACTED when it was)."""
+    if summary.text is None:
+        return f"{summary.event_id} was retracted.", [section(f"*{summary.event_id}* was retracted.")]
+    blocks = fill_event_link(summary.blocks, summary.channel_id, summary.channel_name)
+    return mark_retracted(summary.text, blocks) if summary.retracted else (summary.text, blocks)
+
+
+def marked_text(marked: Marked) -> str:
+    """What marking a candidate for the HERMES report did."""
+    what, event = escape(marked.object_id), escape(marked.event_id)
+    if marked.outcome is MarkOutcome.GONE:
+        return f"{what} is not a candidate of {event} any more."
+    if marked.outcome is MarkOutcome.ALREADY:
+        return f"{what} was already marked by <@{marked.by}>."
+    return f"Marked {what}: it goes into {event}'s HERMES reports as a target."
 
 
 def mark_retracted(text: str, blocks: Blocks) -> tuple[str, Blocks]:

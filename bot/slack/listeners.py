@@ -14,6 +14,7 @@ import logging
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from slack_bolt import App
@@ -21,7 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.brokers.record import mjd_to_unix
-from bot.commands.answers import Answers, Reply
+from bot.commands.answers import Answers
 from bot.commands.parse import (
     USAGE,
     Candidate,
@@ -33,6 +34,7 @@ from bot.commands.parse import (
     parse_csv,
     parse_plan,
 )
+from bot.commands.records import SHOWN_CANDIDATES, CheckAnswer, Picture
 from bot.config import ConfigError, Settings
 from bot.coordination.hermes import HermesError
 from bot.coordination.hermes_report import Reports
@@ -79,6 +81,20 @@ def check_modal(event_id: str, channel: str | None, thread_ts: str | None) -> di
 def _modal_values(view: dict) -> dict[str, str]:
     state = view.get("state", {}).get("values", {})
     return {k: (state.get(k, {}).get("value", {}).get("value") or "").strip() for k in FIELDS}
+
+
+@dataclass
+class Reply:
+    """A message for Slack: its words, whether everyone in the channel sees it, and a file to share beside it."""
+
+    text: str
+    blocks: list = field(default_factory=list)
+    public: bool = False
+    file: Picture | None = None
+
+
+def _checked(answer: CheckAnswer) -> Reply:
+    return Reply(*bk.check_message(answer.result, SHOWN_CANDIDATES), public=True, file=answer.csv)
 
 
 def _respond_reply(respond, reply: Reply) -> None:
@@ -128,22 +144,27 @@ class Commands:
         else:
             event = self.answers.event(cmd.event_id, channel, USAGE[cmd.name])
             if cmd.name == "info":
-                _respond_reply(respond, self.answers.info(event))
+                _respond_reply(respond, Reply(*bk.info_message(self.answers.info(event)), public=True))
             elif cmd.name == "check":
-                reply = self.answers.check(event, list(cmd.candidates))
+                reply = _checked(self.answers.check(event, list(cmd.candidates)))
                 _respond_reply(respond, reply)
                 self._send(channel, reply, None, event.event_id)
             elif cmd.name == "skymap":
-                self._send(channel, self.answers.skymap(event), None, event.event_id)
+                picture = self.answers.skymap(event)
+                self._send(channel, Reply(picture.title, public=True, file=picture), None, event.event_id)
             elif cmd.name == "join":
                 self._join(client, event, user, respond)
             elif cmd.name == "plan":
                 self._plan(client, event, parse_plan(cmd.rest), user, channel, respond)
             elif cmd.name == "coverage":
                 respond(text=f"working… reading Treasure Map for {event.event_id}", response_type="ephemeral")
-                self._send(channel, self.answers.coverage(event), None, event.event_id, file_only=False)
+                covered = self.answers.coverage(event)
+                self._send(channel, Reply(*bk.coverage_message(covered.view), public=True, file=covered.picture), None,
+                           event.event_id, file_only=False)
             elif cmd.name == "candidates":
-                _respond_reply(respond, self.answers.candidates(event, parse_candidate_query(cmd.rest)))
+                listed = self.answers.candidates(event, parse_candidate_query(cmd.rest))
+                _respond_reply(respond, Reply(*bk.candidates_message(listed.event_id, listed.lines, len(listed.lines),
+                                                                     listed.shown)))
 
     def _send(self, channel: str, reply: Reply | None, thread_ts: str | None, event_id: str | None,
               file_only: bool = True) -> None:
@@ -153,8 +174,8 @@ class Commands:
             if reply is not None and not file_only:
                 enqueue(s, Post(where, reply.text, reply.blocks, thread), event_id=event_id)
             if reply is not None and reply.file is not None:
-                filename, data, title = reply.file
-                enqueue(s, Upload(where, filename, title, thread), event_id=event_id, file=data)
+                enqueue(s, Upload(where, reply.file.filename, reply.file.title, thread), event_id=event_id,
+                        file=reply.file.data)
         self.outbox.wake()
 
     def _say(self, channel: str, text: str, thread_ts: str | None) -> None:
@@ -264,7 +285,7 @@ class Commands:
         """A candidate's Mark for report button: it goes into the event's HERMES reports as a target."""
         user, channel = _who(body)
         event_id, broker, object_id = (body["actions"][0]["value"].split("|", 2) + ["", ""])[:3]
-        text = self.answers.mark_candidate(event_id, broker, object_id, user)
+        text = bk.marked_text(self.answers.mark_candidate(event_id, broker, object_id, user))
         message = body.get("message") or {}
         client.chat_postEphemeral(channel=channel, user=user, text=text,
                                   thread_ts=message.get("thread_ts") or message.get("ts"))
@@ -301,7 +322,7 @@ class Commands:
         try:
             candidate = parse_candidate(tokens, label="candidate from the form")
             event = self.answers.event(meta.get("event_id"), None, USAGE["check"])
-            reply = self.answers.check(event, [candidate])
+            reply = _checked(self.answers.check(event, [candidate]))
             self._send(channel, reply, thread, event.event_id, file_only=False)
         except UsageError as exc:
             client.chat_postEphemeral(channel=channel, user=user, text=str(exc), thread_ts=thread)
@@ -321,7 +342,7 @@ class Commands:
         try:
             event = self.answers.event(event_id, None, USAGE["check"])
             when = datetime.fromtimestamp(mjd_to_unix(mjd), UTC)
-            reply = self.answers.check(event, [Candidate(ra, dec, distance, when, object_id)])
+            reply = _checked(self.answers.check(event, [Candidate(ra, dec, distance, when, object_id)]))
             self._send(channel, reply, thread, event.event_id, file_only=False)
         except UsageError as exc:
             client.chat_postEphemeral(channel=channel, user=user, text=str(exc), thread_ts=thread)
@@ -344,7 +365,8 @@ class Commands:
             self._say(channel, f"working… checking the candidates in {bk.escape(files[0].get('name', 'the file'))}"
                                f" against {target.event_id}", ts)
             candidates = list(cmd.candidates) + parse_csv(self._download(files[0]))
-            self._send(channel, self.answers.check(target, candidates), ts, target.event_id, file_only=False)
+            self._send(channel, _checked(self.answers.check(target, candidates)), ts, target.event_id,
+                       file_only=False)
         except UsageError as exc:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts, text=f":warning: {exc}")
         except Exception:

@@ -61,7 +61,6 @@ SENDER_TIMEOUT_S = 30.0  # an outbox silent this long is dead: its deliveries in
 MAX_UNEXPECTED = 6  # unclassified failures of one delivery before it is given up (and reported)
 ALARM_REPEAT_S = 3600.0
 OPEN = ("pending", "in_flight")
-EVENT_LINK = "{event_channel}"
 EDIT_EVERY_S = 60.0  # a plan's message is edited at most this often (chat.update is Tier 3: ~50 a minute)
 
 
@@ -478,10 +477,9 @@ class Outbox:
     @staticmethod
     def _blocks(s, blocks: list, event_id: str | None) -> list:
         """The post's blocks with the event channel's link filled in."""
-        if EVENT_LINK in json.dumps(blocks):
+        if bk.EVENT_LINK in json.dumps(blocks):
             event = s.get(Event, event_id)
-            link = bk.channel_link(event.channel_id, event.channel_name) or "(no event channel)"
-            blocks = json.loads(json.dumps(blocks).replace(EVENT_LINK, link))
+            blocks = bk.fill_event_link(blocks, event.channel_id, event.channel_name)
         return blocks
 
     def _finish_post(self, s, d: Delivery, action: Post, channel: str, ts: str, blocks: list, root: bool) -> None:
