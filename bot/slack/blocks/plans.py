@@ -1,0 +1,117 @@
+"""An observation plan's message: what, how much probability, where and when, and what happened to it, with its
+buttons."""
+
+from __future__ import annotations
+
+from bot.plans.status import standing
+from bot.slack.blocks.kit import Blocks, context, escape, fields_section, header, limit_blocks, link, section, utc
+
+__all__ = ["HERMES_PUBLISH", "PLAN_APPROVE", "PLAN_HERMES", "PLAN_REJECT", "PLAN_REPLAN", "others_line", "plan_message"]
+
+
+PLAN_APPROVE, PLAN_REJECT, PLAN_REPLAN = "plan_approve", "plan_reject", "plan_replan"
+
+
+PLAN_HERMES, HERMES_PUBLISH = "plan_hermes_prepare", "hermes_publish"
+
+
+_PLAN_STATUS = {
+    "proposed": ":hourglass: Waiting for an approver",
+    "draft": ":memo: For information (cannot be submitted from here)",
+    "approved": ":white_check_mark: Approved — submitting",
+    "submitting": ":white_check_mark: Approved — submitting",
+    "submitted": ":telescope: Submitted",
+    "done": ":checkered_flag: Finished at the facility",
+    "rejected": ":x: Rejected",
+    "expired": ":alarm_clock: Expired without approval",
+    "superseded": ":arrows_counterclockwise: Superseded",
+    "failed": ":warning: Submission failed",
+}
+
+
+def others_line(others: dict, new_prob: float, gross_prob: float | None) -> str:
+    """What others have already covered (Treasure Map) and what the plan adds."""
+    if not others["n_pointings"]:
+        return ("*Others' coverage*: no pointings in comparable bands on Treasure Map yet. "
+                f"This plan adds {100 * new_prob:.1f}% of the probability.")
+    who = ", ".join(f"{escape(name)} {n}" for name, n in list(others["instruments"].items())[:6])
+    line = (f"*Others' coverage* (Treasure Map, comparable bands): {100 * others['completed_prob']:.1f}% of the "
+            f"probability already observed ({100 * others['area90_fraction']:.0f}% of the 90% region) by "
+            f"{others['n_pointings']} pointings ({who})")
+    if others["planned_prob"] > 0.0005:
+        line += f"; {100 * others['planned_prob']:.1f}% more is planned (counted half)"
+    line += f".\n*This plan adds {100 * new_prob:.1f}% new probability*"
+    if gross_prob is not None:
+        line += f" (its fields hold {100 * gross_prob:.1f}% in all)"
+    return line + ". `--ignore-others` plans without it."
+
+
+def plan_message(plan: dict) -> tuple[str, Blocks]:
+    """The plan post: what, how much probability, where and when, and what happened to it.
+
+    ``plan`` holds the stored plan's columns (id, event_id, status, summary, decided_by, ...).
+    """
+    s = plan["summary"]
+    hours = s["total_exposure_s"] / 3600
+    title = f"{plan['event_id']} · plan for {s['facility'].upper()} {s['instrument']}"
+    others = s.get("others")
+    facts = [f"*Fields scheduled*\n{s['n_fields']}",
+             f"*{'New probability' if others else 'Probability covered'}*\n{100 * s['covered_prob']:.1f}%",
+             f"*Filters × exposure*\n{', '.join(s['filters'])} × {s['exposure_s']:g} s"
+             + (f"\nthen {s['n_revisits']} revisited in {s['revisit']} ≥{s['revisit_gap_s'] / 60:g} min later"
+                if s.get("revisit") else ""),
+             f"*Total exposure*\n{hours:.1f} h"]
+    if s["seconds_per_site"]:
+        facts.append("*Time per site*\n" + ", ".join(f"{k} {v / 3600:.1f} h" for k, v in s["seconds_per_site"].items()))
+    if s["first_windows"]:
+        facts.append("*First exposures*\n" + ", ".join(f"{k} {v[11:16]} UTC" for k, v in
+                                                      list(s["first_windows"].items())[:4]))
+    if s.get("unscheduled_prob", 0) > 0.001:
+        facts.append(f"*Observable, not scheduled*\n{100 * s['unscheduled_prob']:.1f}% (no telescope time left)")
+    blocks: Blocks = [header(title), fields_section(facts)]
+    if others is not None:
+        blocks.append(section(others_line(others, s["covered_prob"], s.get("gross_prob"))))
+    elif s.get("others_note"):
+        blocks.append(section(f":hourglass: {escape(s['others_note'])}"))
+    validation = s.get("validation") or {}
+    durations = (validation.get("request_durations") or {}).get("duration")
+    check = s.get("validation_note", "")
+    if durations:
+        check += f" (LCO estimates {durations / 3600:.1f} h in all)"
+    errors = s.get("validation_errors") or []
+    if errors:
+        check += ":\n" + "\n".join(f"• {escape(line)}" for line in errors[:8])
+    blocks.append(section(f"*Check*: {check}"))
+    status = plan["status"]
+    line = _PLAN_STATUS.get(status, status)
+    if plan.get("decided_by"):
+        line += f" · {'approved' if status not in ('rejected',) else 'rejected'} by <@{plan['decided_by']}>" \
+                f" at {utc(plan.get('decided_at'))}"
+    if plan.get("group_id"):
+        line += f"\n{plan['facility'].upper()} request group {link(plan.get('group_url'), str(plan['group_id']))}"
+        if plan.get("request_states"):
+            line += f": {standing(plan['request_states'])}"
+    if plan.get("note"):
+        line += f"\n{escape(plan['note'])}"
+    if status == "proposed":
+        line += f"\nExpires at {utc(plan.get('expires'))}."
+    blocks.append(section(line))
+    buttons = []
+    if status == "proposed":
+        buttons = [{"type": "button", "action_id": PLAN_APPROVE, "value": str(plan["id"]), "style": "primary",
+                    "text": {"type": "plain_text", "text": "Approve and submit"}},
+                   {"type": "button", "action_id": PLAN_REJECT, "value": str(plan["id"]), "style": "danger",
+                    "text": {"type": "plain_text", "text": "Reject"}}]
+    elif status == "superseded":
+        buttons = [{"type": "button", "action_id": PLAN_REPLAN, "value": str(plan["id"]),
+                    "text": {"type": "plain_text", "text": "Re-plan on the latest sky map"}}]
+    if "COMPLETED" in (plan.get("request_states") or {}).values():  # something was observed: it can be reported
+        buttons.append({"type": "button", "action_id": PLAN_HERMES, "value": str(plan["id"]),
+                        "text": {"type": "plain_text", "text": "Prepare HERMES report"}})
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"plan:{plan['id']}", "elements": buttons})
+    blocks.append(context(f"plan {plan['id']} · window {s['window_start'][:16].replace('T', ' ')} –"
+                          f" {s['window_end'][:16].replace('T', ' ')} UTC"))
+    text = (f"{title}: {s['n_fields']} fields, {100 * s['covered_prob']:.1f}% covered — "
+            f"{_PLAN_STATUS.get(status, status).split(' ', 1)[1]}")
+    return text, limit_blocks(blocks)
