@@ -23,7 +23,7 @@ from bot.events.pipeline import Pipeline
 from bot.ingest.stream import StreamReader
 from bot.plans.follow import Follower
 from bot.plans.lifecycle import PlanBook
-from bot.slack.outbox import Outbox
+from bot.slack.sender import slack_outbox
 from bot.slack.target import SlackTarget, group_members_for, target_for
 from bot.store import Store
 
@@ -45,9 +45,9 @@ class Bot:
         self.reports = Reports(self.store, settings, self.plans.is_approver, self.plans.observed)
         self.hermes_feed = HermesFeed(self.store, settings, self.maps)
         self.target = target or target_for(settings)
-        self.outbox = Outbox(self.store, self.target, ops_channel=settings.ops_channel,
-                             services={"ShareWithTreasureMap": sharing.handler(settings),
-                                       "PublishHermes": hermes_report.handler(settings, self.reports)})
+        self.outbox = slack_outbox(self.store, self.target, ops_channel=settings.ops_channel,
+                                   services={"ShareWithTreasureMap": sharing.handler(settings),
+                                             "PublishHermes": hermes_report.handler(settings, self.reports)})
         self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.plans)
         self.reader = StreamReader(settings, self.pipeline)  # the pipeline is the reader's handler
         self.stop = threading.Event()

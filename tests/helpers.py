@@ -135,3 +135,8 @@ def without_distance(fits_bytes: bytes) -> bytes:
         out = io.BytesIO()
         fits.HDUList([fits.PrimaryHDU(), new]).writeto(out)
         return out.getvalue()
+
+
+def slack_target(outbox):
+    """The Slack target behind an outbox's Slack sender (what the tests inspect)."""
+    return outbox.senders["Post"].target

@@ -28,7 +28,7 @@ from bot.plans.planner import in_field, sample_points
 from bot.plans.request import PlanRequest
 from bot.plans.status import PlanStatus
 from bot.slack import blocks as bk
-from bot.slack.outbox import Outbox
+from bot.slack.sender import slack_outbox
 from bot.store import Store
 from bot.store.coordination import SharedPointing
 from bot.store.delivery import Delivery
@@ -64,7 +64,8 @@ class World:
         self.coverage = CoverageBook(self.store, self.settings, self.maps, clock=lambda: self.now[0])
         self.plans = PlanBook(self.store, self.settings, self.maps, coverage=self.coverage)
         self.services = {"ShareWithTreasureMap": sharing.handler(self.settings, lambda: self.now[0])}
-        self.outbox = Outbox(self.store, MemoryTarget(), clock=lambda: self.now[0], services=self.services)
+        self.target = MemoryTarget()
+        self.outbox = slack_outbox(self.store, self.target, clock=lambda: self.now[0], services=self.services)
         self.tm = tm
         self.lco = lco
 

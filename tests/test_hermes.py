@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakes.lco_server import FakeLCO
+from helpers import slack_target
 from hermes_server import FakeHermes
 from test_coordination import ALICE, EVENT, SINISTRO_SIDE, SINISTRO_TM, World
 from treasuremap_server import FakeTreasureMap, square_ccds
@@ -31,7 +32,7 @@ class HermesWorld(World):
                          HERMES_AUTHORS="A. Astronomer (gwbot team)", **env)
         self.hermes = hermes
         self.reports = Reports(self.store, self.settings, self.plans.is_approver, self.plans.observed)
-        self.services["PublishHermes"] = hermes_report.handler(self.settings, self.reports)
+        self.outbox.senders["PublishHermes"] = hermes_report.handler(self.settings, self.reports)  # its world too
         with self.store.session() as s:
             merger = datetime.now(UTC) - timedelta(hours=6)  # an active event
             s.add(Event(event_id=EVENT, facts={"event_time": merger.isoformat()}, summary_channel="C0ALERTS"))
@@ -48,7 +49,7 @@ class HermesWorld(World):
             self.outbox.step()
 
     def reports_posted(self) -> list:
-        return [m for m in self.outbox.target.messages if m.text.startswith("HERMES report")]
+        return [m for m in slack_target(self.outbox).messages if m.text.startswith("HERMES report")]
 
 
 @pytest.fixture
@@ -167,7 +168,7 @@ def test_others_messages_are_posted_once_as_data_and_ours_not_at_all(hw):
     hw.now[0] += 10_000
     assert feed.read_due() == 0  # seen already
     hw.deliver()
-    posted = [m for m in hw.outbox.target.messages if m.text.startswith("HERMES:")]
+    posted = [m for m in slack_target(hw.outbox).messages if m.text.startswith("HERMES:")]
     assert len(posted) == 1
     shown = str(posted[0].blocks)
     assert "<!channel>" not in shown and "<@U12345>" not in shown and "<!here>" not in shown

@@ -323,8 +323,8 @@ def test_storage_stays_bounded(tmp_path):
     """Old map versions go after the retention (the latest of each event and kind stays); finished deliveries too."""
     import time as clock
 
-    from bot.slack.actions import Channel, Post
-    from bot.slack.outbox import enqueue
+    from bot.delivery.actions import Channel, Post
+    from bot.delivery.outbox import enqueue
     from bot.store.delivery import Delivery
 
     bot = dry_bot(tmp_path, GWBOT_RETENTION_DAYS="1")

@@ -8,9 +8,11 @@ import time
 
 import pytest
 from fakes.slack_server import FakeSlack
+from helpers import slack_target
 
-from bot.slack.actions import Channel, OpenChannel, Post, Upload
-from bot.slack.outbox import Outbox, enqueue
+from bot.delivery.actions import Channel, OpenChannel, Post, Upload
+from bot.delivery.outbox import Outbox, enqueue
+from bot.slack.sender import slack_outbox
 from bot.slack.target import WebAPI, retry_after_s
 from bot.store import Store
 from bot.store.delivery import Delivery
@@ -31,7 +33,7 @@ def slack():
 
 def outbox_for(slack, tmp_path, timeout: float = 1.0) -> Outbox:
     store = Store(f"sqlite:///{tmp_path / 'outbox.sqlite'}")
-    return Outbox(store, WebAPI(slack.token, slack.api_url, timeout=timeout), ops_channel=OPS)
+    return slack_outbox(store, WebAPI(slack.token, slack.api_url, timeout=timeout), ops_channel=OPS)
 
 
 def post(outbox: Outbox, text: str, channel: str = "gw-alerts", **extra) -> int:
@@ -101,7 +103,7 @@ def test_retry_after_as_http_date():
 def test_the_delivery_loop_survives_an_unexpected_error(slack, tmp_path, monkeypatch):
     """A bug while sending one delivery is logged and retried; it never stops the later ones."""
     outbox = outbox_for(slack, tmp_path)
-    real, calls = outbox.target.post, []
+    real, calls = slack_target(outbox).post, []
 
     def flaky(*args, **kwargs):
         calls.append(args[1])
@@ -109,7 +111,7 @@ def test_the_delivery_loop_survives_an_unexpected_error(slack, tmp_path, monkeyp
             raise KeyError("something nobody expected")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(outbox.target, "post", flaky)
+    monkeypatch.setattr(slack_target(outbox), "post", flaky)
     post(outbox, "a"), post(outbox, "b")
     assert drain_fast(outbox)
     assert texts(slack) == ["a", "b"]
@@ -218,13 +220,13 @@ def test_every_web_api_call_is_counted_per_method_against_its_tier(slack, tmp_pa
     for i in range(3):
         post(outbox, f"line {i}")
     assert drain_fast(outbox)
-    rates = {r.method: r for r in outbox.target.meter.rates()}
+    rates = {r.method: r for r in slack_target(outbox).meter.rates()}
     assert rates["chat.postMessage"].last_minute == slack.count("chat.postMessage") == 3
     assert rates["conversations.list"].last_minute == slack.count("conversations.list")
     assert rates["conversations.list"].tier == "Tier 2" and rates["conversations.list"].budget == 20
     report = StatusReport(connected=True, url=None, group_id=None, problem=None, topics=[], pending=0, failed=0,
                           stalled_s=None, database="sqlite", database_ok=True, uptime_s=5.0, version="0.2.0",
-                          slack_calls=tuple(outbox.target.meter.rates()))
+                          slack_calls=tuple(slack_target(outbox).meter.rates()))
     shown = json.dumps(status_message(report)[1])
     assert "`chat.postMessage` 3/60" in shown and "Tier 2" in shown
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from fakes.target import MemoryTarget
+from helpers import slack_target
 
-from bot.slack.actions import (
+from bot.delivery.actions import (
     Channel,
     Edit,
     MarkRetracted,
@@ -19,7 +20,8 @@ from bot.slack.actions import (
     from_json,
     to_json,
 )
-from bot.slack.outbox import Outbox, enqueue
+from bot.delivery.outbox import Outbox, enqueue
+from bot.slack.sender import slack_outbox
 from bot.slack.target import RetryLater, SlackRejected
 from bot.store import Store
 from bot.store.delivery import Delivery
@@ -30,7 +32,7 @@ from bot.store.plans import PlanRecord
 
 @pytest.fixture
 def outbox(tmp_path) -> Outbox:
-    return Outbox(Store(f"sqlite:///{tmp_path / 'o.sqlite'}"), MemoryTarget(), ops_channel="ops")
+    return slack_outbox(Store(f"sqlite:///{tmp_path / 'o.sqlite'}"), MemoryTarget(), ops_channel="ops")
 
 
 def send(outbox: Outbox, steps: int = 50) -> None:
@@ -63,7 +65,7 @@ def test_actions_round_trip_through_json():
 
 
 def test_order_is_kept_within_a_lane_and_lanes_are_independent(outbox):
-    target = outbox.target
+    target = slack_target(outbox)
     for i in range(3):
         queue(outbox, Post(Channel(name="a"), f"a{i}"))
         queue(outbox, Post(Channel(name="b"), f"b{i}"))
@@ -74,21 +76,21 @@ def test_order_is_kept_within_a_lane_and_lanes_are_independent(outbox):
 
 
 def test_an_unknown_outcome_is_looked_up_not_posted_twice(outbox):
-    outbox.target.lost_answers = 1
+    slack_target(outbox).lost_answers = 1
     queue(outbox, Post(Channel(name="a"), "once"))
     queue(outbox, Post(Channel(name="a"), "then"))
     send(outbox)
-    assert outbox.target.texts() == ["once", "then"] and "find_post" in outbox.target.calls
+    assert slack_target(outbox).texts() == ["once", "then"] and "find_post" in slack_target(outbox).calls
 
 
 def test_a_rejected_delivery_fails_is_reported_and_the_lane_goes_on(outbox):
-    outbox.target.fail_next = [SlackRejected("invalid_blocks")]
+    slack_target(outbox).fail_next = [SlackRejected("invalid_blocks")]
     bad = queue(outbox, Post(Channel(name="a"), "bad"))
     good = queue(outbox, Post(Channel(name="a"), "good"))
     send(outbox)
     assert status(outbox, bad) == "failed" and status(outbox, good) == "done"
-    ops = outbox.target.resolve_channel("ops")
-    assert any("could not be delivered" in t for t in outbox.target.texts(ops))
+    ops = slack_target(outbox).resolve_channel("ops")
+    assert any("could not be delivered" in t for t in slack_target(outbox).texts(ops))
 
 
 def test_dependencies_wait_for_the_channel(outbox):
@@ -99,14 +101,14 @@ def test_dependencies_wait_for_the_channel(outbox):
         enqueue(s, Post(Channel(event="S1"), "in the event channel"), event_id="S1", depends_on=opened.id)
         enqueue(s, Topic("S1", "PRELIMINARY · BBH 99%"), event_id="S1")
     send(outbox)
-    target = outbox.target
+    target = slack_target(outbox)
     channel = target.channels["s1"]
     assert target.texts(channel) == ["in the event channel"] and target.topics[channel].startswith("PRELIMINARY")
     assert target.invites == [(channel, ("U1",))]
 
 
 def test_a_taken_channel_name_opens_the_next_and_tells_ops(outbox):
-    outbox.target.taken.add("s2")
+    slack_target(outbox).taken.add("s2")
     with outbox.store.session() as s:
         s.add(Event(event_id="S2", channel_name="s2", facts={}))
         s.flush()
@@ -114,7 +116,7 @@ def test_a_taken_channel_name_opens_the_next_and_tells_ops(outbox):
     send(outbox)
     with outbox.store.session() as s:
         assert s.get_one(Event, "S2").channel_name == "s2-1"
-    assert any("#s2 was taken" in t for t in outbox.target.texts(outbox.target.channels["ops"]))
+    assert any("#s2 was taken" in t for t in slack_target(outbox).texts(slack_target(outbox).channels["ops"]))
 
 
 def test_threads_records_and_retraction_edits(outbox):
@@ -127,7 +129,7 @@ def test_threads_records_and_retraction_edits(outbox):
         enqueue(s, Post(Channel(name="a"), "update", [], Thread(event=True)), event_id="S3")
         enqueue(s, MarkRetracted("S3", Channel(name="a")), event_id="S3")
     send(outbox)
-    first, second = outbox.target.messages
+    first, second = slack_target(outbox).messages
     assert second.thread_ts == first.ts and first.text.startswith("RETRACTED") and first.edits == 1
     with outbox.store.session() as s:
         assert s.get_one(Event, "S3").thread_ts == first.ts and s.query(RecordedPost).count() == 1
@@ -154,15 +156,15 @@ def test_a_plan_message_is_posted_once_then_edited_to_its_current_state(outbox):
         row.status = "rejected"
         enqueue(s, ShowPlan(plan_id, Channel(name="C0000PLAN")), event_id="S4")
     send(outbox)
-    (message,) = outbox.target.messages
+    (message,) = slack_target(outbox).messages
     assert message.edits == 1 and "Rejected" in message.text
-    assert outbox.target.uploads == [("C0000PLAN", "plan.png", message.ts)]
+    assert slack_target(outbox).uploads == [("C0000PLAN", "plan.png", message.ts)]
 
 
 def test_a_plan_edit_superseded_while_queued_is_dropped_and_edits_are_paced(outbox):
     """Edits go in the plan's own lane (never holding the channel's), a newer one drops the one still queued,
     and a plan's message is edited at most once per EDIT_EVERY_S."""
-    from bot.slack.outbox import EDIT_EVERY_S
+    from bot.delivery.outbox import EDIT_EVERY_S
 
     with outbox.store.session() as s:
         plan = PlanRecord(event_id="S5", facility="lco", request={}, status="proposed", expires=0.0,
@@ -186,7 +188,7 @@ def test_a_plan_edit_superseded_while_queued_is_dropped_and_edits_are_paced(outb
         assert s.get_one(Delivery, third).lane == f"plan:{plan_id}" != s.get_one(Delivery, post).lane
     outbox.step()
     assert status(outbox, post) == "done" and status(outbox, third) == "pending"  # the channel did not wait
-    assert outbox.target.messages[0].edits == 1
+    assert slack_target(outbox).messages[0].edits == 1
 
 
 def test_a_replica_takes_over_what_a_dead_one_left_in_flight_and_leaves_a_live_ones_alone(tmp_path):
@@ -196,7 +198,7 @@ def test_a_replica_takes_over_what_a_dead_one_left_in_flight_and_leaves_a_live_o
     now = [1000.0]
     store = Store(f"sqlite:///{tmp_path / 'replicas.sqlite'}")
     target = MemoryTarget()
-    first, second = (Outbox(store, target, clock=lambda: now[0]) for _ in range(2))
+    first, second = (slack_outbox(store, target, clock=lambda: now[0]) for _ in range(2))
     posted_id = queue(first, Post(Channel(name="alerts"), "sent before the crash"))
     unsent_id = queue(first, Post(Channel(name="other"), "claimed, never sent"))
     channel = target.resolve_channel("alerts")

@@ -239,7 +239,7 @@ def test_restart_keeps_following_a_submitted_plan(world, tmp_path):
 def test_a_700_request_plan_costs_at_most_30_slack_calls_from_proposal_to_done(tmp_path, monkeypatch):
     """The plan's follow-up is one line per batch of changes in its thread and a paced edit of its message, never
     a line per request; an edit that a newer one supersedes while queued is dropped."""
-    import bot.slack.outbox as outbox_module
+    import bot.delivery.outbox as outbox_module
 
     monkeypatch.setattr(outbox_module, "EDIT_EVERY_S", 3.0)  # the pacing (60 s in use), shortened for the test
     n = 700

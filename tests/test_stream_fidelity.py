@@ -167,8 +167,8 @@ def test_a_stalled_outbox_is_unhealthy(tmp_path, monkeypatch):
                                 "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
                                 "GWBOT_STALL_SECONDS": "60"})
         bot = Bot(settings)
-        from bot.slack.actions import Channel, Post
-        from bot.slack.outbox import enqueue
+        from bot.delivery.actions import Channel, Post
+        from bot.delivery.outbox import enqueue
         from bot.store.delivery import Delivery
 
         with bot.store.session() as s:

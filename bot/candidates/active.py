@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from bot.brokers.record import unix_to_mjd
+from bot.delivery.actions import Channel, Thread
 from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
 from bot.ingest.gwalert import epoch
-from bot.slack.actions import Channel, Thread
 from bot.store import Store
 from bot.store.events import Event
 

@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.commands.records import CandidateLine
+from bot.delivery.actions import Post, Thread
+from bot.delivery.outbox import enqueue
 from bot.skymap.crossmatch import crossmatch, verdict
 from bot.slack import blocks as bk
-from bot.slack.actions import Post, Thread
-from bot.slack.outbox import enqueue
 from bot.store import rows_changed
 from bot.store.candidates import CandidateDetection, CandidateRecord, CandidateStream
 from bot.store.events import Event

@@ -35,10 +35,10 @@ def check_ready(settings: Settings) -> None:
 
 
 def workers_for(settings: Settings, store: Store, maps: MapCache | None = None) -> list[CandidateWorker]:
-    from bot.slack.outbox import Outbox
+    from bot.slack.sender import slack_outbox
     from bot.slack.target import target_for
 
-    outbox = Outbox(store, target_for(settings), ops_channel=settings.ops_channel)
+    outbox = slack_outbox(store, target_for(settings), ops_channel=settings.ops_channel)
     maps = maps or MapCache(store)
 
     def alarm(what: str, detail: str, key: str) -> None:

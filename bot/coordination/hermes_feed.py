@@ -14,10 +14,10 @@ from bot.candidates.active import ActiveEvents, where_to_post
 from bot.commands.records import HermesNote
 from bot.config import Settings
 from bot.coordination.hermes import Hermes, HermesError
+from bot.delivery.actions import Post
+from bot.delivery.outbox import enqueue
 from bot.events.maps import MapCache
 from bot.slack import blocks as bk
-from bot.slack.actions import Post
-from bot.slack.outbox import enqueue
 from bot.store import Store
 from bot.store.coordination import HermesSeen
 from bot.store.events import Event

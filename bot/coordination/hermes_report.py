@@ -17,12 +17,12 @@ from bot.commands.records import ReportView
 from bot.config import Settings
 from bot.coordination.bands import band_for
 from bot.coordination.hermes import Hermes, HermesError, Published
+from bot.delivery.actions import Channel, Post, PublishHermes, Thread
+from bot.delivery.errors import RetryLater
+from bot.delivery.outbox import Sender, enqueue
 from bot.plans import facilities as fac
 from bot.plans.build import visit_filters
 from bot.slack import blocks as bk
-from bot.slack.actions import Channel, Post, PublishHermes, Thread
-from bot.slack.outbox import Handler, enqueue
-from bot.slack.target import RetryLater
 from bot.store import rows_changed
 from bot.store.candidates import CandidateRecord
 from bot.store.coordination import HermesReport, HermesSeen, SharedPointing
@@ -211,7 +211,7 @@ class _Refused:
     reason: str
 
 
-def handler(settings: Settings, reports: Reports) -> Handler:
+def handler(settings: Settings, reports: Reports) -> Sender:
     """The outbox's way of making a :class:`PublishHermes` delivery: submit once; after an unknown outcome,
     find the message on HERMES (by the report reference in its data) before submitting again."""
     client = Hermes(settings.hermes_api_url, settings.hermes_api_token)

@@ -19,11 +19,11 @@ from sqlalchemy import or_, select
 from bot.config import Settings
 from bot.coordination.bands import Band, band_for
 from bot.coordination.treasuremap import Pointing, Status, TreasureMap, TreasureMapError, naive_utc
+from bot.delivery.actions import ShareWithTreasureMap
+from bot.delivery.errors import Rejected, RetryLater
+from bot.delivery.outbox import Sender, enqueue
 from bot.plans.build import visit_filters
 from bot.plans.facilities import Instrument
-from bot.slack.actions import ShareWithTreasureMap
-from bot.slack.outbox import Handler, enqueue
-from bot.slack.target import RetryLater, SlackRejected
 from bot.store.coordination import SharedPointing
 from bot.store.delivery import Delivery
 from bot.store.plans import PlanRecord
@@ -176,13 +176,13 @@ def _send(client: TreasureMap, event_id: str, rows: list[_Row]) -> dict[int, tup
     return done
 
 
-def handler(settings: Settings, clock: Callable[[], float] = time.time) -> Handler:
+def handler(settings: Settings, clock: Callable[[], float] = time.time) -> Sender:
     """The outbox's way of making a :class:`ShareWithTreasureMap` delivery."""
     client = TreasureMap(settings.treasuremap_api_url, settings.treasuremap_api_token)
 
     def make(session, delivery: Delivery, action: Any):
         if not settings.treasuremap_api_token:
-            raise SlackRejected("TREASUREMAP_API_TOKEN is not set: pointings are not shared")
+            raise Rejected("TREASUREMAP_API_TOKEN is not set: pointings are not shared")
         event_id, created = action.event_id, delivery.created
         rows = _outstanding(session, event_id)
 
@@ -196,7 +196,7 @@ def handler(settings: Settings, clock: Callable[[], float] = time.time) -> Handl
                     raise RetryLater(f"Treasure Map does not know {event_id} yet", after=600.0) from None
                 if exc.retry:
                     raise RetryLater(str(exc), maybe_sent=exc.maybe_sent) from None
-                raise SlackRejected(str(exc)) from None
+                raise Rejected(f"Treasure Map refused the pointings: {exc}") from None
 
         def finish(s2, _d, done: dict[int, tuple[str, int | None]]) -> None:
             for row_id, (reported, tm_id) in done.items():

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.config import Settings
+from bot.delivery.actions import Channel, MarkRetracted, OpenChannel, Post, Thread, Topic, Upload
+from bot.delivery.outbox import Outbox, enqueue
 from bot.events import routing
 from bot.events.facts import EventFacts
 from bot.ingest.decode import RawMessage, Unsupported, decode, dedup_key
@@ -27,8 +29,6 @@ from bot.skymap.prepared import PreparedMap, prepare
 from bot.skymap.render import labels_for, render_png
 from bot.skymap.summary import Summary, summarize
 from bot.slack import blocks as bk
-from bot.slack.actions import Channel, MarkRetracted, OpenChannel, Post, Thread, Topic, Upload
-from bot.slack.outbox import Outbox, enqueue
 from bot.slack.target import channel_name_for
 from bot.store import Store
 from bot.store.events import Event, Handled, SkymapVersion, TopicProgress

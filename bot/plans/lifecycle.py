@@ -15,6 +15,8 @@ from sqlalchemy import select, update
 from bot.config import Settings
 from bot.coordination import sharing
 from bot.coordination.coverage import Coverage, CoverageBook
+from bot.delivery.actions import Channel, Post, ShowPlan, Thread, Upload
+from bot.delivery.outbox import enqueue
 from bot.events.maps import MapCache
 from bot.plans import facilities as fac
 from bot.plans.build import PlanResult, build
@@ -23,8 +25,6 @@ from bot.plans.portals import submitter_for
 from bot.plans.request import PlanRequest
 from bot.plans.status import OPEN, PlanStatus, standing
 from bot.plans.submitter import SubmitError, Submitter
-from bot.slack.actions import Channel, Post, ShowPlan, Thread, Upload
-from bot.slack.outbox import enqueue
 from bot.store import Store, rows_changed
 from bot.store.events import Event
 from bot.store.plans import PlanRecord

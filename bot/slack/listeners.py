@@ -38,13 +38,13 @@ from bot.commands.records import SHOWN_CANDIDATES, CheckAnswer, Picture
 from bot.config import ConfigError, Settings
 from bot.coordination.hermes import HermesError
 from bot.coordination.hermes_report import Reports
+from bot.delivery.actions import Channel, Post, Thread, Upload
+from bot.delivery.outbox import Outbox, enqueue
 from bot.plans.errors import PlanError
 from bot.plans.lifecycle import NotAllowed, PlanBook
 from bot.plans.request import PlanRequest
 from bot.plans.status import PlanStatus, id_list
 from bot.slack import blocks as bk
-from bot.slack.actions import Channel, Post, Thread, Upload
-from bot.slack.outbox import Outbox, enqueue
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.delivery.errors import Rejected, RetryLater
 from bot.slack.budget import CallMeter
 
 log = logging.getLogger(__name__)
@@ -52,21 +53,9 @@ SETUP_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked
                 "not_allowed_token_type", "app_missing_action_url"}
 
 
-class RetryLater(Exception):
-    """Try the same delivery again later. ``maybe_sent``: the request may have reached Slack (look it up first);
-    ``setup``: the token or app setup is refused (tell the ops channel); ``unexpected``: an answer we could not
-    classify (retried a bounded number of times)."""
+class SlackRejected(Rejected):
+    """Slack's verdict on a message (``invalid_blocks``, ``msg_too_long``, …): it fails, the lane goes on."""
 
-    def __init__(self, reason: str, after: float | None = None, maybe_sent: bool = False, setup: bool = False,
-                 unexpected: bool = False) -> None:
-        super().__init__(reason)
-        self.after = after
-        self.maybe_sent = maybe_sent
-        self.setup = setup
-        self.unexpected = unexpected
-
-
-class SlackRejected(Exception):
     def __init__(self, error: str) -> None:
         super().__init__(error)
         self.error = error
@@ -92,7 +81,10 @@ def classify(error: str) -> Exception:
     if error in VERDICTS:
         return SlackRejected(error)
     if error in SETUP_ERRORS:
-        return RetryLater(f"Slack refused the bot's token or setup ({error})", setup=True)
+        return RetryLater(f"Slack refused the bot's token or setup ({error})", tell_ops=(
+            "Slack refuses the bot's token or app setup",
+            f"Slack refused the bot's token or setup ({error}). Deliveries stay queued until this is fixed: check "
+            "SLACK_BOT_TOKEN and the app's scopes (app-manifest.yml), then reinstall the app."))
     if error.startswith("Received a response in a non-JSON format"):
         return RetryLater("Slack (or a proxy in front of it) answered with a page, not JSON", maybe_sent=True)
     return RetryLater(f"unexpected Slack error {error[:200]}", maybe_sent=True, unexpected=True)

@@ -1,4 +1,4 @@
-"""What the bot asks of Slack (and of Treasure Map and HERMES), as typed records. Every post, edit, upload,
+"""What the bot asks of Slack, Treasure Map and HERMES, as typed records. Every post, edit, upload,
 topic, channel, invite and report goes through the outbox as one of these (stored as JSON by :func:`to_json`,
 read back by :func:`from_json`), so retries, per-lane order and no-doubles-after-a-crash hold for all of them."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["Action", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post", "PublishHermes",
-           "ShareWithTreasureMap", "ShowPlan", "Thread", "Topic", "Upload", "from_json", "lane", "supersede_key",
-           "to_json"]
+__all__ = ["Action", "Alarm", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post", "PublishHermes",
+           "SLACK_KINDS", "ShareWithTreasureMap", "ShowPlan", "Thread", "Topic", "Upload", "from_json", "lane",
+           "supersede_key", "to_json"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,15 @@ class OpenChannel:
 
 
 @dataclass(frozen=True)
+class Alarm:
+    """Something the people running the bot must know, for the ops channel (worded when it is sent)."""
+
+    channel: Channel
+    what: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class MarkRetracted:
     """Edit every recorded summary of the event to say RETRACTED."""
 
@@ -145,9 +154,12 @@ class PublishHermes:
         return "hermes"
 
 
-Action = Post | Upload | Edit | Topic | OpenChannel | MarkRetracted | ShowPlan | ShareWithTreasureMap | PublishHermes
+Action = (Post | Upload | Edit | Topic | OpenChannel | MarkRetracted | ShowPlan | Alarm | ShareWithTreasureMap
+          | PublishHermes)
 _KINDS: dict[str, type] = {cls.__name__: cls for cls in (Post, Upload, Edit, Topic, OpenChannel, MarkRetracted,
-                                                          ShowPlan, ShareWithTreasureMap, PublishHermes)}
+                                                          ShowPlan, Alarm, ShareWithTreasureMap, PublishHermes)}
+#: the kinds Slack's sender makes
+SLACK_KINDS = ("Post", "Upload", "Edit", "Topic", "OpenChannel", "MarkRetracted", "ShowPlan", "Alarm")
 _NESTED = {"channel": Channel, "thread": Thread}
 
 

@@ -1,25 +1,21 @@
-"""The outbox: Slack deliveries kept in the store until Slack has them.
+"""The outbox: deliveries kept in the store until their service has them, generic over senders.
 
-The pipeline enqueues deliveries in the same transaction that records an
-alert as handled, so nothing is lost across a crash or a Slack outage. One
-worker thread sends them: in id order within a lane (one lane per channel),
-lanes independent of each other, honouring 429 Retry-After and backing off
-on 5xx and timeouts. A post or upload whose outcome is unknown (in flight when
-the process died, or a timeout, dropped connection or 5xx after it was sent)
-is looked up first (posts by the delivery id in their metadata, uploads by
-their file id) and sent again only if Slack does not have it: nothing is
-posted twice and a lane keeps its order.
+Callers enqueue deliveries in the same transaction as the change they announce (an alert recorded as handled, a
+plan approved), so nothing is lost across a crash or an outage. One worker thread sends them: in id order within a
+lane (a Slack channel, a plan's message, Treasure Map, HERMES), lanes independent of each other, honouring the
+service's "retry after" and backing off on server errors and timeouts. Each kind of delivery has a sender
+(:data:`Sender`) that prepares the call in the store's transaction and records its result in another; a delivery
+whose outcome is unknown (in flight when the process died, or a timeout after it was sent) is marked so, and its
+sender looks it up before sending again: nothing is sent twice and a lane keeps its order.
 
-Nothing stops the loop or blocks a lane for good: an unexpected error is
-logged with its delivery and retried; a delivery that keeps failing that way,
-or that Slack rejects, is marked failed, reported to the ops channel, and its
-lane moves on. Trouble with the token or app setup keeps deliveries pending
+Nothing stops the loop or blocks a lane for good: an unexpected error is logged with its delivery and retried; a
+delivery that keeps failing that way, or that its service rejects, is marked failed, reported to the ops channel,
+and its lane moves on. Trouble the people running the bot must fix (a refused token) keeps deliveries pending
 and tells the ops channel.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -30,28 +26,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.slack import blocks as bk
-from bot.slack.actions import (
-    Action,
-    Channel,
-    Edit,
-    MarkRetracted,
-    OpenChannel,
-    Post,
-    ShowPlan,
-    Thread,
-    Topic,
-    Upload,
-    from_json,
-    lane,
-    supersede_key,
-    to_json,
-)
-from bot.slack.target import RetryLater, SlackRejected, SlackTarget
+from bot.delivery.actions import Action, Alarm, Channel, ShowPlan, from_json, lane, supersede_key, to_json
+from bot.delivery.errors import Rejected, RetryLater
 from bot.store import Store, rows_changed
 from bot.store.delivery import Delivery, OutboxSender
-from bot.store.events import ChannelId, Event, SummaryPost
-from bot.store.plans import PlanRecord
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +42,12 @@ OPEN = ("pending", "in_flight")
 EDIT_EVERY_S = 60.0  # a plan's message is edited at most this often (chat.update is Tier 3: ~50 a minute)
 
 
-#: how a delivery for another service is made: (session, delivery, action) -> (call, finish), as for Slack's
-Handler = Callable[[Any, Delivery, Any], tuple[Callable[[], Any], Callable[[Any, Delivery, Any], None]]]
+#: how a kind of delivery is made: (session, delivery, action) -> (call, finish). The sender prepares the call inside
+#: the outbox's transaction (and may raise :class:`Rejected` or :class:`RetryLater`); ``call()`` runs outside any
+#: transaction; ``finish(session, delivery, result)`` records the result in the transaction that marks it done.
+Sender = Callable[[Any, Delivery, Any], tuple[Callable[[], Any], Callable[[Any, Delivery, Any], None]]]
 
-
-class NoChannel(Exception):
-    """The delivery's channel does not exist (its creation failed): skip it."""
+__all__ = ["EDIT_EVERY_S", "Outbox", "Sender", "enqueue"]
 
 
 def enqueue(session, action: Action, *, event_id: str | None = None, file: bytes | None = None,
@@ -96,13 +74,13 @@ def enqueue(session, action: Action, *, event_id: str | None = None, file: bytes
 
 
 class Outbox:
-    def __init__(self, store: Store, target: SlackTarget, clock: Callable[[], float] = time.time,
-                 ops_channel: str | None = None, services: dict[str, Handler] | None = None) -> None:
+    def __init__(self, store: Store, senders: dict[str, Sender], clock: Callable[[], float] = time.time,
+                 ops_channel: str | None = None, say_now: Callable[[Alarm], None] | None = None) -> None:
         self.store = store
-        self.services = services or {}  # delivery kind -> how another service (Treasure Map, HERMES) takes it
-        self.target = target
+        self.senders = senders  # delivery kind -> its sender (Slack's kinds, Treasure Map's, HERMES's)
         self.clock = clock
         self.ops_channel = ops_channel
+        self.say_now = say_now  # an alarm straight to its service, when the store itself cannot take it
         self._wake = threading.Event()
         self._alarmed: dict[str, float] = {}
         self.sent = 0
@@ -122,22 +100,23 @@ class Outbox:
         return 0.0 if oldest is None else max(0.0, self.clock() - oldest)
 
     def alarm(self, channel: str | None, what: str, detail: str, key: str | None = None) -> None:
-        """Tell the ops channel, at most once an hour per ``key``. Queued like any post; when the store itself
-        cannot take it (disk full), sent straight to Slack, best effort."""
+        """Tell the ops channel, at most once an hour per ``key``. Queued like any delivery; when the store itself
+        cannot take it (disk full), sent straight to its service, best effort."""
         key = key or what
         now = self.clock()
         if now - self._alarmed.get(key, -ALARM_REPEAT_S) < ALARM_REPEAT_S or not channel:
             return
         self._alarmed[key] = now
-        text, blocks = bk.ops_alarm(what, detail)
+        alarm = Alarm(Channel(name=channel), what, detail)
         try:
             with self.store.session() as s:
-                enqueue(s, Post(Channel(name=channel), text, blocks))
+                enqueue(s, alarm)
             self.wake()
         except Exception:  # the database is the trouble: go around it
             log.exception("cannot queue an ops message; sending it directly")
             try:
-                self.target.post(self.target.resolve_channel(channel), text, blocks, None, False, 0)
+                if self.say_now is not None:
+                    self.say_now(alarm)
             except Exception as exc:
                 log.error("cannot tell the ops channel either: %s", exc)
 
@@ -247,22 +226,22 @@ class Outbox:
             kind, lane, event_id, attempts = d.kind, d.lane, d.event_id, d.attempts
             call: Callable[[], Any] | None = None
             try:
-                call, finish = self._plan(s, d)
-            except (NoChannel, SlackRejected) as exc:
+                call, finish = self._prepare(s, d)
+            except Rejected as exc:
                 d.status, d.last_error = "failed", str(exc)[:500]
                 failed: BaseException | None = exc
             except Exception as exc:  # RetryLater, or a bug while preparing it: retried, within bounds
                 d.status, failed = "pending", exc
             else:
                 failed = None
-        if isinstance(failed, (NoChannel, SlackRejected)):
+        if isinstance(failed, Rejected):
             self._failed(delivery_id, kind, lane, event_id, failed)
             return 0.0
         try:
             if call is None:
-                raise failed or RetryLater("channel lookup failed")
+                raise failed or RetryLater("the delivery could not be prepared")
             result = call()
-        except SlackRejected as exc:
+        except Rejected as exc:
             with self.store.session() as s:
                 row = s.get_one(Delivery, delivery_id)
                 row.status, row.last_error = "failed", str(exc)[:500]
@@ -305,10 +284,9 @@ class Outbox:
             return 0.0
         log.warning("delivery %s (%s, lane %s) will retry in %.1f s: %s", delivery_id, kind, lane, delay, retry,
                     extra={"event_id": event_id})
-        if retry.setup:
-            self.alarm(self.ops_channel, "Slack refuses the bot's token or app setup",
-                       f"{retry}. Deliveries stay queued until this is fixed: check SLACK_BOT_TOKEN and the app's "
-                       "scopes (app-manifest.yml), then reinstall the app.", key="slack-setup")
+        if retry.tell_ops is not None:
+            what, detail = retry.tell_ops
+            self.alarm(self.ops_channel, what, detail, key=what)
         return delay
 
     def _failed(self, delivery_id: int, kind: str, lane: str, event_id: str | None, exc: BaseException) -> None:
@@ -319,175 +297,9 @@ class Outbox:
                        f"delivery {delivery_id} ({lane}{', ' + event_id if event_id else ''}): {exc}. "
                        "Later messages go on.", key=f"failed:{delivery_id}")
 
-    def _channel(self, s, where: Channel) -> str:
-        if where.event is not None:
-            event = s.get(Event, where.event)
-            if event is None or not event.channel_id:
-                raise NoChannel(f"event {where.event} has no channel")
-            return event.channel_id
-        name = str(where.name)
-        cached = s.get(ChannelId, name)
-        if cached:
-            return cached.channel_id
-        channel_id = self.target.resolve_channel(name)
-        s.merge(ChannelId(name=name, channel_id=channel_id))
-        return channel_id
-
-    @staticmethod
-    def _thread(s, thread: Thread | None, event_id: str | None) -> str | None:
-        if thread is None:
-            return None
-        if thread.ts:
-            return thread.ts
-        if thread.plan is not None:
-            plan = s.get(PlanRecord, thread.plan)
-            if plan is None or not plan.message_ts:
-                raise NoChannel(f"plan {thread.plan} has no message to thread under")
-            return plan.message_ts
-        if thread.delivery is not None:
-            parent = s.get(Delivery, thread.delivery)
-            ts = (parent.result or {}).get("ts") if parent is not None and parent.status == "done" else None
-            if not ts:
-                raise NoChannel(f"delivery {thread.delivery} posted no message to thread under")
-            return ts
-        event = s.get(Event, event_id) if thread.event and event_id else None
-        return event.thread_ts if event else None
-
-    def _plan(self, s, d: Delivery) -> tuple[Callable[[], Any], Callable[[Any, Delivery, Any], None]]:
-        """What to call for this delivery, and how to record its result."""
-        action = from_json(d.kind, d.payload)
-        t = self.target
-        service = self.services.get(d.kind)
-        if service is not None:
-            return service(s, d, action)
-
-        def nothing(_s, _d, _r) -> None:
-            return None
-
-        match action:
-            case OpenChannel():
-                return self._open_channel(s, action)
-            case Post():
-                channel = self._channel(s, action.channel)
-                thread = self._thread(s, action.thread, d.event_id)
-                blocks = self._blocks(s, action.blocks, d.event_id)
-
-                def record(s2, d2, ts) -> None:
-                    self._finish_post(s2, d2, action, channel, ts, blocks, root=thread is None)
-
-                return self._posting(d, channel, action.text, blocks, thread, action.broadcast), record
-            case Upload():
-                return self._uploading(s, d, action), nothing
-            case Edit():
-                channel = self._channel(s, action.channel)
-                return (lambda: t.update(channel, action.ts, action.text, action.blocks)), nothing
-            case Topic():
-                channel = self._channel(s, action.channel)
-                return (lambda: t.set_topic(channel, action.topic)), nothing
-            case MarkRetracted():
-                posts = [(post.channel_id, post.ts, *bk.mark_retracted(post.text, post.blocks))
-                         for post in s.scalars(select(SummaryPost).where(SummaryPost.event_id == action.event_id))]
-
-                def edit_all() -> None:
-                    for channel_id, ts, text, blocks in posts:
-                        t.update(channel_id, ts, text, blocks)
-
-                return edit_all, nothing
-            case ShowPlan():
-                return self._show_plan(s, d, action)
-        raise NoChannel(f"unknown delivery kind {d.kind}")
-
-    def _posting(self, d: Delivery, channel: str, text: str, blocks: list, thread: str | None,
-                 broadcast: bool) -> Callable[[], str]:
-        """chat.postMessage, after a look-up when an earlier attempt's outcome is unknown."""
-        previous = dict(d.result or {})
-        d.result = {**previous, "channel": channel}  # committed before the call: lets a restart look for it
-        unknown = previous.get("unknown") and previous.get("channel") == channel
-        delivery_id, since, t = d.id, d.created - 60, self.target  # the post cannot be older than its delivery
-
-        def post() -> str:
-            found = t.find_post(channel, delivery_id, since) if unknown else None
-            if found:
-                log.info("delivery %s was already posted (ts %s): not posting again", delivery_id, found)
-            return found or t.post(channel, text, blocks, thread, broadcast, delivery_id)
-
-        return post
-
-    def _uploading(self, s, d: Delivery, action: Upload) -> Callable[[], str]:
-        channel = self._channel(s, action.channel)
-        thread, data = self._thread(s, action.thread, d.event_id), d.file
-        if data is None:
-            raise NoChannel("upload has no file (already delivered and pruned)")
-        previous = dict(d.result or {})
-        d.result = {**previous, "channel": channel}
-        delivery_id, known_file = d.id, previous.get("file_id") if previous.get("unknown") else None
-        t = self.target
-
-        def remember(file_id: str) -> None:
-            with self.store.session() as s2:
-                row = s2.get_one(Delivery, delivery_id)
-                row.result = {**(row.result or {}), "file_id": file_id}
-
-        def upload() -> str:
-            if known_file and t.find_upload(channel, known_file):
-                log.info("delivery %s was already uploaded (file %s): not uploading again", delivery_id, known_file)
-                return known_file
-            return t.upload(channel, data, action.filename, action.title, thread, remember)
-
-        return upload
-
-    def _open_channel(self, s, action: OpenChannel):
-        event = s.get(Event, action.event_id)
-        existing, invite, t = event.channel_id, list(action.invite), self.target
-
-        def make_channel() -> tuple[str, str]:
-            channel = (existing, event.channel_name) if existing else t.create_channel(action.name)
-            t.invite(channel[0], invite)
-            return channel
-
-        def save_channel(s2, d2, channel) -> None:
-            row = s2.get(Event, d2.event_id)
-            row.channel_id, row.channel_name = channel
-            log.info("channel #%s is %s", channel[1], channel[0], extra={"event_id": d2.event_id})
-            if channel[1] != action.name:
-                self.alarm(self.ops_channel, f"#{action.name} was taken",
-                           f"#{action.name} is held by an archived channel or one the bot cannot use, so "
-                           f"{d2.event_id}'s channel is #{channel[1]}.", key=f"renamed:{d2.event_id}")
-
-        return make_channel, save_channel
-
-    def _show_plan(self, s, d: Delivery, action: ShowPlan):
-        """The plan's message as the plan is now: posted the first time, edited after."""
-        plan = s.get_one(PlanRecord, action.plan_id)
-        text, blocks = bk.plan_message(plan.view())
-        channel = self._channel(s, action.channel)
-        if plan.message_ts:
-            ts = plan.message_ts
-            return (lambda: self.target.update(channel, ts, text, blocks)), lambda _s, _d, _r: None
-        if action.edit:  # its own lane: the post that makes the message is still on its way
-            raise RetryLater(f"plan {action.plan_id}'s message is not posted yet", after=5.0)
-
-        def record(s2, d2, ts) -> None:
-            row = s2.get_one(PlanRecord, action.plan_id)
-            row.channel_id, row.message_ts = channel, ts
-            d2.result = {"channel": channel, "ts": ts}
-
-        return self._posting(d, channel, text, blocks, None, False), record
-
-    @staticmethod
-    def _blocks(s, blocks: list, event_id: str | None) -> list:
-        """The post's blocks with the event channel's link filled in."""
-        if bk.EVENT_LINK in json.dumps(blocks):
-            event = s.get(Event, event_id)
-            blocks = bk.fill_event_link(blocks, event.channel_id, event.channel_name)
-        return blocks
-
-    def _finish_post(self, s, d: Delivery, action: Post, channel: str, ts: str, blocks: list, root: bool) -> None:
-        d.status, d.done_at = "done", self.clock()
-        d.result = {"channel": channel, "ts": ts}
-        if d.event_id and action.starts_thread and root:
-            event = s.get(Event, d.event_id)
-            if event is not None and not event.thread_ts:
-                event.thread_ts = ts
-        if d.event_id and action.record:
-            s.add(SummaryPost(event_id=d.event_id, channel_id=channel, ts=ts, blocks=blocks, text=action.text))
+    def _prepare(self, s, d: Delivery) -> tuple[Callable[[], Any], Callable[[Any, Delivery, Any], None]]:
+        """The delivery's sender prepares its call."""
+        sender = self.senders.get(d.kind)
+        if sender is None:
+            raise Rejected(f"no sender for deliveries of kind {d.kind}")
+        return sender(s, d, from_json(d.kind, d.payload))
