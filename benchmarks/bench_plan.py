@@ -34,6 +34,7 @@ from fakes.lco_server import FakeLCO  # noqa: E402
 
 from bot import config  # noqa: E402
 from bot.plans.build import build  # noqa: E402
+from bot.plans.request import PlanRequest  # noqa: E402
 from bot.skymap.io import read_skymap  # noqa: E402
 from bot.skymap.prepared import prepare  # noqa: E402
 
@@ -162,8 +163,8 @@ def main() -> None:
         times, result = [], None
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            result = build(prepare(read_skymap(fits)), "S241102br", settings, "lco", instrument="1M0-SCICAM-SINISTRO",
-                           exposure_s=300, filters=("rp",), start=START)
+            request = PlanRequest("lco", "1M0-SCICAM-SINISTRO", ("rp",), 300.0)
+            result = build(prepare(read_skymap(fits)), "S241102br", settings, request, start=START)
             times.append(time.perf_counter() - t0)
         slack_times = through_slack(lco, args.repeat)
     plan = result.plan

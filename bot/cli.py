@@ -120,6 +120,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from bot import config
     from bot.ingest.files import load
     from bot.plans.build import build, first_windows
+    from bot.plans.request import PlanRequest
     from bot.skymap.prepared import prepare
 
     source = load(args.file)
@@ -127,10 +128,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     start = parse_time(args.start) if args.start else None
     filters = tuple(f.strip() for f in args.filters.split(",") if f.strip()) if args.filters else None
     overrides = {"galaxy_complete_to_mpc": args.complete_to} if args.complete_to else {}
-    result = build(prepare(source.pick(args.map)), event_id, config.load(**overrides), args.facility,
-                   instrument=args.instrument, filters=filters, exposure_s=args.exposure, n_fields=args.fields,
-                   hours=args.hours, start=start, galaxies=args.galaxies or False, revisit=args.revisit,
-                   revisit_gap_min=args.revisit_gap)
+    request = PlanRequest(args.facility, args.instrument, filters, args.exposure, args.fields, args.hours,
+                          galaxies=bool(args.galaxies), map=args.map, revisit=args.revisit,
+                          revisit_gap_min=args.revisit_gap)
+    result = build(prepare(source.pick(args.map)), event_id, config.load(**overrides), request, start=start,
+                   catalogue=args.galaxies)
     if args.png:
         Path(args.png).write_bytes(result.png)
     if args.json:

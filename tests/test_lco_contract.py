@@ -16,6 +16,7 @@ from bot.plans.build import build
 from bot.plans.facilities import builtin
 from bot.plans.lco import Portal, request_group
 from bot.plans.planner import make_plan
+from bot.plans.request import PlanRequest
 from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
 
@@ -73,7 +74,7 @@ def test_a_window_crossing_the_semester_end_is_cut_there(bbh):
     semesters = [(start - timedelta(days=30), end), (end, end + timedelta(days=180))]
     with FakeLCO(semesters=semesters) as lco:
         settings = config.load({"LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal})
-        result = build(bbh, "S241102br", settings, "lco", hours=24, start=start)
+        result = build(bbh, "S241102br", settings, PlanRequest("lco", hours=24), start=start)
         assert result.plan.end <= end
         assert any("end of the LCO semester" in note for note in result.plan.notes)
         for request in result.payload["requests"]:

@@ -14,8 +14,9 @@ from bot.coordination.coverage import Coverage, Summary, summarize
 from bot.ingest.files import load_catalogue
 from bot.plans import facilities as fac
 from bot.plans.errors import PlanError
-from bot.plans.planner import REVISIT_GAP_MINUTES, Plan, make_plan, sample_points
+from bot.plans.planner import Plan, make_plan, sample_points
 from bot.plans.portals import submitter_for
+from bot.plans.request import PlanRequest
 from bot.plans.submitter import Submitter
 from bot.skymap.io import SkymapError
 from bot.skymap.prepared import PreparedMap
@@ -80,31 +81,30 @@ def _iso(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_name: str, *,
-          instrument: str | None = None, filters: tuple[str, ...] | None = None, exposure_s: float = 300.0,
-          n_fields: int | None = None, hours: float = 24.0, start: datetime | None = None,
-          validate: bool = True, galaxies: bool | str = False, revisit: str | None = None,
-          revisit_gap_min: float = REVISIT_GAP_MINUTES,
+def build(prepared: PreparedMap, event_id: str, settings: Settings, request: PlanRequest, *,
+          start: datetime | None = None, validate: bool = True, catalogue: str | None = None,
           submitters: Callable[[str, Settings], Submitter | None] = submitter_for,
           coverage: Coverage | None = None) -> PlanResult:
-    """``galaxies``: True for the catalogue in GWBOT_GALAXY_CATALOGUE, or a catalogue file's path.
-    ``coverage``: others' pointings, subtracted (the plan's probability is then what it adds).
-    ``revisit``: a filter every field is observed in again, ``revisit_gap_min`` minutes after its first visit.
-    A user's mistake (unknown facility, instrument or filter, no catalogue) raises :class:`PlanError`."""
-    facility = fac.lookup({"facilities": list(settings.facility_tables)}, facility_name)
+    """The plan ``request`` asks for, from ``start`` (default now). With ``request.galaxies``, the galaxies of
+    ``catalogue`` (a file's path, from the command line) or of GWBOT_GALAXY_CATALOGUE. ``coverage``: others'
+    pointings, subtracted (the plan's probability is then what it adds). A user's mistake (unknown facility,
+    instrument or filter, no catalogue) raises :class:`PlanError`."""
+    facility = fac.lookup({"facilities": list(settings.facility_tables)}, request.facility)
     start = start or datetime.now(UTC)
     submitter = submitters(facility.submit, settings)
     notes: list[str] = []
+    hours = request.hours
     if submitter is not None:
         facility, hours, notes = submitter.prepare(facility, start, hours)
-    inst = facility.instrument(instrument)
-    catalogue = None
-    if galaxies:
-        path = galaxies if isinstance(galaxies, str) else settings.galaxy_catalogue
+    inst = facility.instrument(request.instrument)
+    filters = request.filters
+    galaxies = None
+    if request.galaxies:
+        path = catalogue or settings.galaxy_catalogue
         if not path:
             raise PlanError("no galaxy catalogue: set GWBOT_GALAXY_CATALOGUE (CSV or FITS with ra, dec, distance)")
         try:
-            catalogue = load_catalogue(path)
+            galaxies = load_catalogue(path)
         except SkymapError as exc:
             raise PlanError(str(exc)) from None
     weight, others = None, None
@@ -112,9 +112,10 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, facility_nam
         family = family_of(band_for((filters or inst.default_filters)[0]).name)
         weight = partial(coverage.weight, family)
         others = summarize(prepared, coverage, family, sample_points(prepared, min(inst.fov_deg) / 4))
-    plan = make_plan(prepared, facility, inst, start=start, hours=hours, exposure_s=exposure_s, filters=filters,
-                     n_fields=n_fields, galaxies=catalogue, complete_to_mpc=settings.galaxy_complete_to_mpc,
-                     weight=weight, revisit=revisit, revisit_gap_min=revisit_gap_min)
+    plan = make_plan(prepared, facility, inst, start=start, hours=hours, exposure_s=request.exposure_s,
+                     filters=filters, n_fields=request.fields, galaxies=galaxies,
+                     complete_to_mpc=settings.galaxy_complete_to_mpc, weight=weight, revisit=request.revisit,
+                     revisit_gap_min=request.revisit_gap_min)
     firsts = plan.first_visits
     png = render_png(prepared, Labels(f"{event_id} · {facility.name.upper()} plan",
                                       f"{len(firsts)} fields · {inst.name} · {plan.covered_prob:.1%} covered"),

@@ -135,11 +135,7 @@ class PlanBook:
             raise PlanError(f"{event_id} has no {which} to plan on yet.")
         version, prepared = latest
         coverage = None if request.ignore_others else self._coverage(event_id, version, prepared)
-        result = build(prepared, event_id, self.settings, request.facility, instrument=request.instrument,
-                       filters=request.filters, exposure_s=request.exposure_s, n_fields=request.fields,
-                       hours=request.hours, galaxies=request.galaxies, revisit=request.revisit,
-                       revisit_gap_min=request.revisit_gap_min, submitters=self.submitters,
-                       coverage=coverage)
+        result = build(prepared, event_id, self.settings, request, submitters=self.submitters, coverage=coverage)
         with self.store.session() as s:
             summary = result.to_dict()
             if coverage is None and not request.ignore_others:
