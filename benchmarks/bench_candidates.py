@@ -136,8 +136,8 @@ def consume_all(settings: config.Settings, total: int, counter=None, whole_alert
     messages done here, CPU seconds this process used from the first batch to the last)."""
     import threading
 
-    store = Store(settings.database_url)
-    worker = CandidateWorker(settings, settings.brokers[0], store, lambda *a: None)
+    store = Store(settings.store.database_url)
+    worker = CandidateWorker(settings, settings.candidates.brokers[0], store, lambda *a: None)
     if whole_alert:  # the reference: read every alert in full
         decoders.peek = lambda fmt, broker, message: whole(message.value)  # type: ignore
     stop = threading.Event()
@@ -291,7 +291,7 @@ def main() -> None:
 
     # 5. memory
     settings = settings_for("127.0.0.1:1", "none", db, "memory")
-    worker = CandidateWorker(settings, settings.brokers[0], store, lambda *a: None)
+    worker = CandidateWorker(settings, settings.candidates.brokers[0], store, lambda *a: None)
     batch = [Message("t", v, None, 0, i) for i, v in enumerate(values[:1000])]
     marks = {}
     early = max(1000, min(10000, args.memory // 10 // 1000 * 1000))  # after the warm-up: 10,000 in the full run

@@ -37,7 +37,7 @@ HOUSEKEEPING_S = 3600.0
 class Bot:
     def __init__(self, settings: Settings, target: SlackTarget | None = None) -> None:
         self.settings = settings
-        self.store = Store(settings.database_url)
+        self.store = Store(settings.store.database_url)
         self.maps = MapCache(self.store)
         self.coverage = CoverageBook(self.store, settings, self.maps)
         self.plans = PlanBook(self.store, settings, self.maps, group_members=group_members_for(settings),
@@ -45,7 +45,7 @@ class Bot:
         self.reports = Reports(self.store, settings, self.plans.is_approver, self.plans.observed)
         self.hermes_feed = HermesFeed(self.store, settings, self.maps)
         self.target = target or target_for(settings)
-        self.outbox = slack_outbox(self.store, self.target, ops_channel=settings.ops_channel,
+        self.outbox = slack_outbox(self.store, self.target, ops_channel=settings.channels.ops,
                                    services={"ShareWithTreasureMap": sharing.handler(settings),
                                              "PublishHermes": hermes_report.handler(settings, self.reports)})
         self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.plans)
@@ -57,19 +57,19 @@ class Bot:
                                coverage=self.coverage, slack_calls=meter.rates if meter else list)
         self.follower = Follower(self.plans, self.outbox.wake,
                                  readers=(self.coverage.refresh_due, self.hermes_feed.read_due))
-        self.candidates = workers_for(settings, self.store, self.maps) if settings.brokers else []
+        self.candidates = workers_for(settings, self.store, self.maps) if settings.candidates.brokers else []
         self._threads: list[threading.Thread] = []
         self._stop_commands: Callable[[], None] | None = None
 
     def stream_status(self) -> dict:
-        return {"connected": self.reader.connected, "url": self.settings.hop_url_redacted,
+        return {"connected": self.reader.connected, "url": self.settings.hop.url_redacted,
                 "group_id": self.reader.group_id, "problem": self.reader.problem,
                 "database_ok": self.reader.database_ok, "outbox_stalled_s": self._stalled()}
 
     def _stalled(self) -> float | None:
         """Seconds the oldest pending delivery has waited, when that is longer than GWBOT_STALL_SECONDS."""
         age = self.outbox.oldest_pending_age()
-        return age if age > self.settings.stall_seconds else None
+        return age if age > self.settings.store.stall_seconds else None
 
     def start_commands(self) -> None:
         """The /gw command in Socket Mode or HTTP mode, when the bot talks to a real workspace."""
@@ -79,7 +79,7 @@ class Bot:
 
     def start_background(self) -> None:
         """Delivery and heartbeat threads and the plan follower; the stream reader runs in the caller's thread."""
-        self.follower.start(self.settings.follow_seconds)
+        self.follower.start(self.settings.plans.follow_seconds)
         for name, target in (("delivery", self.outbox.run), ("heartbeat", self._heartbeat)):
             thread = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
             thread.start()
@@ -137,7 +137,7 @@ class Bot:
     def housekeeping(self) -> None:
         """Keep storage bounded: map versions and finished deliveries older than GWBOT_RETENTION_DAYS go."""
         try:
-            maps, deliveries = self.store.prune(time.time() - 86400 * self.settings.retention_days)
+            maps, deliveries = self.store.prune(time.time() - 86400 * self.settings.store.retention_days)
         except Exception:
             log.exception("pruning old rows failed; will try again")
             return

@@ -202,10 +202,10 @@ def cmd_candidates(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
-    Store(settings.database_url).close()  # the schema brought up to date once, under its lock, before the workers
+    Store(settings.store.database_url).close()  # the schema brought up to date once, under its lock, before the workers
     procs = run_processes(settings, args.workers, stop)
     print(f"gwbot candidates: {len(procs)} worker process(es) reading "
-          f"{', '.join(b.name for b in settings.brokers)}; Ctrl-C to stop", flush=True)
+          f"{', '.join(b.name for b in settings.candidates.brokers)}; Ctrl-C to stop", flush=True)
     try:
         while any(p.is_alive() for p in procs):
             time.sleep(1.0)
@@ -277,7 +277,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     from bot.store.db import engine_for
 
     settings = config.load(**({"database_url": args.database} if args.database else {}))
-    engine = engine_for(settings.database_url)
+    engine = engine_for(settings.store.database_url)
     try:
         if args.action == "upgrade":
             done = migrate.upgrade(engine)

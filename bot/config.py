@@ -6,6 +6,7 @@ its ``repr`` or in :meth:`Settings.describe`, so they cannot reach a log line.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -160,48 +161,74 @@ class BrokerConfig:
 
 
 @dataclass(frozen=True)
-class Settings:
-    slack_bot_token: str | None = field(default=None, repr=False)
-    slack_app_token: str | None = field(default=None, repr=False)
-    slack_signing_secret: str | None = field(default=None, repr=False)
-    slack_api_url: str = DEFAULT_SLACK_API_URL
-    hop_url: str = DEFAULT_HOP_URL
-    hop_username: str | None = None
-    hop_password: str | None = field(default=None, repr=False)
-    hop_auth: bool = True
+class SlackSettings:
+    bot_token: str | None = field(default=None, repr=False)
+    app_token: str | None = field(default=None, repr=False)  # Socket Mode for the /gw commands
+    signing_secret: str | None = field(default=None, repr=False)  # verifies HTTP-mode requests
+    api_url: str = DEFAULT_SLACK_API_URL
+    port: int = 3000  # HTTP mode
+
+
+@dataclass(frozen=True)
+class HopSettings:
+    url: str = DEFAULT_HOP_URL
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    auth: bool = True
     group_id: str | None = None  # default: "<hop user name>-gwbot" (Hopskotch refuses other prefixes)
-    database_url: str = "sqlite:///gwbot.sqlite"
-    alerts_channel: str | None = "gw-alerts"
-    mock_channel: str | None = None
-    ops_channel: str | None = None
-    notices_channel: str | None = None
+    post_max_age_s: float = 6 * 3600.0  # older alerts are stored but not posted (a new group's backlog)
+
+    @property
+    def url_redacted(self) -> str:
+        return redact_url(self.url)
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    alerts: str | None = "gw-alerts"
+    mock: str | None = None
+    ops: str | None = None
+    notices: str | None = None
     invite_users: tuple[str, ...] = ()
-    channel_prefix: str = ""
-    mock_channel_prefix: str = "mock-"
-    config_file: str | None = None
-    output_dir: str = "gwbot-out"
-    dry_run: bool = False
-    port: int = 3000
+    prefix: str = ""
+    mock_prefix: str = "mock-"
+    routing: Routing = field(default_factory=Routing)
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    database_url: str = "sqlite:///gwbot.sqlite"
+    retention_days: float = 30.0  # old sky-map versions and delivered outbox rows are pruned after this
+    max_skymap_mb: float = 1024.0
+    stall_seconds: float = 300.0  # an outbox whose oldest pending delivery is older is unhealthy
+
+
+@dataclass(frozen=True)
+class PlanSettings:
     lco_api_url: str = "https://observe.lco.global/api/"
     lco_api_token: str | None = field(default=None, repr=False)
     lco_proposal_id: str | None = None
     lco_ipp_value: float = 1.05
     lco_observation_type: str = "NORMAL"
     approvers: tuple[str, ...] = ()
-    plan_expiry_hours: float = 2.0
+    expiry_hours: float = 2.0
     follow_seconds: float = 300.0
     galaxy_catalogue: str | None = None
     galaxy_complete_to_mpc: float | None = None
     facility_tables: tuple[dict, ...] = ()
-    post_max_age_s: float = 6 * 3600.0  # older alerts are stored but not posted (a new group's backlog)
-    max_skymap_mb: float = 1024.0
-    retention_days: float = 30.0  # old sky-map versions and delivered outbox rows are pruned after this
-    stall_seconds: float = 300.0  # an outbox whose oldest pending delivery is older is unhealthy
-    candidate_window_days: float = 7.0  # events whose merger is older get no more candidates
-    candidate_max_cl: float = 0.9  # candidates outside this credible region are not posted
-    candidate_min_reliability: float = 0.6  # where the broker gives a real-bogus score
-    candidate_digest_s: float = 120.0  # at most one candidate digest per event channel this often
+
+
+@dataclass(frozen=True)
+class CandidateSettings:
+    window_days: float = 7.0  # events whose merger is older get no more candidates
+    max_cl: float = 0.9  # candidates outside this credible region are not posted
+    min_reliability: float = 0.6  # where the broker gives a real-bogus score
+    digest_s: float = 120.0  # at most one candidate digest per event channel this often
     brokers: tuple[BrokerConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class CoordinationSettings:
     treasuremap_api_url: str = "https://treasuremap.space/api/v1/"
     treasuremap_api_token: str | None = field(default=None, repr=False)  # set: our pointings are shared
     coverage_seconds: float = 900.0  # how often active events' pointings are read from Treasure Map (and HERMES)
@@ -210,20 +237,45 @@ class Settings:
     hermes_topic: str = "hermes.test"  # change to publish for real
     hermes_authors: str = ""  # the report's authors line
     hermes_submitter: str = ""  # who submits, as HERMES records it (default: gwbot)
-    routing: Routing = field(default_factory=Routing)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, in one section per part of the bot; each part is handed its own section."""
+
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    hop: HopSettings = field(default_factory=HopSettings)
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    plans: PlanSettings = field(default_factory=PlanSettings)
+    candidates: CandidateSettings = field(default_factory=CandidateSettings)
+    coordination: CoordinationSettings = field(default_factory=CoordinationSettings)
+    config_file: str | None = None
+    output_dir: str = "gwbot-out"
+    dry_run: bool = False
 
     @property
     def posts_to_slack(self) -> bool:
-        return bool(self.slack_bot_token) and not self.dry_run
+        return bool(self.slack.bot_token) and not self.dry_run
 
-    @property
-    def hop_url_redacted(self) -> str:
-        return redact_url(self.hop_url)
+    def replace(self, **flat: Any) -> Settings:
+        """A copy with some settings changed, named as in GWBOT_CONFIG's [settings] (``hop_url=...``)."""
+        sections: dict[str, dict[str, Any]] = {}
+        top: dict[str, Any] = {}
+        for name, value in flat.items():
+            if name not in FLAT:
+                raise ConfigError(f"unknown setting {name!r}")
+            section, key = FLAT[name]
+            (sections.setdefault(section, {}) if section else top)[key] = value
+        changed = {name: dataclasses.replace(getattr(self, name), **values) for name, values in sections.items()}
+        return dataclasses.replace(self, **changed, **top)
 
     def secret_values(self) -> tuple[str, ...]:
         """Every secret in use, for redaction: tokens, passwords, and credentials inside HOP_URL."""
-        values = [getattr(self, name) for name in SECRET_FIELDS]
-        match = URL_CREDENTIALS.search(self.hop_url)
+        values = [self.slack.bot_token, self.slack.app_token, self.slack.signing_secret, self.hop.password,
+                  self.plans.lco_api_token, self.coordination.treasuremap_api_token,
+                  self.coordination.hermes_api_token]
+        match = URL_CREDENTIALS.search(self.hop.url)
         if match and ":" in match.group(2):
             values.append(match.group(2).split(":", 1)[1])
         return tuple(v for v in values if v and len(v) >= 4)
@@ -231,20 +283,43 @@ class Settings:
     def describe(self) -> dict[str, Any]:
         """Settings for a log line: secrets only say whether they are set."""
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in SECRET_FIELDS:
+        for name, (section, key) in FLAT.items():
+            value = getattr(getattr(self, section), key) if section else getattr(self, key)
+            if name in SECRET_FIELDS:
                 value = "set" if value else "unset"
-            elif f.name == "routing":
-                value = f"{len(value.routes)} extra routes"
-            elif f.name == "facility_tables":
+            elif name == "facility_tables":
                 value = [t.get("name") for t in value]
-            elif f.name == "brokers":
+            elif name == "brokers":
                 value = [f"{b.name} ({b.format.value}) {redact_url(b.url)}" for b in value]
-            elif f.name == "hop_url":
+            elif name == "hop_url":
                 value = redact_url(value)
-            out[f.name] = value
+            elif name == "routing":
+                value = f"{len(value.routes)} route(s)"
+            out[name] = value
         return out
+
+
+#: every setting by its flat name (GWBOT_CONFIG's [settings] keys, ``load``'s overrides) -> (section, field)
+FLAT: dict[str, tuple[str | None, str]] = {
+    **{f"slack_{k}": ("slack", k) for k in ("bot_token", "app_token", "signing_secret", "api_url")},
+    "port": ("slack", "port"),
+    **{f"hop_{k}": ("hop", k) for k in ("url", "username", "password", "auth")},
+    "group_id": ("hop", "group_id"), "post_max_age_s": ("hop", "post_max_age_s"),
+    **{f"{k}_channel": ("channels", k) for k in ("alerts", "mock", "ops", "notices")},
+    "invite_users": ("channels", "invite_users"), "channel_prefix": ("channels", "prefix"),
+    "mock_channel_prefix": ("channels", "mock_prefix"), "routing": ("channels", "routing"),
+    **{k: ("store", k) for k in ("database_url", "retention_days", "max_skymap_mb", "stall_seconds")},
+    **{k: ("plans", k) for k in ("lco_api_url", "lco_api_token", "lco_proposal_id", "lco_ipp_value",
+                                 "lco_observation_type", "approvers", "follow_seconds", "galaxy_catalogue",
+                                 "galaxy_complete_to_mpc", "facility_tables")},
+    "plan_expiry_hours": ("plans", "expiry_hours"),
+    **{f"candidate_{k}": ("candidates", k) for k in ("window_days", "max_cl", "min_reliability", "digest_s")},
+    "brokers": ("candidates", "brokers"),
+    **{k: ("coordination", k) for k in ("treasuremap_api_url", "treasuremap_api_token", "coverage_seconds",
+                                        "hermes_api_url", "hermes_api_token", "hermes_topic", "hermes_authors",
+                                        "hermes_submitter")},
+    **{k: (None, k) for k in ("config_file", "output_dir", "dry_run")},
+}
 
 
 _ENV = {
@@ -307,35 +382,35 @@ def duration_s(name: str, value: Any) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
 
 
-def hop_username(settings: Settings) -> str | None:
+def hop_username(hop: HopSettings) -> str | None:
     """The user name of the Hopskotch credential in use: HOP_USERNAME, the URL's, or hop's auth.toml."""
-    if settings.hop_username:
-        return settings.hop_username
-    match = URL_CREDENTIALS.search(settings.hop_url)
+    if hop.username:
+        return hop.username
+    match = URL_CREDENTIALS.search(hop.url)
     if match:
         return match.group(2).split(":", 1)[0]
-    if not settings.hop_auth:
+    if not hop.auth:
         return None
     try:
         from hop.auth import load_auth, select_matching_auth
 
-        host = settings.hop_url.split("://", 1)[-1].split("/", 1)[0]
+        host = hop.url.split("://", 1)[-1].split("/", 1)[0]
         return select_matching_auth(load_auth(), host).username
     except Exception:  # no auth.toml, or no single credential for this host: hop itself will say so
         return None
 
 
-def consumer_group(settings: Settings) -> str:
+def consumer_group(hop: HopSettings) -> str:
     """The Kafka consumer group: '<user name>-gwbot' by default; Hopskotch refuses groups without that prefix."""
-    user = hop_username(settings)
-    if settings.group_id is None:
+    user = hop_username(hop)
+    if hop.group_id is None:
         return f"{user}-gwbot" if user else "gwbot"
-    if user and not settings.group_id.startswith(f"{user}-"):
+    if user and not hop.group_id.startswith(f"{user}-"):
         raise ConfigError(
-            f"GWBOT_GROUP_ID={settings.group_id!r} does not start with '{user}-': Hopskotch only lets the credential "
+            f"GWBOT_GROUP_ID={hop.group_id!r} does not start with '{user}-': Hopskotch only lets the credential "
             f"'{user}' use consumer groups named '{user}-…'. Unset GWBOT_GROUP_ID (the default is '{user}-gwbot') "
-            f"or choose a name such as '{user}-{settings.group_id}'.")
-    return settings.group_id
+            f"or choose a name such as '{user}-{hop.group_id}'.")
+    return hop.group_id
 
 
 def _as_bool(name: str, value: Any) -> bool:
@@ -368,7 +443,7 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
             raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc}") from exc
-        known = {f.name for f in fields(Settings)} - {"routing", "facility_tables", "brokers"}
+        known = set(FLAT) - {"routing", "facility_tables", "brokers"}
         for key, value in doc.get("settings", {}).items():
             if key not in known:
                 raise ConfigError(f"GWBOT_CONFIG [settings]: unknown key {key!r}")
@@ -405,4 +480,4 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
             values[key] = _as_list(values[key])
     if not str(values.get("slack_api_url", DEFAULT_SLACK_API_URL)).endswith("/"):
         values["slack_api_url"] = values["slack_api_url"] + "/"
-    return Settings(routing=routing, **values)
+    return Settings().replace(routing=routing, **values)

@@ -14,7 +14,6 @@ import io
 import json
 import logging
 import time
-from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -122,9 +121,9 @@ def run_demo(settings: Settings, timeout: float = 120.0) -> Path:
         db = out / "demo.sqlite"
         db.unlink(missing_ok=True)
         # the samples are real alerts from years ago: post them anyway, as a fresh night would
-        settings = replace(settings, hop_url=f"kafka://{broker.address}/{','.join(topics)}", hop_auth=False,
+        settings = settings.replace(hop_url=f"kafka://{broker.address}/{','.join(topics)}", hop_auth=False,
                            group_id="gwbot-demo", database_url=f"sqlite:///{db}", post_max_age_s=float("inf"),
-                           mock_channel=settings.mock_channel or "gw-mock", candidate_window_days=float("inf"),
+                           mock_channel=settings.channels.mock or "gw-mock", candidate_window_days=float("inf"),
                            candidate_digest_s=1.0,
                            brokers=(BrokerConfig("fink", Format.FINK, f"kafka://{broker.address}/{BROKER_TOPIC}"),))
         bot = Bot(settings)

@@ -231,7 +231,7 @@ def test_fink_ztf_candidates_inside_posted_decoys_not(bot):
     w.housekeeping()  # too soon after the digest: nothing yet
     assert bot.outbox.drain(60) and not [m for m in bot.target.messages if "new detection" in m.text]
     start = w.clock()
-    w.clock = lambda: start + bot.settings.candidate_digest_s
+    w.clock = lambda: start + bot.settings.candidates.digest_s
     w.housekeeping()
     w.housekeeping()
     assert bot.outbox.drain(60)

@@ -226,7 +226,7 @@ def test_credentials_in_urls_and_known_secrets_never_reach_a_log_line():
     line = formatter.format(record)
     assert "hunter2" not in line and "pa55word" not in line and "tok-123456" not in line and "***@" in line
     settings = config.load({"HOP_URL": "kafka://alice:hunter2@kafka.scimma.org/igwn.gwalert"})
-    assert "hunter2" in settings.secret_values() and "hunter2" not in settings.hop_url_redacted
+    assert "hunter2" in settings.secret_values() and "hunter2" not in settings.hop.url_redacted
 
 
 def test_an_lco_error_echoing_our_token_is_redacted():

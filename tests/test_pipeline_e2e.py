@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 
 import pytest
 from conftest import OLD_ALERTS_TOO, data_file
@@ -62,7 +61,7 @@ def running(broker, slack, tmp_path, request):
     topics = [f"{t}.{suffix}" for t in TOPICS]
     broker.create_topics(topics)
     settings = settings_for(broker, slack, tmp_path, group=f"g-{suffix}")
-    settings = replace(settings, hop_url=f"kafka://{broker.address}/{','.join(topics)}")
+    settings = settings.replace(hop_url=f"kafka://{broker.address}/{','.join(topics)}")
     bot = Bot(settings)
     bot.start_background()
     bot.start_reader_thread()

@@ -45,21 +45,21 @@ alert_types = ["preliminary", "INITIAL"]
     settings = config.load({"GWBOT_CONFIG": str(toml), "GWBOT_ALERTS_CHANNEL": "from-env", "HOP_AUTH": "false",
                             "GWBOT_INVITE_USERS": "U1, U2", "SLACK_BOT_TOKEN": "xoxb-secret-value",
                             "HOP_PASSWORD": "hunter2", "SLACK_API_URL": "http://127.0.0.1:9/api"})
-    assert settings.alerts_channel == "from-env"  # the environment wins over the file
-    assert settings.ops_channel == "ops-from-file"
-    assert settings.hop_auth is False and settings.invite_users == ("U1", "U2")
-    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
-    assert settings.routing.event_channels.max_far_per_year == 1.0
-    assert settings.routing.routes[0].rule.alert_types == ("PRELIMINARY", "INITIAL")
+    assert settings.channels.alerts == "from-env"  # the environment wins over the file
+    assert settings.channels.ops == "ops-from-file"
+    assert settings.hop.auth is False and settings.channels.invite_users == ("U1", "U2")
+    assert settings.slack.api_url == "http://127.0.0.1:9/api/"
+    assert settings.channels.routing.event_channels.max_far_per_year == 1.0
+    assert settings.channels.routing.routes[0].rule.alert_types == ("PRELIMINARY", "INITIAL")
     for shown in (repr(settings), json.dumps(settings.describe(), default=str)):
         assert "xoxb-secret-value" not in shown and "hunter2" not in shown
 
 
 def test_defaults_work_without_anything():
     settings = config.load({})
-    assert settings.hop_url == "kafka://kafka.scimma.org/igwn.gwalert,gcn.circular"
-    assert settings.database_url.startswith("sqlite:///") and not settings.posts_to_slack
-    assert settings.routing.event_channels.significant is True
+    assert settings.hop.url == "kafka://kafka.scimma.org/igwn.gwalert,gcn.circular"
+    assert settings.store.database_url.startswith("sqlite:///") and not settings.posts_to_slack
+    assert settings.channels.routing.event_channels.significant is True
 
 
 @pytest.mark.parametrize("text, message", [

@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 def check_ready(settings: Settings) -> None:
     """Refuse to start, with the reason, when a broker cannot work (no Rubin schemas, missing secrets)."""
-    if not settings.brokers:
+    if not settings.candidates.brokers:
         raise ConfigError("no [[brokers]] in GWBOT_CONFIG: nothing to read candidates from")
-    for broker in settings.brokers:
+    for broker in settings.candidates.brokers:
         broker.kafka_config()  # says which secret is missing
         if broker.format.value == "rubin":
             try:
@@ -38,13 +38,13 @@ def workers_for(settings: Settings, store: Store, maps: MapCache | None = None) 
     from bot.slack.sender import slack_outbox
     from bot.slack.target import target_for
 
-    outbox = slack_outbox(store, target_for(settings), ops_channel=settings.ops_channel)
+    outbox = slack_outbox(store, target_for(settings), ops_channel=settings.channels.ops)
     maps = maps or MapCache(store)
 
     def alarm(what: str, detail: str, key: str) -> None:
-        outbox.alarm(settings.ops_channel, what, detail, key)
+        outbox.alarm(settings.channels.ops, what, detail, key)
 
-    return [CandidateWorker(settings, broker, store, alarm, maps) for broker in settings.brokers]
+    return [CandidateWorker(settings, broker, store, alarm, maps) for broker in settings.candidates.brokers]
 
 
 def start_threads(workers: list[CandidateWorker], stop: threading.Event) -> list[threading.Thread]:
@@ -67,10 +67,10 @@ def _process_main(settings: Settings, index: int, stop) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logs.setup("INFO", secrets=settings.secret_values())
     parent = multiprocessing.parent_process()
-    store = Store(settings.database_url)
+    store = Store(settings.store.database_url)
     local_stop = threading.Event()
     threads = start_threads(workers_for(settings, store), local_stop)
-    log.info("candidate worker %d started", index, extra={"brokers": [b.name for b in settings.brokers]})
+    log.info("candidate worker %d started", index, extra={"brokers": [b.name for b in settings.candidates.brokers]})
     while not stop.is_set() and (parent is None or parent.is_alive()):
         time.sleep(0.5)
     local_stop.set()

@@ -57,7 +57,7 @@ class Batch:
 
 
 def _cuts(settings: Settings) -> Cuts:
-    return Cuts(settings.candidate_max_cl, settings.candidate_min_reliability, settings.candidate_window_days)
+    return Cuts(settings.candidates.max_cl, settings.candidates.min_reliability, settings.candidates.window_days)
 
 
 class CandidateWorker:
@@ -69,7 +69,7 @@ class CandidateWorker:
         self.alarm = alarm
         self.clock = clock
         self.cuts = _cuts(settings)
-        self.active = ActiveEvents(store, maps or MapCache(store), settings.candidate_window_days, clock)
+        self.active = ActiveEvents(store, maps or MapCache(store), settings.candidates.window_days, clock)
         self.undecodable: Counter[str] = Counter()  # per topic, since start
         self._judged: dict[str, int] = {}  # event -> map version its candidates were judged on here
 
@@ -153,7 +153,7 @@ class CandidateWorker:
     def housekeeping(self) -> None:
         """Digests that are due, and the end of retracted events' streams."""
         digest.end_retracted(self.store)
-        digest.send_due(self.store, self.clock(), self.cuts, self.settings.candidate_digest_s)
+        digest.send_due(self.store, self.clock(), self.cuts, self.settings.candidates.digest_s)
 
     # --- the Kafka loop -------------------------------------------------------------------------
 

@@ -134,7 +134,7 @@ class Answers:
                              "Reading Treasure Map is not set up in this bot.")
         version, prepared = latest
         _, tried_at, _ = book.read_state(event.event_id)
-        if tried_at is None or book.clock() - tried_at > book.settings.coverage_seconds:
+        if tried_at is None or book.clock() - tried_at > book.settings.coordination.coverage_seconds:
             book.refresh(event.event_id, version)
         read_at, _, problem = book.read_state(event.event_id)
         cov = book.coverage(event.event_id, version, prepared)

@@ -162,8 +162,8 @@ class CoverageBook:
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.settings = settings
-        self.client = client or TreasureMap(settings.treasuremap_api_url)  # reading needs no token
-        self.active = ActiveEvents(store, maps, settings.candidate_window_days, clock)
+        self.client = client or TreasureMap(settings.coordination.treasuremap_api_url)  # reading needs no token
+        self.active = ActiveEvents(store, maps, settings.candidates.window_days, clock)
         self.clock = clock
         self._cache: dict[tuple[str, int], tuple[float, Coverage]] = {}
 
@@ -174,7 +174,7 @@ class CoverageBook:
             with self.store.session() as s:
                 read = s.get(CoverageRead, target.event_id)
                 due = read is None or read.map_version != target.map_version \
-                    or self.clock() - read.tried_at >= self.settings.coverage_seconds
+                    or self.clock() - read.tried_at >= self.settings.coordination.coverage_seconds
             if due:
                 self.refresh(target.event_id, target.map_version)
                 n += 1

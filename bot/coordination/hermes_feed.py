@@ -35,18 +35,18 @@ class HermesFeed:
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.settings = settings
-        self.client = client or Hermes(settings.hermes_api_url, settings.hermes_api_token)
-        self.active = ActiveEvents(store, maps, settings.candidate_window_days, clock)
+        self.client = client or Hermes(settings.coordination.hermes_api_url, settings.coordination.hermes_api_token)
+        self.active = ActiveEvents(store, maps, settings.candidates.window_days, clock)
         self.clock = clock
         self._read_at: dict[str, float] = {}
 
     def read_due(self) -> int:
         """Read the active events not read for GWBOT_COVERAGE_SECONDS; returns how many messages were posted."""
-        if not self.settings.hermes_api_token:  # HERMES lists messages to authenticated users only
+        if not self.settings.coordination.hermes_api_token:  # HERMES lists messages to authenticated users only
             return 0
         posted = 0
         for target in self.active.targets(force=True):
-            if self.clock() - self._read_at.get(target.event_id, -1e18) >= self.settings.coverage_seconds:
+            if self.clock() - self._read_at.get(target.event_id, -1e18) >= self.settings.coordination.coverage_seconds:
                 posted += self.read(target.event_id)
         return posted
 

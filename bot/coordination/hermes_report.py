@@ -76,7 +76,7 @@ def message_for(event_id: str, facility: str, instrument: str, observed: list[Ob
                      "the frames.")
     if marked:
         lines.append(f"Candidates of interest: {', '.join(m.name for m in marked)}.")
-    lines.append("Pointings are also on Treasure Map." if settings.treasuremap_api_token else "")
+    lines.append("Pointings are also on Treasure Map." if settings.coordination.treasuremap_api_token else "")
     targets = [{"name": m.name, "ra": m.ra, "dec": m.dec} for m in marked]
     targets += [{"name": o.name, "ra": round(o.ra, 6), "dec": round(o.dec, 6)} for o in observed]
     photometry = [{"target_name": o.name, "date_obs": _iso(o.time), "telescope": facility.upper(),
@@ -88,8 +88,8 @@ def message_for(event_id: str, facility: str, instrument: str, observed: list[Ob
                   "depth_unit": "ab_mag", "depth_estimated": o.depth_estimated, "status": "completed"}
                  for o in observed]
     return {"title": f"{event_id}: {facility.upper()} {instrument} follow-up, {len(observed)} fields observed",
-            "topic": settings.hermes_topic, "submitter": settings.hermes_submitter or "gwbot",
-            "authors": settings.hermes_authors, "message_text": "\n".join(line for line in lines if line),
+            "topic": settings.coordination.hermes_topic, "submitter": settings.coordination.hermes_submitter or "gwbot",
+            "authors": settings.coordination.hermes_authors, "message_text": "\n".join(line for line in lines if line),
             "data": {"event_id": event_id, "targets": targets, "photometry": photometry,
                      "extra_data": {"pointings": pointings, "gwbot_report": reference}}}
 
@@ -103,7 +103,7 @@ class Reports:
         self.settings = settings
         self.is_approver = is_approver
         self.observed_at = observed_at  # (facility, request id) -> when it was observed
-        self.client = client or Hermes(settings.hermes_api_url, settings.hermes_api_token)
+        self.client = client or Hermes(settings.coordination.hermes_api_url, settings.coordination.hermes_api_token)
 
     def _observed(self, plan: PlanRecord) -> list[Observed]:
         summary = plan.summary or {}
@@ -113,7 +113,7 @@ class Reports:
         with self.store.session() as s:
             shared = {(r.rank, r.band): r for r in s.scalars(select(SharedPointing).where(
                 SharedPointing.plan_id == plan.id))}
-        instrument = fac.lookup({"facilities": list(self.settings.facility_tables)}, plan.facility) \
+        instrument = fac.lookup({"facilities": list(self.settings.plans.facility_tables)}, plan.facility) \
             .instrument(summary.get("instrument"))
         depth = instrument.depth_ab(float(summary.get("exposure_s", 300)))
         out = []
@@ -149,7 +149,7 @@ class Reports:
         message = message_for(plan.event_id, plan.facility, str(summary.get("instrument")), observed, marked,
                               self.settings, f"gwbot:{plan.event_id}:{report_id}")
         errors, key, note, valid = [], None, None, False
-        if self.settings.hermes_api_token:
+        if self.settings.coordination.hermes_api_token:
             errors = self.client.validate(message)
             valid = not errors
             try:
@@ -183,7 +183,7 @@ class Reports:
             tuple(row.errors or ()), row.note, row.status, row.uuid,
             self.client.preload_url(row.preload_key) if row.preload_key else None,
             self.client.message_url(row.uuid) if row.uuid else None,
-            bool(self.settings.hermes_api_token) and row.valid, row.published_by)
+            bool(self.settings.coordination.hermes_api_token) and row.valid, row.published_by)
 
     def publish(self, report_id: int, user: str) -> tuple[bool, str]:
         """Claim the report for publishing (approvers only, once, however often the button is pressed)."""
@@ -214,7 +214,7 @@ class _Refused:
 def handler(settings: Settings, reports: Reports) -> Sender:
     """The outbox's way of making a :class:`PublishHermes` delivery: submit once; after an unknown outcome,
     find the message on HERMES (by the report reference in its data) before submitting again."""
-    client = Hermes(settings.hermes_api_url, settings.hermes_api_token)
+    client = Hermes(settings.coordination.hermes_api_url, settings.coordination.hermes_api_token)
 
     def make(session, delivery: Delivery, action: Any):
         row = session.get_one(HermesReport, action.report_id)

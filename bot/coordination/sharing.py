@@ -37,7 +37,7 @@ SUPEREVENT = re.compile(r"^S\d{6}[a-z]{1,4}$")  # mock (MS…) and test (TS…) 
 
 
 def shared(settings: Settings, event_id: str, instrument: Instrument) -> bool:
-    return bool(settings.treasuremap_api_token) and instrument.treasuremap_instrument_id is not None \
+    return bool(settings.coordination.treasuremap_api_token) and instrument.treasuremap_instrument_id is not None \
         and SUPEREVENT.match(event_id) is not None
 
 
@@ -178,10 +178,10 @@ def _send(client: TreasureMap, event_id: str, rows: list[_Row]) -> dict[int, tup
 
 def handler(settings: Settings, clock: Callable[[], float] = time.time) -> Sender:
     """The outbox's way of making a :class:`ShareWithTreasureMap` delivery."""
-    client = TreasureMap(settings.treasuremap_api_url, settings.treasuremap_api_token)
+    client = TreasureMap(settings.coordination.treasuremap_api_url, settings.coordination.treasuremap_api_token)
 
     def make(session, delivery: Delivery, action: Any):
-        if not settings.treasuremap_api_token:
+        if not settings.coordination.treasuremap_api_token:
             raise Rejected("TREASUREMAP_API_TOKEN is not set: pointings are not shared")
         event_id, created = action.event_id, delivery.created
         rows = _outstanding(session, event_id)

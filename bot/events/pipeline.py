@@ -95,7 +95,7 @@ class Pipeline:
 
     def _too_old(self, created: float | None) -> bool:
         """Older than GWBOT_POST_MAX_AGE: stored, not posted (a new consumer group reads the retained backlog)."""
-        return created is not None and self.now().timestamp() - created > self.settings.post_max_age_s
+        return created is not None and self.now().timestamp() - created > self.settings.hop.post_max_age_s
 
     def _silently(self, s, raw: RawMessage, what: str) -> None:
         progress = s.get(TopicProgress, raw.topic)
@@ -108,11 +108,11 @@ class Pipeline:
     # --- GW alerts ------------------------------------------------------------------------------
 
     def _summary_channel(self, alert: GWAlert) -> str | None:
-        return self.settings.mock_channel if alert.is_mock else self.settings.alerts_channel
+        return self.settings.channels.mock if alert.is_mock else self.settings.channels.alerts
 
     def _gw(self, alert: GWAlert, key: str, raw: RawMessage, stage: str | None) -> str:
         ctx = {"event_id": alert.superevent_id, "alert_type": alert.alert_type, "offset": raw.offset}
-        if alert.is_mock and not self.settings.mock_channel:
+        if alert.is_mock and not self.settings.channels.mock:
             self._mark(key, "gw", alert.superevent_id, raw, "done")
             log.info("mock alert %s %s ignored (no GWBOT_MOCK_CHANNEL)", alert.superevent_id, alert.alert_type,
                      extra=ctx)
@@ -126,7 +126,7 @@ class Pipeline:
             self._store(alert, key, raw, summary, silent=True)
             return "silent"
         summary_channel = self._summary_channel(alert)
-        to_summary = summary_channel is not None and routing.matches(self.settings.routing.alerts, alert)
+        to_summary = summary_channel is not None and routing.matches(self.settings.channels.routing.alerts, alert)
         if stage is None:
             self._enqueue_text(alert, key, raw, summary, combined, to_summary, summary_channel)
             log.info("alert %s %s: summary queued", alert.superevent_id, alert.alert_type, extra=ctx)
@@ -157,7 +157,7 @@ class Pipeline:
             return None, None
         ctx = {"event_id": alert.superevent_id, "alert_type": alert.alert_type, "offset": raw.offset}
         try:
-            prepared = prepare(read_skymap(data, max_bytes=int(self.settings.max_skymap_mb * 2**20)))
+            prepared = prepare(read_skymap(data, max_bytes=int(self.settings.store.max_skymap_mb * 2**20)))
         except SkymapError as exc:
             log.error("alert %s %s: %s unreadable: %s", alert.superevent_id, alert.alert_type, what, exc, extra=ctx)
             self.report(raw, f"{alert.superevent_id} {alert.alert_type}: {what} unreadable: {exc}")
@@ -205,10 +205,10 @@ class Pipeline:
         with self.store.session() as s:
             event = self._event(s, alert)
             ensure = None
-            if not event.wants_channel and routing.matches(self.settings.routing.event_channels, alert):
+            if not event.wants_channel and routing.matches(self.settings.channels.routing.event_channels, alert):
                 event.wants_channel = True
-                name = event.channel_name or channel_name_for(sid, self.settings.channel_prefix)
-                ensure = enqueue(s, OpenChannel(sid, name, self.settings.invite_users), event_id=sid)
+                name = event.channel_name or channel_name_for(sid, self.settings.channels.prefix)
+                ensure = enqueue(s, OpenChannel(sid, name, self.settings.channels.invite_users), event_id=sid)
             text, blocks = bk.gw_summary(alert, summary, self.now(), bk.EVENT_LINK if event.wants_channel else None,
                                          retracted=event.retracted, combined=combined)
             newest = self._record(s, alert, key, raw, summary, (text, blocks))
@@ -223,7 +223,7 @@ class Pipeline:
                 event_text, event_blocks = bk.gw_summary(alert, summary, self.now(), None, retracted=event.retracted,
                                                          combined=combined)
                 enqueue(s, Post(Channel(event=sid), event_text, event_blocks, record=True), event_id=sid)
-            for route in self.settings.routing.routes:
+            for route in self.settings.channels.routing.routes:
                 if routing.matches(route.rule, alert, route=True):
                     enqueue(s, Post(Channel(name=route.channel), text, blocks, record=True), event_id=sid,
                             depends_on=after)
@@ -240,7 +240,7 @@ class Pipeline:
         """The event's row, created (with its channel name) on its first alert."""
         event = s.get(Event, alert.superevent_id)
         if event is None:
-            prefix = self.settings.mock_channel_prefix if alert.is_mock else self.settings.channel_prefix
+            prefix = self.settings.channels.mock_prefix if alert.is_mock else self.settings.channels.prefix
             event = Event(event_id=alert.superevent_id, is_mock=alert.is_mock, wants_channel=False, facts={},
                           channel_name=channel_name_for(alert.superevent_id, prefix))
             s.add(event)
@@ -302,8 +302,8 @@ class Pipeline:
                             event_id=sid)
                     posted = True
             test = isinstance(message, Notice) and message.test
-            if not posted and self.settings.notices_channel and not test:
-                enqueue(s, Post(Channel(name=self.settings.notices_channel), text, blocks))
+            if not posted and self.settings.channels.notices and not test:
+                enqueue(s, Post(Channel(name=self.settings.channels.notices), text, blocks))
                 posted = True
             s.add(Handled(key=key, kind=type(message).__name__.lower(), event_id=",".join(message.event_ids) or None,
                           topic=raw.topic, partition=raw.partition, offset=raw.offset, stage="done"))
@@ -329,9 +329,9 @@ class Pipeline:
     def report(self, raw: RawMessage, reason: str, key: str | None = None) -> None:
         """Tell the ops channel once (and remember that we did)."""
         with self.store.session() as s:
-            if self.settings.ops_channel:
+            if self.settings.channels.ops:
                 text, blocks = bk.ops_error(raw.topic, raw.partition, raw.offset, reason)
-                enqueue(s, Post(Channel(name=self.settings.ops_channel), text, blocks))
+                enqueue(s, Post(Channel(name=self.settings.channels.ops), text, blocks))
             if key:
                 s.add(Handled(key=key, kind="malformed", topic=raw.topic, partition=raw.partition,
                               offset=raw.offset, stage="done"))
@@ -340,7 +340,7 @@ class Pipeline:
     def alarm(self, what: str, detail: str, key: str | None = None) -> None:
         """Tell the people running the bot (log and ops channel), once per ``key``."""
         log.error("%s: %s", what, detail)
-        self.outbox.alarm(self.settings.ops_channel, what, detail, key)
+        self.outbox.alarm(self.settings.channels.ops, what, detail, key)
 
     def _mark(self, key: str, kind: str, event_id: str | None, raw: RawMessage, stage: str) -> None:
         with self.store.session() as s:

@@ -48,12 +48,12 @@ REFUSALS = {
 
 
 def _auth(settings: Settings):
-    if not settings.hop_auth:
+    if not settings.hop.auth:
         return False
-    if settings.hop_username and settings.hop_password:
+    if settings.hop.username and settings.hop.password:
         from hop.auth import Auth
 
-        return Auth(settings.hop_username, settings.hop_password)
+        return Auth(settings.hop.username, settings.hop.password)
     return True  # hop's own auth.toml
 
 
@@ -118,7 +118,7 @@ class StreamReader:
     def __init__(self, settings: Settings, handler: Handler) -> None:
         self.settings = settings
         self.handler = handler
-        self.group_id = consumer_group(settings)  # a ConfigError here stops start-up, with the reason
+        self.group_id = consumer_group(settings.hop)  # a ConfigError here stops start-up, with the reason
         self.connected = False
         self.handled = 0
         self.problem: str | None = None  # why the stream cannot be read, in words (for /gw status and health)
@@ -143,7 +143,7 @@ class StreamReader:
     def run(self, stop: threading.Event) -> None:
         reconnecting(stop, lambda healthy: self._session(stop, healthy),
                      lambda what, exc: self._refused(what, str(exc)), "stream",
-                     {"url": self.settings.hop_url_redacted})
+                     {"url": self.settings.hop.url_redacted})
 
     def _session(self, stop: threading.Event, healthy: Callable[[], None]) -> None:
         """Connect and read until stopped; raises when the stream breaks."""
@@ -153,12 +153,12 @@ class StreamReader:
         consumer = None
         try:
             stream = Stream(auth=_auth(self.settings), start_at=StartPosition.EARLIEST, until_eos=False)
-            consumer = stream.open(self.settings.hop_url, "r", group_id=self.group_id,
+            consumer = stream.open(self.settings.hop.url, "r", group_id=self.group_id,
                                    error_callback=self._kafka_error)
             watcher = threading.Thread(target=lambda c=consumer: (stop.wait(), c.stop()), daemon=True)
             watcher.start()
             self.connected = True
-            log.info("stream connected", extra={"url": self.settings.hop_url_redacted, "group_id": self.group_id})
+            log.info("stream connected", extra={"url": self.settings.hop.url_redacted, "group_id": self.group_id})
             for value, meta in consumer.read_raw(metadata=True, autocommit=False, batch_size=1,
                                                  batch_timeout=timedelta(seconds=0.5)):
                 self.problem = None

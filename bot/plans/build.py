@@ -89,7 +89,7 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, request: Pla
     ``catalogue`` (a file's path, from the command line) or of GWBOT_GALAXY_CATALOGUE. ``coverage``: others'
     pointings, subtracted (the plan's probability is then what it adds). A user's mistake (unknown facility,
     instrument or filter, no catalogue) raises :class:`PlanError`."""
-    facility = fac.lookup({"facilities": list(settings.facility_tables)}, request.facility)
+    facility = fac.lookup({"facilities": list(settings.plans.facility_tables)}, request.facility)
     start = start or datetime.now(UTC)
     submitter = submitters(facility.submit, settings)
     notes: list[str] = []
@@ -100,7 +100,7 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, request: Pla
     filters = request.filters
     galaxies = None
     if request.galaxies:
-        path = catalogue or settings.galaxy_catalogue
+        path = catalogue or settings.plans.galaxy_catalogue
         if not path:
             raise PlanError("no galaxy catalogue: set GWBOT_GALAXY_CATALOGUE (CSV or FITS with ra, dec, distance)")
         try:
@@ -114,7 +114,7 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, request: Pla
         others = summarize(prepared, coverage, family, sample_points(prepared, min(inst.fov_deg) / 4))
     plan = make_plan(prepared, facility, inst, start=start, hours=hours, exposure_s=request.exposure_s,
                      filters=filters, n_fields=request.fields, galaxies=galaxies,
-                     complete_to_mpc=settings.galaxy_complete_to_mpc, weight=weight, revisit=request.revisit,
+                     complete_to_mpc=settings.plans.galaxy_complete_to_mpc, weight=weight, revisit=request.revisit,
                      revisit_gap_min=request.revisit_gap_min)
     firsts = plan.first_visits
     png = render_png(prepared, Labels(f"{event_id} · {facility.name.upper()} plan",

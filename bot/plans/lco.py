@@ -217,19 +217,19 @@ class LCOSubmitter:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.portal = Portal(settings.lco_api_url, settings.lco_api_token or "")
-        self.ready = bool(settings.lco_api_token and settings.lco_proposal_id)
+        self.portal = Portal(settings.plans.lco_api_url, settings.plans.lco_api_token or "")
+        self.ready = bool(settings.plans.lco_api_token and settings.plans.lco_proposal_id)
 
     def prepare(self, facility: Facility, start: datetime, hours: float) -> tuple[Facility, float, list[str]]:
         """LCO's current instrument list, and the window cut at the semester's end (both need a token)."""
-        if not self.settings.lco_api_token:
+        if not self.settings.plans.lco_api_token:
             return facility, hours, []
         facility, refreshed = self._refreshed(facility)
         hours, semester = self._within_semester(start, hours)
         return facility, hours, [n for n in (refreshed, semester) if n]
 
     def payload(self, plan: Plan, event_id: str, facility: Facility, instrument: Instrument) -> dict[str, Any]:
-        s = self.settings
+        s = self.settings.plans
         return request_group(plan, event_id, facility, instrument, s.lco_proposal_id or "(LCO_PROPOSAL_ID unset)",
                              s.lco_ipp_value, s.lco_observation_type)
 
@@ -270,7 +270,7 @@ class LCOSubmitter:
 
     def _within_semester(self, start: datetime, hours: float) -> tuple[float, str]:
         """LCO takes no window that crosses a semester boundary: cut the window at the semester's end."""
-        url = self.settings.lco_api_url
+        url = self.settings.plans.lco_api_url
         end = _SEMESTER_END.get(url)
         if end is None or not start < end:
             try:
@@ -287,7 +287,7 @@ class LCOSubmitter:
 
     def _refreshed(self, facility: Facility) -> tuple[Facility, str]:
         """LCO's current instrument list (cached for an hour); the built-in one when LCO cannot be reached."""
-        url = self.settings.lco_api_url
+        url = self.settings.plans.lco_api_url
         cached = _CATALOGUE.get(url)
         if cached is None or time.monotonic() - cached[0] > CATALOGUE_SECONDS:
             try:

@@ -100,15 +100,15 @@ class PlanBook:
 
     def is_approver(self, user: str) -> bool:
         """GWBOT_APPROVERS lists user IDs (U…/W…) and user groups (S…)."""
-        if user in self.settings.approvers:
+        if user in self.settings.plans.approvers:
             return True
-        groups = [a for a in self.settings.approvers if a.startswith("S")]
+        groups = [a for a in self.settings.plans.approvers if a.startswith("S")]
         members = self.group_members
         return members is not None and any(user in members(g) for g in groups)
 
     def _submitter(self, facility: str) -> Submitter:
-        submitter = self.submitters(fac.lookup({"facilities": list(self.settings.facility_tables)}, facility).submit,
-                                    self.settings)
+        tables = {"facilities": list(self.settings.plans.facility_tables)}
+        submitter = self.submitters(fac.lookup(tables, facility).submit, self.settings)
         if submitter is None:
             raise PlanError(f"{facility} takes plans by hand: there is nothing to submit")
         return submitter
@@ -122,7 +122,7 @@ class PlanBook:
 
     def check(self, request: PlanRequest) -> None:
         """Cheap checks before any work: the facility, instrument and filters exist (PlanError otherwise)."""
-        facility = fac.lookup({"facilities": list(self.settings.facility_tables)}, request.facility)
+        facility = fac.lookup({"facilities": list(self.settings.plans.facility_tables)}, request.facility)
         facility.instrument(request.instrument).check_filters(tuple(request.filters or ()) + (
             (request.revisit,) if request.revisit else ()))
 
@@ -143,7 +143,7 @@ class PlanBook:
             row = PlanRecord(event_id=event_id, skymap_version=version, facility=result.facility.name,
                              request=asdict(request), summary=summary, payload=result.payload,
                              status=PlanStatus.PROPOSED if result.valid else PlanStatus.DRAFT, requested_by=user,
-                             channel_id=channel, expires=self.clock() + 3600 * self.settings.plan_expiry_hours)
+                             channel_id=channel, expires=self.clock() + 3600 * self.settings.plans.expiry_hours)
             s.add(row)
             s.flush()
             if channel:
@@ -203,7 +203,7 @@ class PlanBook:
     def _share(self, session, row: PlanRecord) -> None:
         """An approved plan's fields go to Treasure Map as planned pointings (when sharing is set up)."""
         try:
-            facility = fac.lookup({"facilities": list(self.settings.facility_tables)}, row.facility)
+            facility = fac.lookup({"facilities": list(self.settings.plans.facility_tables)}, row.facility)
             instrument = facility.instrument((row.summary or {}).get("instrument"))
         except PlanError:
             return

@@ -379,12 +379,12 @@ class Commands:
         url = file.get("url_private_download") or file.get("url_private")
         if not url:
             raise UsageError("I cannot see that file's contents (no download URL).")
-        if not slack_file_url(url, self.settings.slack_api_url):
+        if not slack_file_url(url, self.settings.slack.api_url):
             log.warning("refused to download a shared file from outside Slack", extra={"url": url[:200]})
             raise UsageError("That file is not stored on Slack, so I will not fetch it. Upload the CSV to Slack.")
         if int(file.get("size") or 0) > MAX_CSV_BYTES:
             raise UsageError(f"that file is larger than {MAX_CSV_BYTES // 2**20} MB")
-        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.settings.slack_bot_token}"})
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.settings.slack.bot_token}"})
         with urllib.request.urlopen(request, timeout=20) as response:
             return response.read(MAX_CSV_BYTES + 1)
 
@@ -407,13 +407,13 @@ def slack_file_url(url: str, api_url: str) -> bool:
 def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: Outbox,
               client: WebClient | None = None, plans: PlanBook | None = None, reports: Reports | None = None) -> App:
     """The Bolt app with all listeners registered."""
-    if not settings.slack_bot_token:
+    if not settings.slack.bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is needed for the /gw commands")
-    if not socket_mode and not settings.slack_signing_secret:
+    if not socket_mode and not settings.slack.signing_secret:
         raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests (or set SLACK_APP_TOKEN for "
                           "Socket Mode)")
-    client = client or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    app = App(client=client, signing_secret=settings.slack_signing_secret or "socket-mode",
+    client = client or WebClient(token=settings.slack.bot_token, base_url=settings.slack.api_url)
+    app = App(client=client, signing_secret=settings.slack.signing_secret or "socket-mode",
               request_verification_enabled=not socket_mode, process_before_response=False)
     handlers = Commands(settings, answers, client, outbox, plans, reports)
     app.command("/gw")(ack=handlers.ack_command, lazy=[handlers.run_command])
@@ -434,17 +434,17 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: O
 def start(settings: Settings, answers: Answers, outbox: Outbox, plans: PlanBook | None = None,
           reports: Reports | None = None) -> Callable[[], None]:
     """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on PORT; returns a function that stops it."""
-    if settings.slack_app_token:
+    if settings.slack.app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         app = build_app(settings, answers, socket_mode=True, outbox=outbox, plans=plans, reports=reports)
-        handler = SocketModeHandler(app, settings.slack_app_token)
+        handler = SocketModeHandler(app, settings.slack.app_token)
         handler.connect()
         log.info("slash commands: Socket Mode connected")
         return handler.close
     from bot.slack.http import serve
 
     server = serve(build_app(settings, answers, socket_mode=False, outbox=outbox, plans=plans, reports=reports),
-                   settings.port, signing_secret=settings.slack_signing_secret)
-    log.info("slash commands: HTTP mode on port %s at /slack/events", settings.port)
+                   settings.slack.port, signing_secret=settings.slack.signing_secret)
+    log.info("slash commands: HTTP mode on port %s at /slack/events", settings.slack.port)
     return server.shutdown

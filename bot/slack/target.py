@@ -112,16 +112,16 @@ class SlackTarget(Protocol):
 
 def target_for(settings) -> SlackTarget:
     """Slack's Web API with a bot token (and not a dry run), else files in GWBOT_OUTPUT_DIR."""
-    if settings.posts_to_slack and settings.slack_bot_token:
-        return WebAPI(settings.slack_bot_token, settings.slack_api_url)
+    if settings.posts_to_slack and settings.slack.bot_token:
+        return WebAPI(settings.slack.bot_token, settings.slack.api_url)
     return DryRun(settings.output_dir)
 
 
 def group_members_for(settings) -> Callable[[str], set[str]] | None:
     """A Slack user group's members (approvers may be given as a group), when the bot talks to a workspace."""
-    if not (settings.posts_to_slack and settings.slack_bot_token):
+    if not (settings.posts_to_slack and settings.slack.bot_token):
         return None
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = WebClient(token=settings.slack.bot_token, base_url=settings.slack.api_url)
     return lambda group: set(client.usergroups_users_list(usergroup=group).get("users", []))
 
 
