@@ -27,7 +27,6 @@ import struct
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import fastavro
@@ -126,7 +125,7 @@ def produce(address: str, topic: str, values: list[bytes]) -> float:
 def settings_for(address: str, topic: str, db: str, group: str) -> config.Settings:
     base = config.load({"GWBOT_DATABASE_URL": db, "HOP_AUTH": "false"})
     broker = config.BrokerConfig("rubin", Format.RUBIN, f"kafka://{address}/{topic}", group_id=group)
-    return replace(base, brokers=(broker,), candidate_digest_s=1.0)
+    return base.replace(brokers=(broker,), candidate_digest_s=1.0)
 
 
 def consume_all(settings: config.Settings, total: int, counter=None, whole_alert: bool = False,

@@ -87,7 +87,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from bot.commands.check import check
-    from bot.commands.parse import Candidate
+    from bot.commands.parse import Transient
     from bot.commands.text import check_lines
     from bot.ingest.files import load
     from bot.skymap.crossmatch import verdict_text
@@ -99,7 +99,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     source = load(args.file)
     event_time = source.alert.event.time if source.alert and source.alert.event else source.skymap.meta.get("date_obs")
     merger = fmt.parse_utc(event_time) if event_time else None
-    result = check(prepare(source.skymap), [Candidate(ra, dec, dist, when, f"RA {ra:.4f} Dec {dec:+.4f}")], merger,
+    result = check(prepare(source.skymap), [Transient(ra, dec, dist, when, f"RA {ra:.4f} Dec {dec:+.4f}")], merger,
                    source.alert.superevent_id if source.alert else None,
                    prepare(source.combined) if source.combined is not None else None, source.observatory)
     if args.json:

@@ -359,7 +359,7 @@ def test_a_shared_file_is_fetched_only_from_slacks_file_host(world):
             self.wfile.write(b"ra,dec\n1,")
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     slack = world["slack"]
     try:
         file = slack.add_file("evil.csv", b"ra,dec\n10,20\n")

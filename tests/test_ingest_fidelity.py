@@ -245,7 +245,7 @@ def test_an_lco_error_echoing_our_token_is_redacted():
             self.wfile.write(body)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         with pytest.raises(LCOError) as caught:
             Portal(f"http://127.0.0.1:{server.server_port}/api/", "secret-lco-token-42").validate({})

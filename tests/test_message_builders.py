@@ -11,7 +11,7 @@ from conftest import data_file
 from fakes.slack_server import _check_blocks
 
 from bot.commands.check import check
-from bot.commands.parse import Candidate
+from bot.commands.parse import Transient
 from bot.commands.text import check_csv, check_lines
 from bot.events.facts import EventFacts
 from bot.ingest.decode import decode
@@ -83,8 +83,8 @@ def test_plan_message_in_every_status(status):
 
 
 def test_one_check_result_two_formatters(prepared):
-    candidates = [Candidate(194.30, -17.86, 40.0, datetime(2018, 11, 2, tzinfo=UTC), "AT <b>"),
-                  Candidate(10.0, 80.0, None, None, "far away")]
+    candidates = [Transient(194.30, -17.86, 40.0, datetime(2018, 11, 2, tzinfo=UTC), "AT <b>"),
+                  Transient(10.0, 80.0, None, None, "far away")]
     result = check(prepared, candidates, datetime(2018, 11, 1, 22, 22, tzinfo=UTC), "MS181101ab")
     text, blocks = bk.check_message(result, shown=20)
     _check_blocks(blocks)

@@ -87,6 +87,7 @@ def _upgrade_at_once(url: str, n: int) -> list[subprocess.CompletedProcess]:
     return [subprocess.CompletedProcess(p.args, p.wait(120), p.communicate()[0]) for p in procs]
 
 
+@pytest.mark.slow
 def test_processes_starting_together_on_an_empty_sqlite_database_upgrade_it_once(tmp_path):
     url = f"sqlite:///{tmp_path / 'together.sqlite'}"
     done = _upgrade_at_once(url, 4)
@@ -121,6 +122,7 @@ def test_processes_starting_together_on_an_empty_postgres_database_upgrade_it_on
     store.close()
 
 
+@pytest.mark.slow
 def test_gwbot_db_current_says_where_a_database_stands(tmp_path):
     path = tmp_path / "old.sqlite"
     shutil.copy(LEGACY / "gwbot-0.1.0.sqlite", path)

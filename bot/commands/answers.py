@@ -20,7 +20,7 @@ from bot import __version__
 from bot.candidates.active import merger_mjd
 from bot.candidates.digest import line_of
 from bot.commands.check import check
-from bot.commands.parse import USAGE, Candidate, CandidateQuery, UsageError
+from bot.commands.parse import USAGE, CandidateQuery, Transient, UsageError
 from bot.commands.records import (
     SHOWN_CANDIDATES,
     CandidateList,
@@ -169,7 +169,7 @@ class Answers:
             row.marked_by = user
         return Marked(MarkOutcome.MARKED, event_id, object_id, user)
 
-    def check(self, event: Event, candidates: builtins.list[Candidate]) -> CheckAnswer:
+    def check(self, event: Event, candidates: builtins.list[Transient]) -> CheckAnswer:
         if event.retracted:
             raise UsageError(f"{event.event_id} was retracted: it is not astrophysical, so there is nothing to "
                              "check against.")

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import numpy as np
 
-from bot.commands.parse import Candidate
+from bot.commands.parse import Transient
 from bot.skymap.crossmatch import crossmatch, verdict
 from bot.skymap.prepared import PreparedMap
 
@@ -52,7 +52,7 @@ class CheckResult:
         return sorted(self.candidates, key=lambda c: np.inf if c.credible_level is None else c.credible_level)
 
 
-def check(prepared: PreparedMap, candidates: list[Candidate], merger: datetime | None = None,
+def check(prepared: PreparedMap, candidates: list[Transient], merger: datetime | None = None,
           event_id: str | None = None, combined: PreparedMap | None = None,
           combined_observatory: str | None = None) -> CheckResult:
     """Cross-match every candidate against the GW map (verdicts) and, when given, the combined map."""

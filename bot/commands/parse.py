@@ -38,7 +38,9 @@ class UsageError(ValueError):
 
 
 @dataclass(frozen=True)
-class Candidate:
+class Transient:
+    """A position (and perhaps a distance and a time) to check against an event's map."""
+
     ra: float
     dec: float
     distance: float | None = None
@@ -118,7 +120,7 @@ class Command:
     name: str
     event_id: str | None = None
     count: int = 10
-    candidates: tuple[Candidate, ...] = field(default_factory=tuple)
+    candidates: tuple[Transient, ...] = field(default_factory=tuple)
     rest: tuple[str, ...] = ()
 
 
@@ -132,7 +134,7 @@ def _looks_like_time(token: str) -> bool:
     return bool(re.match(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$", token))
 
 
-def parse_candidate(tokens: list[str], label: str = "") -> Candidate:
+def parse_candidate(tokens: list[str], label: str = "") -> Transient:
     """RA DEC [DISTANCE] [TIME] in any of the accepted notations."""
     if len(tokens) < 2:
         raise UsageError(f"a candidate needs RA and Dec, got {' '.join(tokens)!r}\nUsage: {USAGE['check']}")
@@ -148,7 +150,7 @@ def parse_candidate(tokens: list[str], label: str = "") -> Candidate:
                 raise UsageError(f"unexpected {token!r} after the distance\nUsage: {USAGE['check']}")
     except CoordinateError as exc:
         raise UsageError(f"{exc}\nUsage: {USAGE['check']}") from None
-    return Candidate(ra, dec, distance, when, label or " ".join(tokens))
+    return Transient(ra, dec, distance, when, label or " ".join(tokens))
 
 
 def parse(text: str) -> Command:
@@ -198,7 +200,7 @@ _COLUMNS = {
 }
 
 
-def parse_csv(data: bytes, limit: int = 100_000) -> list[Candidate]:
+def parse_csv(data: bytes, limit: int = 100_000) -> list[Transient]:
     """Candidates from a CSV: columns named ra/dec[/distance][/time][/name], or RA,DEC,... without a header."""
     text = data.decode("utf-8-sig", errors="replace")
     rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]

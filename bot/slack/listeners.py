@@ -25,8 +25,8 @@ from bot.brokers.record import mjd_to_unix
 from bot.commands.answers import Answers
 from bot.commands.parse import (
     USAGE,
-    Candidate,
     Command,
+    Transient,
     UsageError,
     parse,
     parse_candidate,
@@ -342,7 +342,7 @@ class Commands:
         try:
             event = self.answers.event(event_id, None, USAGE["check"])
             when = datetime.fromtimestamp(mjd_to_unix(mjd), UTC)
-            reply = _checked(self.answers.check(event, [Candidate(ra, dec, distance, when, object_id)]))
+            reply = _checked(self.answers.check(event, [Transient(ra, dec, distance, when, object_id)]))
             self._send(channel, reply, thread, event.event_id, file_only=False)
         except UsageError as exc:
             client.chat_postEphemeral(channel=channel, user=user, text=str(exc), thread_ts=thread)

@@ -87,7 +87,7 @@ class FakeLCO:
         self.url = f"http://127.0.0.1:{self.server.server_port}/api/"
 
     def __enter__(self) -> FakeLCO:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc) -> None:

@@ -172,7 +172,7 @@ class FakeSlack:
     # --- test controls ----------------------------------------------------------------------------
 
     def __enter__(self) -> FakeSlack:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
