@@ -21,6 +21,7 @@ from bot.coordination.hermes_report import Reports
 from bot.events.maps import MapCache
 from bot.events.pipeline import Pipeline
 from bot.ingest.stream import StreamReader
+from bot.plans import cancel
 from bot.plans.follow import Follower
 from bot.plans.lifecycle import PlanBook
 from bot.slack.sender import slack_outbox
@@ -47,7 +48,8 @@ class Bot:
         self.target = target or target_for(settings)
         self.outbox = slack_outbox(self.store, self.target, ops_channel=settings.channels.ops,
                                    services={"ShareWithTreasureMap": sharing.handler(settings),
-                                             "PublishHermes": hermes_report.handler(settings, self.reports)})
+                                             "PublishHermes": hermes_report.handler(settings, self.reports),
+                                             "CancelPlan": cancel.sender(self.plans)})
         self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.plans)
         self.reader = StreamReader(settings, self.pipeline)  # the pipeline is the reader's handler
         self.stop = threading.Event()

@@ -17,6 +17,7 @@ from bot.plans.facilities import builtin
 from bot.plans.lco import Portal, request_group
 from bot.plans.planner import make_plan
 from bot.plans.request import PlanRequest
+from bot.plans.submitter import SubmitError
 from bot.skymap.io import read_skymap
 from bot.skymap.prepared import prepare
 
@@ -110,3 +111,32 @@ def test_a_cancelled_observation_is_never_announced_as_scheduled(tmp_path):
         assert not any("scheduled" in t.text for t in told)
         assert lco.observation_queries and all("exclude_canceled=true" in q for q in lco.observation_queries)
         store.close()
+
+
+def test_cancelling_at_the_portal_as_the_portal_does_it(tmp_path):
+    """LCO's own cancel endpoint: pending requests become CANCELED, twice is harmless, an ended group is left as
+    it is (the portal answers 400 there; the submitter reads the group back and reports its states)."""
+    from bot.plans.lco import LCOSubmitter
+
+    request = {"location": {"telescope_class": "1m0"}, "windows": [{"start": "2030-01-02T00:00:00Z",
+                                                                     "end": "2030-01-03T00:00:00Z"}],
+               "configurations": [{"type": "EXPOSE", "instrument_type": "1M0-SCICAM-SINISTRO",
+                                   "target": {"type": "ICRS", "name": "F1", "ra": 10.0, "dec": -5.0},
+                                   "instrument_configs": [{"exposure_time": 30, "mode": "full_frame",
+                                                           "optical_elements": {"filter": "rp"}}],
+                                   "constraints": {"max_airmass": 2}}]}
+    with FakeLCO(schedule_after=0.0, finish_after=0.4) as lco:
+        settings = config.load({"LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal})
+        portal = LCOSubmitter(settings)
+        group = {"name": "test", "proposal": lco.proposal, "ipp_value": 1.0, "operator": "MANY",
+                 "observation_type": "NORMAL", "requests": [request, request]}
+        pending = portal.submit(group)
+        states = portal.cancel(pending.group_id)
+        assert set(states) == set(pending.states) and set(states.values()) == {"CANCELED"}
+        assert portal.cancel(pending.group_id) == states  # again: 200, nothing changes
+        ended = portal.submit(group)
+        time.sleep(0.6)
+        assert set(portal.cancel(ended.group_id).values()) == {"COMPLETED"}  # 400 at the portal; nothing lost
+        assert lco.cancels == [pending.group_id, pending.group_id, ended.group_id]
+        with pytest.raises(SubmitError):
+            portal.cancel(999999)  # not ours (404)

@@ -33,6 +33,7 @@ class FakeSubmitter:
         self.fail: list[SubmitError] = []
         self.lock = threading.Lock()
         self.now_states = {"1": "PENDING", "2": "PENDING"}
+        self.cancels: list[int] = []
 
     def prepare(self, facility, start, hours):
         return facility, hours, []
@@ -58,6 +59,12 @@ class FakeSubmitter:
 
     def describe_errors(self, errors):
         return [str(errors)]
+
+    def cancel(self, group_id):
+        """As LCO's portal: pending requests become CANCELED, ended ones keep their state."""
+        self.cancels.append(group_id)
+        self.now_states = {rid: "CANCELED" if state == "PENDING" else state for rid, state in self.now_states.items()}
+        return dict(self.now_states)
 
 
 @pytest.fixture
@@ -198,3 +205,65 @@ def test_approvers_given_as_a_user_group_are_asked_of_slack(tmp_path):
         store.close()
     dry = config.load({"GWBOT_APPROVERS": "S0FOLLOWUP", "HOP_AUTH": "false"})
     assert group_members_for(dry) is None  # no workspace: only user IDs can approve
+
+
+def cancel_outbox(plans: PlanBook):
+    """The outbox as the bot wires it for plans: Slack's kinds to memory, cancels to the plans' facility."""
+    from fakes.target import MemoryTarget
+
+    from bot.plans import cancel
+    from bot.slack.sender import slack_outbox
+
+    return slack_outbox(plans.store, MemoryTarget(), services={"CancelPlan": cancel.sender(plans)})
+
+
+def thread_texts(outbox) -> list[str]:
+    return [m.text for m in outbox.senders["Post"].target.messages]
+
+
+def test_an_approver_cancels_a_submitted_plan_once_and_the_thread_says_what_was_cancelled(book):
+    plans, fake, _ = book
+    outbox = cancel_outbox(plans)
+    row = propose(plans)
+    plans.decide(row.id, ALICE, True)
+    plans.submit(row.id)
+    fake.now_states = {"1": "COMPLETED", "2": "PENDING"}
+    plans.follow()
+    with pytest.raises(NotAllowed):
+        plans.cancel(row.id, MALLORY)
+    changed, cancelling = plans.cancel(row.id, ALICE)
+    assert changed and cancelling.status == PlanStatus.CANCELLING and cancelling.cancelled_by == ALICE
+    assert plans.cancel(row.id, ALICE)[0] is False  # a second press: nothing more
+    assert outbox.drain(30)
+    done = plans.get(row.id)
+    assert done.status == PlanStatus.CANCELLED and fake.cancels == [42]
+    assert done.request_states == {"1": "COMPLETED", "2": "CANCELED"}
+    assert any(f"Plan {row.id} for S241102br: cancelled by <@{ALICE}>: 1 request cancelled at LCO "
+               "(1 of 2 requests completed, 1 canceled)" in t for t in thread_texts(outbox)), thread_texts(outbox)
+    assert plans.cancel(row.id, ALICE)[0] is False and fake.cancels == [42]  # after it ended, still harmless
+
+
+def test_a_retraction_cancels_every_submitted_plan_of_the_event(book):
+    plans, fake, _ = book
+    outbox = cancel_outbox(plans)
+    submitted, open_one = propose(plans), propose(plans)
+    plans.decide(submitted.id, ALICE, True)
+    plans.submit(submitted.id)
+    with plans.store.session() as s:
+        plans.map_changed(s, "S241102br", "the event was retracted")
+        plans.retracted(s, "S241102br")
+    assert plans.get(open_one.id).status == PlanStatus.SUPERSEDED  # never submitted: nothing to cancel
+    assert outbox.drain(30)
+    assert plans.get(submitted.id).status == PlanStatus.CANCELLED and fake.cancels == [42]
+    assert any("the event was retracted: 2 requests cancelled at LCO" in t for t in thread_texts(outbox))
+
+
+def test_a_plan_whose_requests_had_all_ended_is_not_cancelled(book):
+    plans, fake, _ = book
+    row = propose(plans)
+    plans.decide(row.id, ALICE, True)
+    plans.submit(row.id)
+    fake.now_states = {"1": "COMPLETED", "2": "WINDOW_EXPIRED"}
+    plans.follow()
+    assert plans.get(row.id).status == PlanStatus.DONE
+    assert plans.cancel(row.id, ALICE)[0] is False and fake.cancels == []

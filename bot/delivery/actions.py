@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["Action", "Alarm", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post", "PublishHermes",
+__all__ = ["Action", "Alarm", "CancelPlan", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post", "PublishHermes",
            "SLACK_KINDS", "ShareWithTreasureMap", "ShowPlan", "Thread", "Topic", "Upload", "from_json", "lane",
            "supersede_key", "to_json"]
 
@@ -144,6 +144,17 @@ class ShareWithTreasureMap:
 
 
 @dataclass(frozen=True)
+class CancelPlan:
+    """Cancel a submitted plan at its facility (a person's Cancel, or the event's retraction), then say so."""
+
+    plan_id: int
+
+    @property
+    def lane(self) -> str:
+        return "facility"
+
+
+@dataclass(frozen=True)
 class PublishHermes:
     """Publish a prepared HERMES report, once."""
 
@@ -155,16 +166,17 @@ class PublishHermes:
 
 
 Action = (Post | Upload | Edit | Topic | OpenChannel | MarkRetracted | ShowPlan | Alarm | ShareWithTreasureMap
-          | PublishHermes)
+          | PublishHermes | CancelPlan)
 _KINDS: dict[str, type] = {cls.__name__: cls for cls in (Post, Upload, Edit, Topic, OpenChannel, MarkRetracted,
-                                                          ShowPlan, Alarm, ShareWithTreasureMap, PublishHermes)}
+                                                          ShowPlan, Alarm, ShareWithTreasureMap, PublishHermes,
+                                                          CancelPlan)}
 #: the kinds Slack's sender makes
 SLACK_KINDS = ("Post", "Upload", "Edit", "Topic", "OpenChannel", "MarkRetracted", "ShowPlan", "Alarm")
 _NESTED = {"channel": Channel, "thread": Thread}
 
 
 def lane(action: Action) -> str:
-    if isinstance(action, (ShareWithTreasureMap, PublishHermes, ShowPlan)):
+    if isinstance(action, (ShareWithTreasureMap, PublishHermes, ShowPlan, CancelPlan)):
         return action.lane  # another service (one lane each, beside the channels), or a plan's paced edits
     return action.channel.lane
 

@@ -47,9 +47,16 @@ class EventHooks(Protocol):
 
     def map_changed(self, session, event_id: str, reason: str) -> None: ...
 
+    def retracted(self, session, event_id: str) -> None:
+        """The event was retracted (after :meth:`map_changed`): what was submitted for it is cancelled."""
+        ...
+
 
 class NoHooks:
     def map_changed(self, session, event_id: str, reason: str) -> None:
+        return None
+
+    def retracted(self, session, event_id: str) -> None:
         return None
 
 
@@ -254,6 +261,7 @@ class Pipeline:
             event = self._event(s, alert)
             event.retracted = True
             self.hooks.map_changed(s, sid, "the event was retracted")
+            self.hooks.retracted(s, sid)
             event.last_alert_type, event.last_alert_time = alert.alert_type, alert.time_created
             event.updated = time.time()
             if silent:

@@ -170,6 +170,11 @@ class Portal:
     def instruments(self) -> dict:
         return self._call("GET", "instruments/")
 
+    def cancel(self, group_id: int) -> dict:
+        """``POST requestgroups/ID/cancel/`` (observation-portal ``RequestGroupViewSet.cancel``): the group, now
+        CANCELED with its pending requests."""
+        return self._call("POST", f"requestgroups/{group_id}/cancel/", {})
+
 
 def refresh_instruments(facility: Facility, catalogue: dict) -> tuple[Facility, list[str]]:
     """The facility with filters and fields of view taken from LCO's /api/instruments/ answer.
@@ -264,6 +269,17 @@ class LCOSubmitter:
             return None
         return min((datetime.fromisoformat(str(o["start"]).replace("Z", "+00:00")).timestamp() for o in done),
                    default=None)
+
+    def cancel(self, group_id: int) -> dict[str, str]:
+        try:
+            group = self.portal.cancel(group_id)
+        except LCOError as exc:
+            if exc.retry:
+                raise SubmitError(str(exc), retry=True) from None
+            group = self.portal.request_group(group_id)  # refused: it may have ended already
+            if group.get("state") not in FINAL_STATES:
+                raise SubmitError(str(exc)) from None
+        return {str(r["id"]): str(r.get("state", "PENDING")) for r in group.get("requests", [])}
 
     def describe_errors(self, errors: Any) -> list[str]:
         return describe_errors(errors)

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from bot.config import Settings
 from bot.coordination import sharing
 from bot.coordination.coverage import Coverage, CoverageBook
-from bot.delivery.actions import Channel, Post, ShowPlan, Thread, Upload
+from bot.delivery.actions import CancelPlan, Channel, Post, ShowPlan, Thread, Upload
 from bot.delivery.outbox import enqueue
 from bot.events.maps import MapCache
 from bot.plans import facilities as fac
@@ -97,6 +97,65 @@ class PlanBook:
         for row in rows:
             row.status, row.note = PlanStatus.SUPERSEDED, reason
             announce(session, row, f"Plan {row.id} is superseded: {reason}. Re-plan with the button above.")
+
+    def retracted(self, session, event_id: str) -> None:
+        """The event was retracted: every submitted plan of it is cancelled at its facility (through the outbox,
+        after this transaction), and says so in its thread."""
+        for row in session.scalars(select(PlanRecord).where(PlanRecord.event_id == event_id,
+                                                            PlanRecord.status == PlanStatus.SUBMITTED)):
+            self._cancelling(session, row.id, None, "the event was retracted")
+
+    def cancel(self, plan_id: int, user: str) -> tuple[bool, PlanRecord]:
+        """An approver's Cancel: (changed, plan). Only a submitted plan is cancelled, once; the facility is asked
+        through the outbox. Pressing it again, or after the plan ended, changes nothing (the caller says why)."""
+        if not self.is_approver(user):
+            raise NotAllowed("Only the approvers set in GWBOT_APPROVERS may cancel observation plans.")
+        with self.store.session() as s:
+            changed = self._cancelling(s, plan_id, user, f"cancelled by <@{user}>")
+            row = s.get_one(PlanRecord, plan_id)
+            s.refresh(row)
+        return changed, row
+
+    def _cancelling(self, session, plan_id: int, user: str | None, why: str) -> bool:
+        """One conditional UPDATE (submitted -> cancelling) decides; the winner queues the facility's cancel."""
+        changed = rows_changed(session.execute(
+            update(PlanRecord).where(PlanRecord.id == plan_id, PlanRecord.status == PlanStatus.SUBMITTED)
+            .values(status=PlanStatus.CANCELLING, cancelled_by=user, cancelled_at=self.clock(), note=why))) == 1
+        if changed:
+            row = session.get_one(PlanRecord, plan_id)
+            session.refresh(row)
+            enqueue(session, CancelPlan(plan_id), event_id=row.event_id)
+            announce(session, row)
+            log.info("plan %s: cancelling at %s (%s)", plan_id, row.facility, why, extra={"event_id": row.event_id})
+        return changed
+
+    def cancel_at_facility(self, plan_id: int) -> dict[str, str] | str:
+        """Ask the facility to cancel the plan's request group: each request's state after, or why it refused
+        (in words). Transient trouble raises :class:`SubmitError` with ``retry``."""
+        row = self.get(plan_id)
+        assert row is not None and row.group_id is not None
+        try:
+            return self._submitter(row.facility).cancel(int(row.group_id))
+        except SubmitError as exc:
+            if exc.retry:
+                raise
+            return str(exc)
+
+    def cancelled(self, session, plan_id: int, outcome: dict[str, str] | str) -> str:
+        """Record what the facility did with a cancel and say it in words (the plan's thread gets the line)."""
+        row = session.get_one(PlanRecord, plan_id, with_for_update=True)
+        who = row.note or "cancelled"
+        if isinstance(outcome, str):  # refused: the plan goes on as it was
+            row.status, row.note = PlanStatus.SUBMITTED, f"Could not cancel ({who}): {outcome}"[:2000]
+            return f"could not be cancelled at {row.facility.upper()}: {outcome}"
+        before = dict(row.request_states or {})
+        newly = [rid for rid, state in outcome.items() if state == "CANCELED" and before.get(rid) != "CANCELED"]
+        row.request_states, row.status = outcome, PlanStatus.CANCELLED
+        shared = sharing.cancel(session, plan_id)  # planned pointings only; what was observed stays completed
+        what = (f"{len(newly)} request{'s' if len(newly) != 1 else ''} cancelled" if newly
+                else "nothing was left to cancel")
+        return (f"{who}: {what} at {row.facility.upper()} ({standing(outcome)})"
+                + (f"; {shared} planned Treasure Map pointing(s) cancelled" if shared else ""))
 
     def is_approver(self, user: str) -> bool:
         """GWBOT_APPROVERS lists user IDs (U…/W…) and user groups (S…)."""

@@ -1,5 +1,5 @@
 """A plan's state: proposed (or draft) -> approved -> submitting -> submitted -> done, or rejected, expired,
-superseded, failed. Stored as its string value."""
+superseded, failed; a submitted plan may be cancelling -> cancelled. Stored as its string value."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ class PlanStatus(StrEnum):
     EXPIRED = "expired"
     SUPERSEDED = "superseded"
     FAILED = "failed"
+    CANCELLING = "cancelling"  # asked of the facility (Cancel, or the event was retracted)
+    CANCELLED = "cancelled"
 
 
 #: plans that a newer sky map, a retraction or the clock can still end

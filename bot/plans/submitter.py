@@ -57,4 +57,9 @@ class Submitter(Protocol):
         """When the request's field was observed (epoch seconds), if the facility says."""
         ...
 
+    def cancel(self, group_id: int) -> dict[str, str]:
+        """Cancel what the facility has not done yet; each request's state after (CANCELED for those cancelled,
+        those that had ended keep theirs). Cancelling a group that has ended, or twice, is no error."""
+        ...
+
     def describe_errors(self, errors: Any) -> list[str]: ...

@@ -244,6 +244,26 @@ class Commands:
     def reject(self, body: dict, client: WebClient) -> None:
         self.decide(body, client, False)
 
+    def cancel(self, body: dict, client: WebClient) -> None:
+        """Cancel: approvers only; the facility is asked once (through the outbox), and a second press says so."""
+        (user, channel), plans = _who(body), self._book()
+        try:
+            changed, row = plans.cancel(int(body["actions"][0]["value"]), user)
+        except NotAllowed as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=f":no_entry: {exc}")
+            return
+        if changed:
+            text = f"Cancelling plan {row.id} at {row.facility.upper()}; its thread will say what was cancelled."
+        elif row.status in (PlanStatus.CANCELLING, PlanStatus.CANCELLED):
+            who = f"<@{row.cancelled_by}>" if row.cancelled_by else "the retraction"
+            text = f"Plan {row.id} was already cancelled by {who}: nothing more was done."
+        elif row.status == PlanStatus.DONE:
+            text = f"Plan {row.id}'s requests had all ended at {row.facility.upper()}: there was nothing to cancel."
+        else:
+            text = f"Plan {row.id} is {row.status}: only a submitted plan can be cancelled."
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+        self.outbox.wake()
+
     def replan(self, body: dict, client: WebClient) -> None:
         plans, (user, _) = self._book(), _who(body)
         old = plans.get(int(body["actions"][0]["value"]))
@@ -420,6 +440,7 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: O
     app.action(bk.PLAN_APPROVE)(ack=handlers.ack_only, lazy=[handlers.approve])
     app.action(bk.PLAN_REJECT)(ack=handlers.ack_only, lazy=[handlers.reject])
     app.action(bk.PLAN_REPLAN)(ack=handlers.ack_only, lazy=[handlers.replan])
+    app.action(bk.PLAN_CANCEL)(ack=handlers.ack_only, lazy=[handlers.cancel])
     app.action(bk.CHECK_ACTION)(handlers.open_modal)
     app.action(bk.CANDIDATE_CHECK)(ack=handlers.ack_only, lazy=[handlers.check_broker_candidate])
     app.action(bk.CANDIDATE_MARK)(ack=handlers.ack_only, lazy=[handlers.mark_candidate])

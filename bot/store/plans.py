@@ -36,6 +36,8 @@ class PlanRecord(Base):
     group_id: Mapped[int | None] = mapped_column(Integer)
     group_url: Mapped[str | None] = mapped_column(String(300))  # the request group at the facility
     request_states: Mapped[dict] = mapped_column(JSON, default=dict)  # LCO request id -> last state told
+    cancelled_by: Mapped[str | None] = mapped_column(String(32))  # who pressed Cancel (None: the retraction)
+    cancelled_at: Mapped[float | None] = mapped_column(Float)
 
     def view(self) -> dict[str, Any]:
         """The plan's columns as plain values, for the message builders."""

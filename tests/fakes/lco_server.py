@@ -23,6 +23,14 @@ Sources: OP = observatorycontrolsystem/observation-portal @ 31c2ddd; AEON = AEON
   which drops only CANCELED (OP ``viewsets.py:310-315``); request states PENDING, COMPLETED, WINDOW_EXPIRED,
   FAILURE_LIMIT_REACHED, CANCELED (OP ``observations/models.py:88-153``).
 
+- Cancelling: ``POST /api/requestgroups/ID/cancel/`` sets the group's state to CANCELED and answers 200 with the
+  group (OP @ 31c2ddd6 ``requestgroups/viewsets.py:155-165``, ``RequestGroupViewSet.cancel``); its PENDING requests
+  become CANCELED, the others keep their state (``common/state_changes.py:111-119``). CANCELED may only follow
+  PENDING (``REQUEST_STATE_MAP``, ``state_changes.py:24-30``): a group that has ended otherwise gets 400
+  ``{"errors": ["Cannot transition from request state COMPLETED to CANCELED for …"]}``; a group already CANCELED
+  is left as it is, 200 (``on_requestgroup_state_change`` returns when the state does not change). Another
+  proposal's group, or an unknown id: 404 (``get_object`` on the user's groups).
+
 Request states move on over time (an observation is scheduled, then the request completes, fails or its
 window expires); ``cancel_first`` makes each request's first observation a CANCELED one. ``finish_spread``
 staggers a group's requests (the k-th of n finishes ``finish_spread * k / n`` seconds after the first), and
@@ -79,6 +87,7 @@ class FakeLCO:
         self.observation_queries: list[str] = []  # query strings of observation look-ups
         self.groups: dict[int, dict] = {}
         self.submissions = 0
+        self.cancels: list[int] = []  # request group ids, each time the cancel endpoint is called
         self.validations = 0
         self._ids = itertools.count(1000)
         self.lock = threading.Lock()
@@ -212,6 +221,8 @@ class FakeLCO:
     # --- state over time --------------------------------------------------------------------------
 
     def _state(self, request: dict) -> tuple[str, list]:
+        if request.get("_canceled"):
+            return "CANCELED", []
         age = time.monotonic() - request["_submitted"]
         start = _utc(request["windows"][0]["start"])
         block = {"start": start.isoformat().replace("+00:00", "Z"),  # Observation.start/end (OP models.py:114-121)
@@ -238,8 +249,13 @@ class FakeLCO:
             state, _ = self._state(r)
             requests.append({k: v for k, v in r.items() if not k.startswith("_")} | {"state": state})
         states = {r["state"] for r in requests}
-        group_state = "PENDING" if "PENDING" in states else next(iter(states))
-        return {k: v for k, v in group.items() if k != "requests"} | {"requests": requests, "state": group_state}
+        # the group's state: set by a cancel, else aggregated from its requests' (OP state_changes.py:334-346)
+        priority = ["PENDING", "COMPLETED", "WINDOW_EXPIRED", "FAILURE_LIMIT_REACHED", "CANCELED"] \
+            if group.get("operator") == "MANY" else \
+            ["WINDOW_EXPIRED", "PENDING", "COMPLETED", "FAILURE_LIMIT_REACHED", "CANCELED"]
+        group_state = "CANCELED" if group.get("_canceled") else next(s for s in priority if s in states)
+        return {k: v for k, v in group.items() if k != "requests" and not k.startswith("_")} | {"requests": requests,
+                                                                                           "state": group_state}
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -310,6 +326,22 @@ class FakeLCO:
                                     return
                 self._reply(404, {"detail": "Not found."})
 
+            def _cancel(self, group_id: int) -> None:
+                view = fake.view(group_id)
+                if view is None:
+                    self._reply(404, {"detail": "Not found."})
+                    return
+                fake.cancels.append(group_id)
+                if view["state"] not in ("PENDING", "CANCELED"):
+                    self._reply(400, {"errors": [f"Cannot transition from request state {view['state']} to CANCELED "
+                                                 f"for {view['name']}"]})
+                    return
+                for request, shown in zip(fake.groups[group_id]["requests"], view["requests"], strict=True):
+                    if shown["state"] == "PENDING":
+                        request["_canceled"] = True
+                fake.groups[group_id]["_canceled"] = True
+                self._reply(200, fake.view(group_id))
+
             def do_POST(self) -> None:
                 if not self._authorized():
                     return
@@ -323,6 +355,8 @@ class FakeLCO:
                             "requests": [{"duration": fake._duration(r)} for r in body["requests"]],
                             "duration": sum(fake._duration(r) for r in body["requests"])}
                         self._reply(200, {"request_durations": durations, "errors": errors})
+                    elif path.startswith("/api/requestgroups/") and path.endswith("/cancel/"):
+                        self._cancel(int(path.split("/")[3]))
                     elif path == "/api/requestgroups/":
                         if errors:
                             self._reply(400, errors)

@@ -75,6 +75,7 @@ from bot.slack.blocks.ops import (
 from bot.slack.blocks.plans import (
     HERMES_PUBLISH,
     PLAN_APPROVE,
+    PLAN_CANCEL,
     PLAN_HERMES,
     PLAN_REJECT,
     PLAN_REPLAN,
@@ -83,6 +84,7 @@ from bot.slack.blocks.plans import (
 )
 
 __all__ = [
+    "PLAN_CANCEL",
     "BLOCKS_MAX",
     "Blocks",
     "CANDIDATE_CHECK",

@@ -6,10 +6,11 @@ from __future__ import annotations
 from bot.plans.status import standing
 from bot.slack.blocks.kit import Blocks, context, escape, fields_section, header, limit_blocks, link, section, utc
 
-__all__ = ["HERMES_PUBLISH", "PLAN_APPROVE", "PLAN_HERMES", "PLAN_REJECT", "PLAN_REPLAN", "others_line", "plan_message"]
+__all__ = ["HERMES_PUBLISH", "PLAN_APPROVE", "PLAN_CANCEL", "PLAN_HERMES", "PLAN_REJECT", "PLAN_REPLAN", "others_line",
+           "plan_message"]
 
 
-PLAN_APPROVE, PLAN_REJECT, PLAN_REPLAN = "plan_approve", "plan_reject", "plan_replan"
+PLAN_APPROVE, PLAN_REJECT, PLAN_REPLAN, PLAN_CANCEL = "plan_approve", "plan_reject", "plan_replan", "plan_cancel"
 
 
 PLAN_HERMES, HERMES_PUBLISH = "plan_hermes_prepare", "hermes_publish"
@@ -26,6 +27,8 @@ _PLAN_STATUS = {
     "expired": ":alarm_clock: Expired without approval",
     "superseded": ":arrows_counterclockwise: Superseded",
     "failed": ":warning: Submission failed",
+    "cancelling": ":octagonal_sign: Cancelling at the facility",
+    "cancelled": ":octagonal_sign: Cancelled",
 }
 
 
@@ -87,6 +90,9 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     if plan.get("decided_by"):
         line += f" · {'approved' if status not in ('rejected',) else 'rejected'} by <@{plan['decided_by']}>" \
                 f" at {utc(plan.get('decided_at'))}"
+    if plan.get("cancelled_at"):
+        who = f"by <@{plan['cancelled_by']}>" if plan.get("cancelled_by") else "on the retraction"
+        line += f" · cancel asked {who} at {utc(plan.get('cancelled_at'))}"
     if plan.get("group_id"):
         line += f"\n{plan['facility'].upper()} request group {link(plan.get('group_url'), str(plan['group_id']))}"
         if plan.get("request_states"):
@@ -105,6 +111,14 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     elif status == "superseded":
         buttons = [{"type": "button", "action_id": PLAN_REPLAN, "value": str(plan["id"]),
                     "text": {"type": "plain_text", "text": "Re-plan on the latest sky map"}}]
+    elif status == "submitted":
+        buttons = [{"type": "button", "action_id": PLAN_CANCEL, "value": str(plan["id"]), "style": "danger",
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                    "confirm": {"title": {"type": "plain_text", "text": "Cancel this plan?"},
+                                "text": {"type": "plain_text", "text": "Its requests not yet observed are cancelled "
+                                                                      "at the facility."},
+                                "confirm": {"type": "plain_text", "text": "Cancel the plan"},
+                                "deny": {"type": "plain_text", "text": "Keep it"}}}]
     if "COMPLETED" in (plan.get("request_states") or {}).values():  # something was observed: it can be reported
         buttons.append({"type": "button", "action_id": PLAN_HERMES, "value": str(plan["id"]),
                         "text": {"type": "plain_text", "text": "Prepare HERMES report"}})
