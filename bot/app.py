@@ -23,6 +23,7 @@ from bot.events.pipeline import Pipeline
 from bot.ingest.stream import StreamReader
 from bot.plans import cancel
 from bot.plans.follow import Follower
+from bot.plans.followup import Followup
 from bot.plans.lifecycle import PlanBook
 from bot.slack.sender import slack_outbox
 from bot.slack.target import SlackTarget, group_members_for, target_for
@@ -43,14 +44,16 @@ class Bot:
         self.coverage = CoverageBook(self.store, settings, self.maps)
         self.plans = PlanBook(self.store, settings, self.maps, group_members=group_members_for(settings),
                               coverage=self.coverage)
+        self.followup = Followup(settings, self.maps, self.plans)
         self.reports = Reports(self.store, settings, self.plans.is_approver, self.plans.observed)
         self.hermes_feed = HermesFeed(self.store, settings, self.maps)
         self.target = target or target_for(settings)
         self.outbox = slack_outbox(self.store, self.target, ops_channel=settings.channels.ops,
                                    services={"ShareWithTreasureMap": sharing.handler(settings),
                                              "PublishHermes": hermes_report.handler(settings, self.reports),
-                                             "CancelPlan": cancel.sender(self.plans)})
-        self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.plans)
+                                             "CancelPlan": cancel.sender(self.plans),
+                                             "Assess": self.followup.sender()})
+        self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.followup)
         self.reader = StreamReader(settings, self.pipeline)  # the pipeline is the reader's handler
         self.stop = threading.Event()
         self.started = time.time()

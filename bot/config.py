@@ -83,6 +83,50 @@ class Routing:
 
 
 @dataclass(frozen=True)
+class FollowupRule:
+    """One facility's follow-up rule (an ``[[auto_plans]]`` table): which alerts are worth observing with it, and
+    the plan proposed for them. The criteria have ``[[routes]]``' keys and meanings (``criteria``), plus the 90%
+    area, the distance, and the probability the facility can observe in the next 24 h."""
+
+    facility: str
+    instrument: str | None = None
+    filters: tuple[str, ...] = ()
+    exposure_s: float = 300.0
+    hours: float = 24.0
+    fields: int | None = None
+    revisit: str | None = None
+    criteria: Rule = field(default_factory=Rule)
+    max_area90_deg2: float | None = None
+    max_distance_mpc: float | None = None
+    min_observable: float = 0.1  # of the probability, in the next 24 h
+    auto_submit: bool = False  # submit without a person's Approve (the message says the rule decided)
+
+    @property
+    def name(self) -> str:
+        return f"{self.facility}/{self.instrument}" if self.instrument else self.facility
+
+    @classmethod
+    def from_toml(cls, table: Mapping[str, Any], where: str) -> FollowupRule:
+        own = {f.name for f in fields(cls)} - {"criteria"}
+        criteria = {f.name for f in fields(Rule)}
+        unknown = set(table) - own - criteria
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(own | criteria)}")
+        if not table.get("facility"):
+            raise ConfigError(f"{where}: facility is required")
+        values: dict[str, Any] = {k: v for k, v in table.items() if k in own}
+        values["facility"] = str(values["facility"]).lower()
+        if "filters" in values:
+            values["filters"] = _as_list(values["filters"])
+        for key in ("exposure_s", "hours", "max_area90_deg2", "max_distance_mpc", "min_observable"):
+            if key in values:
+                values[key] = float(values[key])
+        if not 0.0 <= values.get("min_observable", 0.1) <= 1.0:
+            raise ConfigError(f"{where}: min_observable is a probability, 0 to 1")
+        return cls(criteria=Rule.from_toml({k: v for k, v in table.items() if k in criteria}, where), **values)
+
+
+@dataclass(frozen=True)
 class BrokerConfig:
     """One optical alert broker's Kafka stream (a ``[[brokers]]`` table). Its secrets are not here: only the
     names of the environment variables that hold them, read when connecting."""
@@ -216,6 +260,7 @@ class PlanSettings:
     galaxy_catalogue: str | None = None
     galaxy_complete_to_mpc: float | None = None
     facility_tables: tuple[dict, ...] = ()
+    followup: tuple[FollowupRule, ...] = ()  # [[auto_plans]]: one rule per facility
 
 
 @dataclass(frozen=True)
@@ -295,6 +340,8 @@ class Settings:
                 value = redact_url(value)
             elif name == "routing":
                 value = f"{len(value.routes)} route(s)"
+            elif name == "auto_plans":
+                value = [rule.name for rule in value]
             out[name] = value
         return out
 
@@ -312,6 +359,7 @@ FLAT: dict[str, tuple[str | None, str]] = {
     **{k: ("plans", k) for k in ("lco_api_url", "lco_api_token", "lco_proposal_id", "lco_ipp_value",
                                  "lco_observation_type", "approvers", "follow_seconds", "galaxy_catalogue",
                                  "galaxy_complete_to_mpc", "facility_tables")},
+    "auto_plans": ("plans", "followup"),
     "plan_expiry_hours": ("plans", "expiry_hours"),
     **{f"candidate_{k}": ("candidates", k) for k in ("window_days", "max_cl", "min_reliability", "digest_s")},
     "brokers": ("candidates", "brokers"),
@@ -443,13 +491,15 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
             raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"GWBOT_CONFIG {config_file}: {exc}") from exc
-        known = set(FLAT) - {"routing", "facility_tables", "brokers"}
+        known = set(FLAT) - {"routing", "facility_tables", "brokers", "auto_plans"}
         for key, value in doc.get("settings", {}).items():
             if key not in known:
                 raise ConfigError(f"GWBOT_CONFIG [settings]: unknown key {key!r}")
             values[key] = value
         routing = Routing.from_toml(doc)
         values["facility_tables"] = tuple(doc.get("facilities", []))
+        values["auto_plans"] = tuple(FollowupRule.from_toml(t, f"[[auto_plans]] {i + 1}")
+                                     for i, t in enumerate(doc.get("auto_plans", [])))
         values["brokers"] = tuple(BrokerConfig.from_toml(t, f"[[brokers]] {i + 1}")
                                   for i, t in enumerate(doc.get("brokers", [])))
         names = [b.name for b in values["brokers"]]

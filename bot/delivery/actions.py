@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["Action", "Alarm", "CancelPlan", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post", "PublishHermes",
-           "SLACK_KINDS", "ShareWithTreasureMap", "ShowPlan", "Thread", "Topic", "Upload", "from_json", "lane",
-           "supersede_key", "to_json"]
+__all__ = ["Action", "Alarm", "Assess", "CancelPlan", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post",
+           "PublishHermes", "SLACK_KINDS", "ShareWithTreasureMap", "ShowPlan", "Thread", "Topic", "Upload",
+           "from_json", "lane", "supersede_key", "to_json"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,22 @@ class ShareWithTreasureMap:
 
 
 @dataclass(frozen=True)
+class Assess:
+    """Judge an event's new map against the follow-up rules: what each facility can observe, the verdicts, and
+    the plans proposed for GO. ``checks``: each rule's criteria as the alert's transaction found them (rule name ->
+    [criterion, passed, words] rows); ``version``: the map judged."""
+
+    event_id: str
+    version: int
+    checks: dict[str, list[list[Any]]]
+    facts: dict[str, Any]
+
+    @property
+    def lane(self) -> str:
+        return "followup"
+
+
+@dataclass(frozen=True)
 class CancelPlan:
     """Cancel a submitted plan at its facility (a person's Cancel, or the event's retraction), then say so."""
 
@@ -166,17 +182,17 @@ class PublishHermes:
 
 
 Action = (Post | Upload | Edit | Topic | OpenChannel | MarkRetracted | ShowPlan | Alarm | ShareWithTreasureMap
-          | PublishHermes | CancelPlan)
+          | PublishHermes | CancelPlan | Assess)
 _KINDS: dict[str, type] = {cls.__name__: cls for cls in (Post, Upload, Edit, Topic, OpenChannel, MarkRetracted,
                                                           ShowPlan, Alarm, ShareWithTreasureMap, PublishHermes,
-                                                          CancelPlan)}
+                                                          CancelPlan, Assess)}
 #: the kinds Slack's sender makes
 SLACK_KINDS = ("Post", "Upload", "Edit", "Topic", "OpenChannel", "MarkRetracted", "ShowPlan", "Alarm")
 _NESTED = {"channel": Channel, "thread": Thread}
 
 
 def lane(action: Action) -> str:
-    if isinstance(action, (ShareWithTreasureMap, PublishHermes, ShowPlan, CancelPlan)):
+    if isinstance(action, (ShareWithTreasureMap, PublishHermes, ShowPlan, CancelPlan, Assess)):
         return action.lane  # another service (one lane each, beside the channels), or a plan's paced edits
     return action.channel.lane
 

@@ -31,7 +31,7 @@ from bot.skymap.summary import Summary, summarize
 from bot.slack import blocks as bk
 from bot.slack.target import channel_name_for
 from bot.store import Store
-from bot.store.events import Event, Handled, SkymapVersion, TopicProgress
+from bot.store.events import Event, Handled, SkymapVersion, TopicProgress, latest_map_query
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,19 @@ class EventHooks(Protocol):
         """The event was retracted (after :meth:`map_changed`): what was submitted for it is cancelled."""
         ...
 
+    def new_map(self, session, alert: GWAlert, facts: EventFacts, version: int) -> None:
+        """A real alert with a new GW map passed the alerts channel's rules: the follow-up rules judge it."""
+        ...
+
 
 class NoHooks:
     def map_changed(self, session, event_id: str, reason: str) -> None:
         return None
 
     def retracted(self, session, event_id: str) -> None:
+        return None
+
+    def new_map(self, session, alert: GWAlert, facts: EventFacts, version: int) -> None:
         return None
 
 
@@ -239,6 +246,10 @@ class Pipeline:
                 enqueue(s, _topic(event, event.last_alert_type), event_id=sid)
             if alert.skymap is not None and newest:
                 self.hooks.map_changed(s, sid, f"a newer sky map arrived ({alert.alert_type} alert)")
+                if to_summary:
+                    s.flush()
+                    version = s.scalar(latest_map_query(sid).with_only_columns(SkymapVersion.id))
+                    self.hooks.new_map(s, alert, EventFacts.from_json(event.facts), int(version))
             s.add(Handled(key=key, kind="gw", event_id=sid, topic=raw.topic, partition=raw.partition,
                           offset=raw.offset, stage="text"))
         self.outbox.wake()

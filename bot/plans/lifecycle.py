@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 from sqlalchemy import select, update
@@ -34,7 +34,18 @@ log = logging.getLogger(__name__)
 COMPLETED = "COMPLETED"  # a request's final state when its field was observed
 CHANGES_BY_NAME = 3  # a follow-up line names at most this many changed requests; more are only counted
 
-__all__ = ["NotAllowed", "PlanBook", "Told", "announce", "progress_line"]
+__all__ = ["Made", "NotAllowed", "PlanBook", "Told", "announce", "progress_line"]
+
+
+@dataclass(frozen=True)
+class Made:
+    """A plan built for an event's map, not stored yet."""
+
+    event_id: str
+    version: int
+    request: PlanRequest
+    result: PlanResult
+    others_note: str | None  # why others' coverage was not weighed, when it could not be
 
 
 class Told(NamedTuple):
@@ -97,6 +108,16 @@ class PlanBook:
         for row in rows:
             row.status, row.note = PlanStatus.SUPERSEDED, reason
             announce(session, row, f"Plan {row.id} is superseded: {reason}. Re-plan with the button above.")
+
+    def approve_by_rule(self, session, row: PlanRecord, rule: str) -> None:
+        """A rule with ``auto_submit`` decides for the team: the plan is approved (and submitted by the follow job),
+        and its message says the rule decided."""
+        if rows_changed(session.execute(update(PlanRecord).where(
+                PlanRecord.id == row.id, PlanRecord.status == PlanStatus.PROPOSED)
+                .values(status=PlanStatus.APPROVED, decided_by=f"rule:{rule}"[:32], decided_at=self.clock()))) == 1:
+            session.refresh(row)
+            self._share(session, row)
+            log.info("plan %s approved by rule %s", row.id, rule, extra={"event_id": row.event_id})
 
     def retracted(self, session, event_id: str) -> None:
         """The event was retracted: every submitted plan of it is cancelled at its facility (through the outbox,
@@ -188,6 +209,13 @@ class PlanBook:
     def propose(self, event_id: str, request: PlanRequest, user: str | None, channel: str | None
                 ) -> tuple[PlanRecord, PlanResult]:
         """Plan on the event's latest map, store the plan and queue its message (and picture) for ``channel``."""
+        made = self.make(event_id, request)
+        with self.store.session() as s:
+            row = self.record(s, made, user, channel)
+        return row, made.result
+
+    def make(self, event_id: str, request: PlanRequest) -> Made:
+        """The plan ``request`` asks for on the event's latest map (nothing stored yet)."""
         latest = self.maps.latest(event_id, request.map)
         if latest is None:
             which = "combined (GW x external) sky map" if request.map == "combined" else "sky map"
@@ -195,23 +223,30 @@ class PlanBook:
         version, prepared = latest
         coverage = None if request.ignore_others else self._coverage(event_id, version, prepared)
         result = build(prepared, event_id, self.settings, request, submitters=self.submitters, coverage=coverage)
-        with self.store.session() as s:
-            summary = result.to_dict()
-            if coverage is None and not request.ignore_others:
-                summary["others_note"] = self._coverage_unknown(event_id)
-            row = PlanRecord(event_id=event_id, skymap_version=version, facility=result.facility.name,
-                             request=asdict(request), summary=summary, payload=result.payload,
-                             status=PlanStatus.PROPOSED if result.valid else PlanStatus.DRAFT, requested_by=user,
-                             channel_id=channel, expires=self.clock() + 3600 * self.settings.plans.expiry_hours)
-            s.add(row)
-            s.flush()
-            if channel:
-                where = Channel(name=channel)
-                shown = enqueue(s, ShowPlan(row.id, where), event_id=event_id)
-                enqueue(s, Upload(where, f"{event_id}-plan-{row.id}.png", f"{event_id} plan {row.id}",
-                                  Thread(plan=row.id)), event_id=event_id, file=result.png, depends_on=shown.id)
-        log.info("plan %s for %s proposed (%s)", row.id, event_id, row.status, extra={"event_id": event_id})
-        return row, result
+        note = self._coverage_unknown(event_id) if coverage is None and not request.ignore_others else None
+        return Made(event_id, version, request, result, note)
+
+    def record(self, s, made: Made, user: str | None, channel: str | None, rule: str | None = None) -> PlanRecord:
+        """Store a plan and queue its message (and picture) for ``channel``, in the caller's transaction."""
+        event_id, result = made.event_id, made.result
+        summary = result.to_dict()
+        if made.others_note:
+            summary["others_note"] = made.others_note
+        row = PlanRecord(event_id=event_id, skymap_version=made.version, facility=result.facility.name,
+                         request=asdict(made.request), summary=summary, payload=result.payload,
+                         status=PlanStatus.PROPOSED if result.valid else PlanStatus.DRAFT, requested_by=user,
+                         channel_id=channel, expires=self.clock() + 3600 * self.settings.plans.expiry_hours,
+                         rule=rule)
+        s.add(row)
+        s.flush()
+        if channel:
+            where = Channel(name=channel)
+            shown = enqueue(s, ShowPlan(row.id, where), event_id=event_id)
+            enqueue(s, Upload(where, f"{event_id}-plan-{row.id}.png", f"{event_id} plan {row.id}",
+                              Thread(plan=row.id)), event_id=event_id, file=result.png, depends_on=shown.id)
+        log.info("plan %s for %s proposed (%s)%s", row.id, event_id, row.status, f" by rule {rule}" if rule else "",
+                 extra={"event_id": event_id})
+        return row
 
     def _coverage(self, event_id: str, version: int, prepared) -> Coverage | None:
         """Others' coverage of the event on this map, when pointings have been read from Treasure Map."""

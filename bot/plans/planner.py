@@ -208,6 +208,33 @@ def conditions(ra: np.ndarray, dec: np.ndarray, site: Site, facility: Facility, 
     return dark, high
 
 
+def visible(ra: np.ndarray, dec: np.ndarray, facility: Facility, sites: list[Site] | tuple[Site, ...],
+            times: list[datetime]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray,
+                                             dict[str, np.ndarray]]:
+    """Where and when each field (centres in degrees, J2000) can be observed, at the ends of the steps ``times``:
+    per site dark [T] and high enough [N, T]; far enough from the Moon [N]; and ``ok`` per site [N, T-1]: all
+    three all through each step."""
+    bodies = sun_moon(times)
+    ra_now, dec_now = of_date(ra, dec, times[0])
+    far = moon_far(ra_now, dec_now, bodies, facility.limits.moon_separation_min_deg)
+    dark, high, ok = {}, {}, {}
+    for site in sites:
+        dark[site.code], high[site.code] = conditions(ra_now, dec_now, site, facility, times, bodies)
+        mask = dark[site.code][None, :] & high[site.code] & far
+        ok[site.code] = mask[:, :-1] & mask[:, 1:]  # all through each step
+    return dark, high, far, ok
+
+
+def cells_for(prepared: PreparedMap, facility: Facility, instrument: Instrument, weight: Weight | None = None
+              ) -> tuple[Cells, np.ndarray | None]:
+    """The sky cut into the instrument's fields: the facility's own grid (with field names) or tiles."""
+    grid = facility.fields()
+    if grid is not None:  # the facility's own fields (ZTF's official grid), on the instrument's real CCDs
+        cells, ids = grid_cells(prepared, grid, instrument.boxes(), weight)
+        return cells, np.array([f"{facility.name.upper()} field {i}" for i in ids])
+    return tile(prepared, instrument.fov_deg, weight), None
+
+
 # --- the plan ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -356,12 +383,7 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
     end = start + timedelta(hours=hours)
     notes: list[str] = []
     grid, boxes = facility.fields(), instrument.boxes()
-    names = None
-    if grid is not None:  # the facility's own fields (ZTF's official grid), on the instrument's real CCDs
-        cells, ids = grid_cells(prepared, grid, boxes, weight)
-        names = np.array([f"{facility.name.upper()} field {i}" for i in ids])
-    else:
-        cells = tile(prepared, instrument.fov_deg, weight)
+    cells, names = cells_for(prepared, facility, instrument, weight)
     by_prob = np.argsort(-cells.prob, kind="stable")
     by_prob = by_prob[cells.prob[by_prob] > 0]
     ra, dec, value, raw = cells.ra[by_prob], cells.dec[by_prob], cells.prob[by_prob], cells.raw[by_prob]
@@ -382,15 +404,9 @@ def make_plan(prepared: PreparedMap, facility: Facility, instrument: Instrument,
         ra, dec = np.concatenate([g_ra, ra[keep]]), np.concatenate([g_dec, dec[keep]])
         value = np.concatenate([rank_value, value[keep]])
         raw = np.concatenate([np.zeros(len(g_ra)), raw[keep]])
-    bodies = sun_moon(times)
     sites = facility.sites_for(instrument)
-    ra_now, dec_now = of_date(ra, dec, start)
-    far = moon_far(ra_now, dec_now, bodies, facility.limits.moon_separation_min_deg)
-    dark, high, ok = {}, {}, {}
-    for site in sites:
-        dark[site.code], high[site.code] = conditions(ra_now, dec_now, site, facility, times, bodies)
-        mask = dark[site.code][None, :] & high[site.code] & far
-        ok[site.code] = mask[:, :-1] & mask[:, 1:]  # all through each step
+    dark, high, far, ok = visible(ra, dec, facility, sites, times)
+
     def visit_s(these: tuple[str, ...]) -> float:
         return instrument.exposures(these) * (exposure_s + instrument.readout_s) + instrument.setup_s
 

@@ -30,6 +30,7 @@ class Event(Base):
     facts: Mapped[dict] = mapped_column(JSON, default=dict)  # latest summary numbers
     summary: Mapped[dict | None] = mapped_column(JSON)  # latest summary message: {"text", "blocks"}
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+    verdicts: Mapped[list | None] = mapped_column(JSON)  # the follow-up verdicts on its latest map, per rule
     first_seen: Mapped[float] = mapped_column(Float, default=time.time)
     updated: Mapped[float] = mapped_column(Float, default=time.time)
 

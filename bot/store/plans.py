@@ -38,6 +38,7 @@ class PlanRecord(Base):
     request_states: Mapped[dict] = mapped_column(JSON, default=dict)  # LCO request id -> last state told
     cancelled_by: Mapped[str | None] = mapped_column(String(32))  # who pressed Cancel (None: the retraction)
     cancelled_at: Mapped[float | None] = mapped_column(Float)
+    rule: Mapped[str | None] = mapped_column(String(80))  # the [[auto_plans]] rule that proposed it
 
     def view(self) -> dict[str, Any]:
         """The plan's columns as plain values, for the message builders."""

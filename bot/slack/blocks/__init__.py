@@ -79,11 +79,19 @@ from bot.slack.blocks.plans import (
     PLAN_HERMES,
     PLAN_REJECT,
     PLAN_REPLAN,
+    auto_plan_call,
     others_line,
     plan_message,
+    verdict_line,
+    verdict_message,
+    verdict_short,
 )
 
 __all__ = [
+    "auto_plan_call",
+    "verdict_line",
+    "verdict_message",
+    "verdict_short",
     "PLAN_CANCEL",
     "BLOCKS_MAX",
     "Blocks",

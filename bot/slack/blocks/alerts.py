@@ -178,9 +178,10 @@ def fact_parts(facts: EventFacts) -> list[str]:
     return parts
 
 
-def event_topic(alert_type: str, facts: EventFacts, retracted: bool) -> str:
-    """The event channel's topic: type, classification, area, distance."""
-    return clip(" · ".join(["RETRACTED" if retracted else alert_type, *fact_parts(facts)]), TOPIC_MAX)
+def event_topic(alert_type: str, facts: EventFacts, retracted: bool, followup: str | None = None) -> str:
+    """The event channel's topic: type, classification, area, distance, and the follow-up verdicts' short form."""
+    parts = ["RETRACTED" if retracted else alert_type, *fact_parts(facts)] + ([followup] if followup else [])
+    return clip(" · ".join(parts), TOPIC_MAX)
 
 
 def circular(message: Circular) -> tuple[str, Blocks]:

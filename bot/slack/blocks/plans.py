@@ -4,10 +4,12 @@ buttons."""
 from __future__ import annotations
 
 from bot.plans.status import standing
-from bot.slack.blocks.kit import Blocks, context, escape, fields_section, header, limit_blocks, link, section, utc
+from bot.plans.verdict import Verdict
+from bot.slack.blocks.kit import Blocks, clip, context, escape, fields_section, header, limit_blocks, link, section, utc
 
-__all__ = ["HERMES_PUBLISH", "PLAN_APPROVE", "PLAN_CANCEL", "PLAN_HERMES", "PLAN_REJECT", "PLAN_REPLAN", "others_line",
-           "plan_message"]
+__all__ = ["HERMES_PUBLISH", "PLAN_APPROVE", "PLAN_CANCEL", "PLAN_HERMES", "PLAN_REJECT", "PLAN_REPLAN",
+           "auto_plan_call", "others_line", "plan_message", "verdict_line", "verdict_message",
+           "verdict_short"]
 
 
 PLAN_APPROVE, PLAN_REJECT, PLAN_REPLAN, PLAN_CANCEL = "plan_approve", "plan_reject", "plan_replan", "plan_cancel"
@@ -30,6 +32,42 @@ _PLAN_STATUS = {
     "cancelling": ":octagonal_sign: Cancelling at the facility",
     "cancelled": ":octagonal_sign: Cancelled",
 }
+
+
+_DECISION_ICON = {"GO": ":large_green_circle:", "WAIT": ":large_yellow_circle:", "NO": ":red_circle:"}
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """"LCO: GO — NSBH 64%, 180 ± 40 Mpc, 41% of the probability observable in the next 24 h, first field …"."""
+    return f"{verdict.rule.upper()}: {verdict.decision} — {'; '.join(verdict.reasons)}"
+
+
+def verdict_message(event_id: str, verdicts: list[Verdict], previous: dict[str, str]) -> tuple[str, Blocks]:
+    """The follow-up verdicts on an event's new map, one line per rule; a rule it no longer passes says so."""
+    lines = []
+    for v in verdicts:
+        was = previous.get(v.rule)
+        note = " (it no longer passes this rule)" if was == "GO" and v.decision != "GO" else ""
+        lines.append(f"{_DECISION_ICON.get(v.decision, '')} *{escape(verdict_line(v))}*{note}")
+    text = f"{event_id} follow-up: " + ", ".join(f"{v.rule.upper()} {v.decision}" for v in verdicts)
+    return text, [section(clip("\n".join(lines), 2900)),
+                  context("Follow-up rules: [[auto_plans]] in GWBOT_CONFIG; /gw rules shows them.")]
+
+
+def verdict_short(verdicts: list[Verdict]) -> str:
+    """The topic's form: "LCO GO · ZTF NO"."""
+    return " · ".join(f"{v.rule.upper()} {v.decision}" for v in verdicts)
+
+
+def auto_plan_call(plan_id: int, rule: str, approvers: tuple[str, ...], auto_submit: bool) -> str:
+    """Under a plan a rule proposed: who is asked to decide (users and user groups mentioned), or that the rule
+    decided."""
+    who = " ".join(f"<!subteam^{a}>" if a.startswith("S") else f"<@{a}>" for a in approvers)
+    if auto_submit:
+        return (f"Plan {plan_id} was made and approved by the follow-up rule `{escape(rule)}` (auto_submit): it is "
+                f"submitted at the next follow run. {who} Cancel it with the button if it should not be.").strip()
+    return (f"Plan {plan_id} was proposed by the follow-up rule `{escape(rule)}`. "
+            f"{who or 'No approvers are set (GWBOT_APPROVERS)'}: approve or reject it above.")
 
 
 def others_line(others: dict, new_prob: float, gross_prob: float | None) -> str:
@@ -87,9 +125,13 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     blocks.append(section(f"*Check*: {check}"))
     status = plan["status"]
     line = _PLAN_STATUS.get(status, status)
-    if plan.get("decided_by"):
-        line += f" · {'approved' if status not in ('rejected',) else 'rejected'} by <@{plan['decided_by']}>" \
-                f" at {utc(plan.get('decided_at'))}"
+    decided = plan.get("decided_by")
+    if decided:
+        by = f"the rule `{escape(decided[5:])}`" if decided.startswith("rule:") else f"<@{decided}>"
+        verb = "approved" if status != "rejected" else "rejected"
+        line += f" · {verb} by {by} at {utc(plan.get('decided_at'))}"
+    if plan.get("rule"):
+        line += f"\nProposed by the follow-up rule `{escape(plan['rule'])}`"
     if plan.get("cancelled_at"):
         who = f"by <@{plan['cancelled_by']}>" if plan.get("cancelled_by") else "on the retraction"
         line += f" · cancel asked {who} at {utc(plan.get('cancelled_at'))}"

@@ -1,0 +1,172 @@
+"""The follow-up workflow, top to bottom, for teams that set ``[[auto_plans]]`` rules in GWBOT_CONFIG.
+
+1. A real alert with a new sky map passes the alerts channel's rules: in its own transaction, each rule's criteria
+   are checked (class, FAR, group, significance, area, distance: cheap) and an :class:`Assess` is queued.
+2. The outbox's ``followup`` lane takes it (after the summary: text first stays): what each rule's facility can
+   observe of the map in the next 24 h (:mod:`bot.plans.visibility`), the verdicts (:mod:`bot.plans.verdict`),
+   and for GO the plan, built as ``/gw plan`` builds it.
+3. In one transaction: the verdicts are kept on the event and said (a message in the event's channel, or under
+   the summary; the channel's topic keeps the short form); each GO plan is proposed in that channel with its
+   Approve/Reject, says it was made by the rule, and mentions the approvers; a rule with ``auto_submit`` approves
+   it itself (submitted at the next follow run). An alert that no longer passes a rule it passed says so.
+
+A newer map supersedes open plans (:meth:`PlanBook.map_changed`) before its own verdicts propose new ones; a rule
+whose plan was already approved for the event proposes no second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.config import FollowupRule, Settings
+from bot.delivery.actions import Assess, Channel, Post, Thread, Topic
+from bot.delivery.errors import RetryLater
+from bot.delivery.outbox import Sender, enqueue
+from bot.events.facts import EventFacts
+from bot.events.maps import MapCache
+from bot.events.routing import Check
+from bot.ingest.gwalert import GWAlert
+from bot.plans import facilities as fac
+from bot.plans.errors import PlanError
+from bot.plans.lifecycle import Made, PlanBook
+from bot.plans.request import PlanRequest
+from bot.plans.status import PlanStatus
+from bot.plans.verdict import Decision, Verdict, event_checks, judge
+from bot.plans.visibility import observability
+from bot.slack import blocks as bk
+from bot.store.delivery import Delivery
+from bot.store.events import Event
+from bot.store.plans import PlanRecord
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Followup", "request_for"]
+
+HOURS = 24.0
+
+
+def request_for(rule: FollowupRule) -> PlanRequest:
+    """The plan a rule asks for, as ``/gw plan`` would take it."""
+    return PlanRequest(rule.facility, rule.instrument, rule.filters or None, rule.exposure_s, rule.fields, rule.hours,
+                       revisit=rule.revisit)
+
+
+class Followup:
+    """The event hooks of the pipeline for plans (a newer map, a retraction) and the follow-up rules."""
+
+    def __init__(self, settings: Settings, maps: MapCache, plans: PlanBook,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.maps = maps
+        self.plans = plans
+        self.clock = clock
+
+    # --- 1. in the alert's transaction ------------------------------------------------------------
+
+    def map_changed(self, session, event_id: str, reason: str) -> None:
+        self.plans.map_changed(session, event_id, reason)
+
+    def retracted(self, session, event_id: str) -> None:
+        self.plans.retracted(session, event_id)
+
+    def new_map(self, session, alert: GWAlert, facts: EventFacts, version: int) -> None:
+        rules = self.settings.plans.followup
+        if not rules or alert.is_mock:
+            return
+        found = {rule.name: [[c.criterion, c.passed, c.words] for c in event_checks(rule, alert, facts)]
+                 for rule in rules}
+        enqueue(session, Assess(alert.superevent_id, version, found, facts.to_json()), event_id=alert.superevent_id)
+
+    # --- 2 and 3. the outbox's followup lane ------------------------------------------------------
+
+    def sender(self) -> Sender:
+        def make(session, delivery: Delivery, action: Any):
+            event = session.get(Event, action.event_id)
+            if event is None or event.retracted:
+                return (lambda: None), lambda *_: None
+            if event.wants_channel and not event.channel_id:
+                raise RetryLater(f"{action.event_id}'s channel is not open yet", after=2.0)
+            where = Channel(event=event.event_id) if event.channel_id else \
+                Channel(name=event.summary_channel or self.settings.channels.alerts or "gw-alerts")
+            thread = None if event.channel_id else Thread(event=True)
+            previous = {v["rule"]: v["decision"] for v in event.verdicts or []}
+            submitted = set(session.scalars(select(PlanRecord.rule).where(
+                PlanRecord.event_id == event.event_id, PlanRecord.rule.is_not(None),
+                PlanRecord.status.in_((PlanStatus.APPROVED, PlanStatus.SUBMITTING, PlanStatus.SUBMITTED,
+                                       PlanStatus.DONE)))))
+            event_id = event.event_id
+
+            def call() -> tuple[list[Verdict], list[tuple[FollowupRule, Made | str]]]:
+                return self._assess(action, submitted)
+
+            def finish(s2, _d, out) -> None:
+                if out is None:
+                    return
+                self._tell(s2, event_id, where, thread, previous, *out)
+
+            return call, finish
+
+        return make
+
+    def _assess(self, action: Assess, submitted: set[str]
+                ) -> tuple[list[Verdict], list[tuple[FollowupRule, Made | str]]]:
+        latest = self.maps.latest(action.event_id)
+        if latest is None:
+            raise RetryLater(f"{action.event_id} has no map to judge")
+        _, prepared = latest
+        facts = EventFacts.from_json(action.facts)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        verdicts: list[Verdict] = []
+        made: list[tuple[FollowupRule, Made | str]] = []
+        tables = {"facilities": list(self.settings.plans.facility_tables)}
+        for rule in self.settings.plans.followup:
+            facility = fac.lookup(tables, rule.facility)
+            seen = observability(prepared, facility, facility.instrument(rule.instrument), now, HOURS)
+            verdict = judge(rule, [Check(*c) for c in action.checks.get(rule.name, [])], facts, seen, HOURS)
+            verdicts.append(verdict)
+            if verdict.decision is not Decision.GO:
+                continue
+            if rule.name in submitted:
+                made.append((rule, "a plan by this rule is already approved for the event; none is proposed over it"))
+                continue
+            try:
+                made.append((rule, self.plans.make(action.event_id, request_for(rule))))
+            except PlanError as exc:
+                made.append((rule, f"no plan: {exc}"))
+        log.info("follow-up verdicts for %s: %s", action.event_id,
+                 ", ".join(f"{v.rule} {v.decision}" for v in verdicts), extra={"event_id": action.event_id})
+        return verdicts, made
+
+    def _tell(self, s, event_id: str, where: Channel, thread: Thread | None, previous: dict[str, str],
+              verdicts: list[Verdict], made: list[tuple[FollowupRule, Made | str]]) -> None:
+        event = s.get_one(Event, event_id)
+        event.verdicts = [_stored(v) for v in verdicts]
+        text, blocks = bk.verdict_message(event_id, verdicts, previous)
+        enqueue(s, Post(where, text, blocks, thread=thread), event_id=event_id)
+        if event.channel_id:
+            enqueue(s, Topic(event_id, bk.event_topic(event.last_alert_type or "", EventFacts.from_json(event.facts),
+                                                      event.retracted, bk.verdict_short(verdicts))),
+                    event_id=event_id)
+        channel = event.channel_id or where.name
+        for rule, plan in made:
+            if isinstance(plan, str):
+                enqueue(s, Post(where, f"{rule.name}: {plan}.", thread=thread), event_id=event_id)
+                continue
+            row = self.plans.record(s, plan, None, channel, rule=rule.name)
+            if rule.auto_submit and row.status == PlanStatus.PROPOSED:
+                self.plans.approve_by_rule(s, row, rule.name)
+            text = bk.auto_plan_call(row.id, rule.name, self.settings.plans.approvers, rule.auto_submit)
+            enqueue(s, Post(Channel(name=str(channel)), text, thread=Thread(plan=row.id)), event_id=event_id)
+
+
+def _stored(verdict: Verdict) -> dict[str, Any]:
+    out = asdict(verdict)
+    out["first"] = [verdict.first[0].isoformat(), verdict.first[1]] if verdict.first else None
+    return out

@@ -1,0 +1,134 @@
+"""Follow-up rules ([[auto_plans]]): a verdict per rule for every real alert with a new map, its observable
+probability checked against astropy, and plans proposed with no command typed, superseded by the next map."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import AltAz, EarthLocation, SkyCoord, get_body, get_sun
+from astropy.time import Time
+from conftest import OLD_ALERTS_TOO, data_file, skymap_bytes
+from fakes.lco_server import FakeLCO
+from fakes.slack_server import FakeSlack
+from helpers import json_bytes, variant, wait_for
+
+from bot import config
+from bot.app import Bot
+from bot.events.pipeline import RawMessage
+from bot.plans.facilities import builtin
+from bot.plans.planner import cells_for
+from bot.plans.visibility import observability
+from bot.skymap.io import read_skymap
+from bot.skymap.prepared import prepare
+from bot.store.events import Event
+from bot.store.plans import PlanRecord
+
+ALICE = "U0000ALICE"
+START = datetime(2025, 1, 5, tzinfo=UTC)
+
+
+@pytest.mark.slow
+def test_the_observable_probability_equals_an_independent_astropy_computation():
+    """The same 24 h on the same fields, with astropy: the Sun below -12°, airmass <= 2 (altitude 30°) and the Moon
+    30° away at both ends of each 10-minute step, from any LCO 1 m site; the probability of the fields seen."""
+    prepared = prepare(read_skymap(skymap_bytes("S230518h_initial.json")))
+    lco = builtin()["lco"]
+    inst = lco.instrument(None)
+    seen = observability(prepared, lco, inst, START, 24.0)
+    cells, _ = cells_for(prepared, lco, inst)
+    keep = cells.prob > 0
+    ra, dec, prob = cells.ra[keep], cells.dec[keep], cells.raw[keep]
+    when = Time([START + timedelta(minutes=10 * i) for i in range(24 * 6 + 1)])
+    target = SkyCoord(ra * u.deg, dec * u.deg)
+    anywhere = np.zeros(len(ra), bool)
+    for site in lco.sites_for(inst):
+        where = EarthLocation(lat=site.lat_deg * u.deg, lon=site.lon_deg * u.deg, height=site.elevation_m * u.m)
+        frame = AltAz(obstime=when, location=where)
+        sun = get_sun(when).transform_to(frame).alt.deg <= -12.0
+        moon = get_body("moon", when, where)
+        good = np.zeros((len(ra), len(when)), bool)
+        for k in range(len(when)):
+            alt = target.transform_to(frame[k]).alt.deg
+            good[:, k] = sun[k] & (alt >= 30.0) & (moon[k].separation(target).deg >= 30.0)  # geocentric, as seen
+        anywhere |= (good[:, :-1] & good[:, 1:]).any(axis=1)
+    independent = float(prob[anywhere].sum())
+    assert seen.probability == pytest.approx(independent, abs=0.02)
+    assert 0.3 < seen.probability < 1.0 and seen.first is not None
+
+
+def write_rules(path, *tables: str) -> str:
+    path.write_text("\n".join(tables))
+    return str(path)
+
+
+@pytest.fixture
+def world(tmp_path):
+    rules = write_rules(tmp_path / "gwbot.toml", """
+[[auto_plans]]
+facility = "lco"
+fields = 3
+significant = true
+min_observable = 0.0
+
+[[auto_plans]]
+facility = "ztf"
+min_hasns = 0.5
+""")
+    with FakeSlack() as slack, FakeLCO(schedule_after=1.0, finish_after=600.0) as lco:
+        slack.add_channel("gw-alerts")
+        env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url, "HOP_AUTH": "false",
+               "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}", "GWBOT_ALERTS_CHANNEL": "gw-alerts",
+               "LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal,
+               "GWBOT_APPROVERS": f"{ALICE},S0FOLLOWUP", "GWBOT_POST_MAX_AGE": OLD_ALERTS_TOO,
+               "GWBOT_CONFIG": rules, "GWBOT_FOLLOW_SECONDS": "3600"}
+        bot = Bot(config.load(env))
+        bot.start_background()
+        try:
+            yield slack, lco, bot
+        finally:
+            bot.shutdown()
+
+
+def plans_of(bot, event_id: str) -> list[PlanRecord]:
+    with bot.store.session() as s:
+        return list(s.query(PlanRecord).filter(PlanRecord.event_id == event_id).order_by(PlanRecord.id))
+
+
+@pytest.mark.slow
+def test_a_significant_event_gets_verdicts_and_a_plan_with_no_command_typed_and_an_update_supersedes_it(world):
+    slack, lco, bot = world
+    bot.pipeline.handle(RawMessage("igwn.gwalert", data_file("S241102br-preliminary.json").read_bytes(), None, 0, 0))
+    plan = wait_for(lambda: (lambda p: p and p[0])(plans_of(bot, "S241102br")), 60, "the automatic plan")
+    assert plan.rule == "lco" and plan.status == "proposed" and plan.requested_by is None
+    channel = "s241102br"
+    verdict = wait_for(lambda: next((m["text"] for m in slack.messages(channel) if "follow-up:" in m["text"]), None),
+                       30, "the verdicts")
+    assert verdict == "S241102br follow-up: LCO GO, ZTF NO"
+    flat = json.dumps([m["blocks"] for m in slack.messages(channel) if "follow-up:" in m["text"]], ensure_ascii=False)
+    assert "ZTF: NO — HasNS 9% (rule: ≥ 50%)" in flat  # the failing criterion, named
+    assert "of the probability observable in the next 24 h" in flat
+    message = wait_for(lambda: next((m for m in slack.messages(channel) if m.get("blocks")
+                                     and "· plan for LCO" in m["blocks"][0]["text"]["text"]), None), 30, "plan post")
+    assert "plan_approve" in json.dumps(message["blocks"]) and "follow-up rule `lco`" in json.dumps(message["blocks"])
+    call = wait_for(lambda: next((m["text"] for m in slack.messages(channel) if m.get("thread_ts") == message["ts"]
+                                  and "proposed by the follow-up rule" in m["text"]), None), 30, "the approvers' call")
+    assert f"<@{ALICE}>" in call and "<!subteam^S0FOLLOWUP>" in call
+    topic = wait_for(lambda: "LCO GO · ZTF NO" in (slack.channel(channel).topic or "") and slack.channel(channel).topic,
+                     30, "the topic's short form")
+    assert topic.startswith("PRELIMINARY")
+    with bot.store.session() as s:
+        stored = s.get_one(Event, "S241102br").verdicts
+    assert [v["decision"] for v in stored] == ["GO", "NO"]
+
+    update = json_bytes(variant("S241102br-initial.json", "S241102br", alert_type="UPDATE",
+                                created="2024-11-02T15:00:00Z"))
+    bot.pipeline.handle(RawMessage("igwn.gwalert", update, None, 0, 1))
+    wait_for(lambda: len(plans_of(bot, "S241102br")) == 2, 60, "the next plan")
+    first, second = plans_of(bot, "S241102br")
+    assert first.status == "superseded" and second.status == "proposed" and second.rule == "lco"
+    assert second.skymap_version > first.skymap_version
+    assert lco.submissions == 0  # never submitted without a person's Approve
