@@ -21,7 +21,7 @@ from bot.coordination.hermes_report import Reports
 from bot.events.maps import MapCache
 from bot.events.pipeline import Pipeline
 from bot.ingest.stream import StreamReader
-from bot.plans import cancel
+from bot.plans import at_facility
 from bot.plans.follow import Follower
 from bot.plans.followup import Followup
 from bot.plans.lifecycle import PlanBook
@@ -51,7 +51,8 @@ class Bot:
         self.outbox = slack_outbox(self.store, self.target, ops_channel=settings.channels.ops,
                                    services={"ShareWithTreasureMap": sharing.handler(settings),
                                              "PublishHermes": hermes_report.handler(settings, self.reports),
-                                             "CancelPlan": cancel.sender(self.plans),
+                                             "CancelPlan": at_facility.cancel_sender(self.plans),
+                                             "SubmitPlan": at_facility.submit_sender(self.plans),
                                              "Assess": self.followup.sender()})
         self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.followup)
         self.reader = StreamReader(settings, self.pipeline)  # the pipeline is the reader's handler

@@ -105,12 +105,14 @@ def test_a_significant_event_gets_verdicts_and_a_plan_with_no_command_typed_and_
     plan = wait_for(lambda: (lambda p: p and p[0])(plans_of(bot, "S241102br")), 60, "the automatic plan")
     assert plan.rule == "lco" and plan.status == "proposed" and plan.requested_by is None
     channel = "s241102br"
-    verdict = wait_for(lambda: next((m["text"] for m in slack.messages(channel) if "follow-up:" in m["text"]), None),
-                       30, "the verdicts")
-    assert verdict == "S241102br follow-up: LCO GO, ZTF NO"
-    flat = json.dumps([m["blocks"] for m in slack.messages(channel) if "follow-up:" in m["text"]], ensure_ascii=False)
-    assert "ZTF: NO — HasNS 9% (rule: ≥ 50%)" in flat  # the failing criterion, named
-    assert "of the probability observable in the next 24 h" in flat
+    for where in (channel, "gw-alerts"):  # the verdicts go into the summaries, in both channels
+        summary = wait_for(lambda where=where: next((m for m in slack.messages(where) if not m.get("thread_ts")
+                                                     and "followup" in json.dumps(m.get("blocks"))), None),
+                           30, f"the verdicts in the summary in #{where}")
+        flat = json.dumps(summary["blocks"], ensure_ascii=False)
+        assert summary["text"].startswith("S241102br PRELIMINARY")
+        assert "*LCO: GO — BBH 98%" in flat and "of the probability observable in the next 24 h" in flat
+        assert "ZTF: NO — HasNS 9% (rule: ≥ 50%)" in flat  # the failing criterion, named
     message = wait_for(lambda: next((m for m in slack.messages(channel) if m.get("blocks")
                                      and "· plan for LCO" in m["blocks"][0]["text"]["text"]), None), 30, "plan post")
     assert "plan_approve" in json.dumps(message["blocks"]) and "follow-up rule `lco`" in json.dumps(message["blocks"])
@@ -132,3 +134,38 @@ def test_a_significant_event_gets_verdicts_and_a_plan_with_no_command_typed_and_
     assert first.status == "superseded" and second.status == "proposed" and second.rule == "lco"
     assert second.skymap_version > first.skymap_version
     assert lco.submissions == 0  # never submitted without a person's Approve
+
+
+@pytest.mark.slow
+def test_a_rule_with_auto_submit_submits_once_says_the_rule_decided_and_offers_cancel(tmp_path):
+    rules = write_rules(tmp_path / "gwbot.toml", """
+[[auto_plans]]
+facility = "lco"
+fields = 2
+min_observable = 0.0
+auto_submit = true
+""")
+    with FakeSlack() as slack, FakeLCO(schedule_after=60.0, finish_after=600.0) as lco:
+        slack.add_channel("gw-alerts")
+        bot = Bot(config.load({"SLACK_BOT_TOKEN": slack.token, "SLACK_API_URL": slack.api_url, "HOP_AUTH": "false",
+                               "GWBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+                               "LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal,
+                               "GWBOT_APPROVERS": ALICE, "GWBOT_POST_MAX_AGE": OLD_ALERTS_TOO,
+                               "GWBOT_CONFIG": rules}))
+        bot.start_background()
+        try:
+            bot.pipeline.handle(RawMessage("igwn.gwalert", data_file("S241102br-preliminary.json").read_bytes(),
+                                           None, 0, 0))
+            wait_for(lambda: (lambda p: p and p[0].status == "submitted")(plans_of(bot, "S241102br")), 60,
+                     "the rule's plan submitted")
+            plan = plans_of(bot, "S241102br")[0]
+            assert plan.decided_by == "rule:lco" and lco.submissions == 1
+            shown = wait_for(lambda: next((m for m in slack.messages("s241102br") if m.get("blocks")
+                                           and "plan_cancel" in json.dumps(m["blocks"])), None), 30, "Cancel offered")
+            assert "approved by the rule `lco`" in json.dumps(shown["blocks"])
+            thread = [m["text"] for m in slack.messages("s241102br") if m.get("thread_ts") == shown["ts"]]
+            assert any("as its rule decided" in t for t in thread) or wait_for(
+                lambda: any("as its rule decided" in m["text"] for m in slack.messages("s241102br")
+                            if m.get("thread_ts") == shown["ts"]), 20, "the submission told")
+        finally:
+            bot.shutdown()

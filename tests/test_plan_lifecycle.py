@@ -211,10 +211,10 @@ def cancel_outbox(plans: PlanBook):
     """The outbox as the bot wires it for plans: Slack's kinds to memory, cancels to the plans' facility."""
     from fakes.target import MemoryTarget
 
-    from bot.plans import cancel
+    from bot.plans import at_facility
     from bot.slack.sender import slack_outbox
 
-    return slack_outbox(plans.store, MemoryTarget(), services={"CancelPlan": cancel.sender(plans)})
+    return slack_outbox(plans.store, MemoryTarget(), services={"CancelPlan": at_facility.cancel_sender(plans)})
 
 
 def thread_texts(outbox) -> list[str]:

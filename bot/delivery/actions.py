@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = ["Action", "Alarm", "Assess", "CancelPlan", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post",
-           "PublishHermes", "SLACK_KINDS", "ShareWithTreasureMap", "ShowPlan", "Thread", "Topic", "Upload",
+           "PublishHermes", "SLACK_KINDS", "ShareWithTreasureMap", "ShowPlan", "ShowVerdicts", "SubmitPlan", "Thread",
+           "Topic", "Upload",
            "from_json", "lane", "supersede_key", "to_json"]
 
 
@@ -144,6 +145,30 @@ class ShareWithTreasureMap:
 
 
 @dataclass(frozen=True)
+class ShowVerdicts:
+    """Put the event's follow-up verdicts (as stored then) into its latest summary in this channel: queued in the
+    channel's lane, so after the summary it edits."""
+
+    event_id: str
+    channel: Channel
+
+    @property
+    def supersede_key(self) -> str:
+        return f"verdicts:{self.event_id}:{self.channel.lane}"
+
+
+@dataclass(frozen=True)
+class SubmitPlan:
+    """Submit a plan a rule approved by itself (``auto_submit``), then say so in its thread."""
+
+    plan_id: int
+
+    @property
+    def lane(self) -> str:
+        return "facility"
+
+
+@dataclass(frozen=True)
 class Assess:
     """Judge an event's new map against the follow-up rules: what each facility can observe, the verdicts, and
     the plans proposed for GO. ``checks``: each rule's criteria as the alert's transaction found them (rule name ->
@@ -182,24 +207,24 @@ class PublishHermes:
 
 
 Action = (Post | Upload | Edit | Topic | OpenChannel | MarkRetracted | ShowPlan | Alarm | ShareWithTreasureMap
-          | PublishHermes | CancelPlan | Assess)
+          | PublishHermes | CancelPlan | Assess | ShowVerdicts | SubmitPlan)
 _KINDS: dict[str, type] = {cls.__name__: cls for cls in (Post, Upload, Edit, Topic, OpenChannel, MarkRetracted,
                                                           ShowPlan, Alarm, ShareWithTreasureMap, PublishHermes,
-                                                          CancelPlan, Assess)}
+                                                          CancelPlan, Assess, ShowVerdicts, SubmitPlan)}
 #: the kinds Slack's sender makes
-SLACK_KINDS = ("Post", "Upload", "Edit", "Topic", "OpenChannel", "MarkRetracted", "ShowPlan", "Alarm")
+SLACK_KINDS = ("Post", "Upload", "Edit", "Topic", "OpenChannel", "MarkRetracted", "ShowPlan", "Alarm", "ShowVerdicts")
 _NESTED = {"channel": Channel, "thread": Thread}
 
 
 def lane(action: Action) -> str:
-    if isinstance(action, (ShareWithTreasureMap, PublishHermes, ShowPlan, CancelPlan, Assess)):
+    if isinstance(action, (ShareWithTreasureMap, PublishHermes, ShowPlan, CancelPlan, Assess, SubmitPlan)):
         return action.lane  # another service (one lane each, beside the channels), or a plan's paced edits
     return action.channel.lane
 
 
 def supersede_key(action: Action) -> str | None:
     """Edits of one message share a key: only the newest still queued is worth sending."""
-    return action.supersede_key if isinstance(action, (Edit, ShowPlan)) else None
+    return action.supersede_key if isinstance(action, (Edit, ShowPlan, ShowVerdicts)) else None
 
 
 def to_json(action: Action) -> tuple[str, dict[str, Any]]:

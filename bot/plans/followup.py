@@ -5,10 +5,11 @@
 2. The outbox's ``followup`` lane takes it (after the summary: text first stays): what each rule's facility can
    observe of the map in the next 24 h (:mod:`bot.plans.visibility`), the verdicts (:mod:`bot.plans.verdict`),
    and for GO the plan, built as ``/gw plan`` builds it.
-3. In one transaction: the verdicts are kept on the event and said (a message in the event's channel, or under
-   the summary; the channel's topic keeps the short form); each GO plan is proposed in that channel with its
-   Approve/Reject, says it was made by the rule, and mentions the approvers; a rule with ``auto_submit`` approves
-   it itself (submitted at the next follow run). An alert that no longer passes a rule it passed says so.
+3. In one transaction: the verdicts are kept on the event and said (in its summaries, edited in their lanes after
+   they are posted; the event channel's topic keeps the short form); each GO plan is proposed in the event's
+   channel with its Approve/Reject, says it was made by the rule, and mentions the approvers; a rule with
+   ``auto_submit`` approves it itself and has it submitted at once (its message says the rule decided, and offers
+   Cancel). An alert that no longer passes a rule it passed says so.
 
 A newer map supersedes open plans (:meth:`PlanBook.map_changed`) before its own verdicts propose new ones; a rule
 whose plan was already approved for the event proposes no second one.
@@ -19,14 +20,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.config import FollowupRule, Settings
-from bot.delivery.actions import Assess, Channel, Post, Thread, Topic
+from bot.delivery.actions import Assess, Channel, Post, ShowVerdicts, SubmitPlan, Thread, Topic
 from bot.delivery.errors import RetryLater
 from bot.delivery.outbox import Sender, enqueue
 from bot.events.facts import EventFacts
@@ -38,7 +38,7 @@ from bot.plans.errors import PlanError
 from bot.plans.lifecycle import Made, PlanBook
 from bot.plans.request import PlanRequest
 from bot.plans.status import PlanStatus
-from bot.plans.verdict import Decision, Verdict, event_checks, judge
+from bot.plans.verdict import Decision, Verdict, event_checks, judge, verdict_to_json
 from bot.plans.visibility import observability
 from bot.slack import blocks as bk
 from bot.store.delivery import Delivery
@@ -147,26 +147,26 @@ class Followup:
     def _tell(self, s, event_id: str, where: Channel, thread: Thread | None, previous: dict[str, str],
               verdicts: list[Verdict], made: list[tuple[FollowupRule, Made | str]]) -> None:
         event = s.get_one(Event, event_id)
-        event.verdicts = [_stored(v) for v in verdicts]
-        text, blocks = bk.verdict_message(event_id, verdicts, previous)
-        enqueue(s, Post(where, text, blocks, thread=thread), event_id=event_id)
+        event.verdicts = [verdict_to_json(v) for v in verdicts]
+        for dropped in [v.rule for v in verdicts if previous.get(v.rule) == "GO" and v.decision != "GO"]:
+            enqueue(s, Post(where, bk.no_longer(event_id, dropped), thread=thread), event_id=event_id)
+        lanes = ([Channel(name=event.summary_channel)] if event.summary_channel else []) + \
+            ([Channel(event=event_id)] if event.channel_id else [])
+        for lane in lanes:
+            enqueue(s, ShowVerdicts(event_id, lane), event_id=event_id)  # after the summary, in its lane
         if event.channel_id:
             enqueue(s, Topic(event_id, bk.event_topic(event.last_alert_type or "", EventFacts.from_json(event.facts),
                                                       event.retracted, bk.verdict_short(verdicts))),
                     event_id=event_id)
-        channel = event.channel_id or where.name
+        plan_channel = event.channel_id or where.name
         for rule, plan in made:
             if isinstance(plan, str):
                 enqueue(s, Post(where, f"{rule.name}: {plan}.", thread=thread), event_id=event_id)
                 continue
-            row = self.plans.record(s, plan, None, channel, rule=rule.name)
-            if rule.auto_submit and row.status == PlanStatus.PROPOSED:
-                self.plans.approve_by_rule(s, row, rule.name)
+            row = self.plans.record(s, plan, None, plan_channel, rule=rule.name)
+            if rule.auto_submit and self.plans.approve_by_rule(s, row, rule.name):
+                enqueue(s, SubmitPlan(row.id), event_id=event_id)
             text = bk.auto_plan_call(row.id, rule.name, self.settings.plans.approvers, rule.auto_submit)
-            enqueue(s, Post(Channel(name=str(channel)), text, thread=Thread(plan=row.id)), event_id=event_id)
+            enqueue(s, Post(Channel(name=str(plan_channel)), text, thread=Thread(plan=row.id)), event_id=event_id)
 
 
-def _stored(verdict: Verdict) -> dict[str, Any]:
-    out = asdict(verdict)
-    out["first"] = [verdict.first[0].isoformat(), verdict.first[1]] if verdict.first else None
-    return out

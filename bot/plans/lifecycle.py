@@ -109,15 +109,17 @@ class PlanBook:
             row.status, row.note = PlanStatus.SUPERSEDED, reason
             announce(session, row, f"Plan {row.id} is superseded: {reason}. Re-plan with the button above.")
 
-    def approve_by_rule(self, session, row: PlanRecord, rule: str) -> None:
-        """A rule with ``auto_submit`` decides for the team: the plan is approved (and submitted by the follow job),
-        and its message says the rule decided."""
+    def approve_by_rule(self, session, row: PlanRecord, rule: str) -> bool:
+        """A rule with ``auto_submit`` decides for the team: the plan is approved (the caller has it submitted), and
+        its message says the rule decided. True when this call approved it."""
         if rows_changed(session.execute(update(PlanRecord).where(
                 PlanRecord.id == row.id, PlanRecord.status == PlanStatus.PROPOSED)
-                .values(status=PlanStatus.APPROVED, decided_by=f"rule:{rule}"[:32], decided_at=self.clock()))) == 1:
-            session.refresh(row)
-            self._share(session, row)
-            log.info("plan %s approved by rule %s", row.id, rule, extra={"event_id": row.event_id})
+                .values(status=PlanStatus.APPROVED, decided_by=f"rule:{rule}"[:32], decided_at=self.clock()))) != 1:
+            return False
+        session.refresh(row)
+        self._share(session, row)
+        log.info("plan %s approved by rule %s", row.id, rule, extra={"event_id": row.event_id})
+        return True
 
     def retracted(self, session, event_id: str) -> None:
         """The event was retracted: every submitted plan of it is cancelled at its facility (through the outbox,

@@ -7,9 +7,10 @@ the next night may change that). GO: it passes them all; a plan is proposed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from bot.config import FollowupRule
 from bot.events.facts import EventFacts
@@ -17,7 +18,7 @@ from bot.events.routing import Check, checks
 from bot.ingest.gwalert import GWAlert
 from bot.plans.visibility import Observability
 
-__all__ = ["Decision", "Verdict", "event_checks", "judge"]
+__all__ = ["Decision", "Verdict", "event_checks", "judge", "verdict_from_json", "verdict_to_json"]
 
 OBSERVABLE = "min_observable"
 
@@ -36,6 +37,20 @@ class Verdict:
     failing: tuple[str, ...]  # the criteria (GWBOT_CONFIG keys) that did not hold
     observable: float | None
     first: tuple[datetime, str] | None
+
+
+def verdict_to_json(verdict: Verdict) -> dict[str, Any]:
+    """As an event keeps it."""
+    out = asdict(verdict)
+    out["first"] = [verdict.first[0].isoformat(), verdict.first[1]] if verdict.first else None
+    return out
+
+
+def verdict_from_json(stored: dict[str, Any]) -> Verdict:
+    first = stored.get("first")
+    return Verdict(stored["rule"], Decision(stored["decision"]), tuple(stored.get("reasons") or ()),
+                   tuple(stored.get("failing") or ()), stored.get("observable"),
+                   (datetime.fromisoformat(first[0]), first[1]) if first else None)
 
 
 def event_checks(rule: FollowupRule, alert: GWAlert, facts: EventFacts) -> list[Check]:

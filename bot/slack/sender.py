@@ -25,12 +25,14 @@ from bot.delivery.actions import (
     OpenChannel,
     Post,
     ShowPlan,
+    ShowVerdicts,
     Thread,
     Topic,
     Upload,
 )
 from bot.delivery.errors import Rejected, RetryLater
 from bot.delivery.outbox import Outbox, Sender, enqueue
+from bot.plans.verdict import verdict_from_json
 from bot.slack import blocks as bk
 from bot.slack.target import SlackTarget
 from bot.store import Store
@@ -133,6 +135,8 @@ class SlackSender:
                 return edit_all, nothing
             case ShowPlan():
                 return self._show_plan(s, d, action)
+            case ShowVerdicts():
+                return self._show_verdicts(s, action)
             case Alarm():
                 channel = self._channel(s, action.channel)
                 text, blocks = bk.ops_alarm(action.what, action.detail)
@@ -215,6 +219,23 @@ class SlackSender:
             d2.result = {"channel": channel, "ts": ts}
 
         return self._posting(d, channel, text, blocks, None, False), record
+
+    def _show_verdicts(self, s, action: ShowVerdicts):
+        """The event's latest summary in the channel, with its follow-up verdicts in it (replacing older ones)."""
+        channel = self._channel(s, action.channel)
+        event = s.get_one(Event, action.event_id)
+        post = s.scalars(select(SummaryPost).where(SummaryPost.event_id == action.event_id,
+                                                   SummaryPost.channel_id == channel)
+                         .order_by(SummaryPost.id.desc()).limit(1)).first()
+        if post is None or not event.verdicts:
+            return (lambda: None), lambda *_: None
+        blocks = bk.with_verdicts(post.blocks, [verdict_from_json(v) for v in event.verdicts])
+        post_id, ts, text = post.id, post.ts, post.text
+
+        def record(s2, _d, _r) -> None:
+            s2.get_one(SummaryPost, post_id).blocks = blocks
+
+        return (lambda: self.target.update(channel, ts, text, blocks)), record
 
     @staticmethod
     def _blocks(s, blocks: list, event_id: str | None) -> list:

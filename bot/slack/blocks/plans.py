@@ -8,8 +8,8 @@ from bot.plans.verdict import Verdict
 from bot.slack.blocks.kit import Blocks, clip, context, escape, fields_section, header, limit_blocks, link, section, utc
 
 __all__ = ["HERMES_PUBLISH", "PLAN_APPROVE", "PLAN_CANCEL", "PLAN_HERMES", "PLAN_REJECT", "PLAN_REPLAN",
-           "auto_plan_call", "others_line", "plan_message", "verdict_line", "verdict_message",
-           "verdict_short"]
+           "VERDICT_BLOCK", "auto_plan_call", "no_longer", "others_line", "plan_message", "verdict_line",
+           "verdict_short", "with_verdicts"]
 
 
 PLAN_APPROVE, PLAN_REJECT, PLAN_REPLAN, PLAN_CANCEL = "plan_approve", "plan_reject", "plan_replan", "plan_cancel"
@@ -34,6 +34,7 @@ _PLAN_STATUS = {
 }
 
 
+VERDICT_BLOCK = "followup"
 _DECISION_ICON = {"GO": ":large_green_circle:", "WAIT": ":large_yellow_circle:", "NO": ":red_circle:"}
 
 
@@ -42,16 +43,19 @@ def verdict_line(verdict: Verdict) -> str:
     return f"{verdict.rule.upper()}: {verdict.decision} — {'; '.join(verdict.reasons)}"
 
 
-def verdict_message(event_id: str, verdicts: list[Verdict], previous: dict[str, str]) -> tuple[str, Blocks]:
-    """The follow-up verdicts on an event's new map, one line per rule; a rule it no longer passes says so."""
-    lines = []
-    for v in verdicts:
-        was = previous.get(v.rule)
-        note = " (it no longer passes this rule)" if was == "GO" and v.decision != "GO" else ""
-        lines.append(f"{_DECISION_ICON.get(v.decision, '')} *{escape(verdict_line(v))}*{note}")
-    text = f"{event_id} follow-up: " + ", ".join(f"{v.rule.upper()} {v.decision}" for v in verdicts)
-    return text, [section(clip("\n".join(lines), 2900)),
-                  context("Follow-up rules: [[auto_plans]] in GWBOT_CONFIG; /gw rules shows them.")]
+def with_verdicts(blocks: Blocks, verdicts: list[Verdict]) -> Blocks:
+    """A summary's blocks with its follow-up verdicts as a section (replacing the ones it had), before its buttons."""
+    kept = [b for b in blocks if b.get("block_id") != VERDICT_BLOCK]
+    lines = "\n".join(f"{_DECISION_ICON.get(v.decision, '')} *{escape(verdict_line(v))}*" for v in verdicts)
+    block = {**section(clip(f"*Follow-up*\n{lines}", 2900)), "block_id": VERDICT_BLOCK}
+    at = next((i for i, b in enumerate(kept) if b.get("type") in ("actions", "context")), len(kept))
+    return limit_blocks(kept[:at] + [block] + kept[at:])
+
+
+def no_longer(event_id: str, rule: str) -> str:
+    """A rule the event passed on its earlier map, and not on the new one."""
+    return (f"{event_id} no longer passes the follow-up rule `{escape(rule)}` on its new map (see the summary); "
+            "an open plan it proposed was superseded.")
 
 
 def verdict_short(verdicts: list[Verdict]) -> str:
