@@ -60,7 +60,8 @@ class Bot:
         self.started = time.time()
         meter = getattr(self.target, "meter", None)
         self.answers = Answers(self.store, self.maps, stream_status=self.stream_status, started=self.started,
-                               coverage=self.coverage, slack_calls=meter.rates if meter else list)
+                               coverage=self.coverage, slack_calls=meter.rates if meter else list,
+                               plans=settings.plans)
         self.follower = Follower(self.plans, self.outbox.wake,
                                  readers=(self.coverage.refresh_due, self.hermes_feed.read_due))
         self.candidates = workers_for(settings, self.store, self.maps) if settings.candidates.brokers else []

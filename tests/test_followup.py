@@ -169,3 +169,41 @@ auto_submit = true
                             if m.get("thread_ts") == shown["ts"]), 20, "the submission told")
         finally:
             bot.shutdown()
+
+
+def test_gw_rules_and_gw_visibility(tmp_path):
+    """/gw rules lists each rule and the verdicts of an event's latest map; /gw visibility draws what a facility can
+    observe hour by hour; both parse their words and refuse wrong ones."""
+    from bot.commands.answers import Answers
+    from bot.commands.parse import UsageError, parse
+    from bot.config import FollowupRule, PlanSettings, Rule
+    from bot.plans.verdict import Decision, Verdict, verdict_to_json
+    from bot.slack import blocks as bk
+    from bot.store import Store
+    from bot.store.events import SkymapVersion
+
+    assert parse("rules").event_id is None and parse("rules S241102br").event_id == "S241102br"
+    assert parse("visibility S241102br lco").rest == ("lco",)
+    with pytest.raises(UsageError, match="name a facility"):
+        parse("visibility S241102br")
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    verdict = Verdict("lco", Decision.GO, ("BBH 98%", "41% of the probability observable in the next 24 h"), (), 0.41,
+                      (START, "lsc"))
+    with store.session() as s:
+        s.add(SkymapVersion(event_id="S241102br", alert_key="k", alert_type="INITIAL",
+                            fits=skymap_bytes("S241102br-initial.json"), created=1.0))
+        s.add(Event(event_id="S241102br", facts={}, verdicts=[verdict_to_json(verdict)]))
+    rule = FollowupRule("lco", fields=3, criteria=Rule(significant=True, min_hasns=0.5), max_area90_deg2=500.0)
+    answers = Answers(store, plans=PlanSettings(followup=(rule,)))
+    with store.session() as s:
+        event = s.get_one(Event, "S241102br")
+    text, blocks = bk.rules_message(answers.rules(event))
+    flat = json.dumps(blocks, ensure_ascii=False)
+    assert "significant = True" in flat and "min_hasns = 0.5" in flat and "max_area90_deg2 = 500" in flat
+    assert "LCO: GO — BBH 98%; 41% of the probability observable" in flat
+    assert "No follow-up rules" in bk.rules_message(Answers(store).rules(None))[0]
+    picture = answers.visibility(event, "lco", None)
+    assert picture.data[:8] == b"\x89PNG\r\n\x1a\n" and "LCO" in picture.title
+    with pytest.raises(UsageError):
+        answers.visibility(event, "no-such-telescope", None)
+    store.close()

@@ -31,17 +31,23 @@ from bot.commands.records import (
     Marked,
     MarkOutcome,
     Picture,
+    RulesView,
     StatusReport,
     StoredSummary,
     TopicLine,
 )
 from bot.commands.text import check_csv
+from bot.config import PlanSettings
 from bot.coordination.coverage import CoverageBook, covered_by_family, drawn
 from bot.coordination.treasuremap import Status
 from bot.events.facts import EventFacts
 from bot.events.maps import MapCache
 from bot.ingest.gwalert import epoch
+from bot.plans import facilities as fac
+from bot.plans.errors import PlanError
 from bot.plans.planner import sample_points
+from bot.plans.verdict import verdict_from_json
+from bot.plans.visibility import observability, visibility_png
 from bot.skymap.render import Labels, Outline, labels_for, render_png
 from bot.skymap.summary import summarize
 from bot.slack.budget import MethodRate
@@ -74,8 +80,9 @@ class Answers:
     def __init__(self, store: Store, maps: MapCache | None = None,
                  stream_status: Callable[[], dict] = dict, started: float | None = None,
                  coverage: CoverageBook | None = None,
-                 slack_calls: Callable[[], list[MethodRate]] = list) -> None:
+                 slack_calls: Callable[[], list[MethodRate]] = list, plans: PlanSettings | None = None) -> None:
         self.store = store
+        self.plans = plans or PlanSettings()  # the facilities and follow-up rules
         self.slack_calls = slack_calls
         self.maps = maps or MapCache(store)
         self.coverage_book = coverage
@@ -99,6 +106,13 @@ class Answers:
         close = difflib.get_close_matches(event_id, known, n=3, cutoff=0.6)
         hint = f" Did you mean {', '.join(close)}?" if close else " See /gw list for the events I know."
         raise UsageError(f"I have no alert for {event_id}.{hint}")
+
+    def event_of_channel(self, channel_id: str | None) -> Event | None:
+        """The event whose channel this is, if any."""
+        if not channel_id:
+            return None
+        with self.store.session() as s:
+            return s.scalar(select(Event).where(Event.channel_id == channel_id))
 
     # --- commands ---------------------------------------------------------------------------------
 
@@ -124,6 +138,27 @@ class Answers:
         png = render_png(prepared, labels_for(summary, event.event_id, event.last_alert_type))
         title = f"{event.event_id} {event.last_alert_type or ''} sky map".replace("  ", " ")
         return Picture(f"{event.event_id}.png", png, title)
+
+    def rules(self, event: Event | None) -> RulesView:
+        """The follow-up rules, and the verdicts they gave the event's latest map."""
+        verdicts = tuple(verdict_from_json(v) for v in (event.verdicts or [])) if event is not None else ()
+        return RulesView(self.plans.followup, event.event_id if event is not None else None, verdicts)
+
+    def visibility(self, event: Event, facility_name: str, instrument: str | None) -> Picture:
+        """What the facility can observe of the event's latest map in the next 24 h, hour by hour per site."""
+        latest = self.maps.latest(event.event_id)
+        if latest is None:
+            raise UsageError(f"{event.event_id} has no sky map yet.")
+        try:
+            facility = fac.lookup({"facilities": list(self.plans.facility_tables)}, facility_name)
+            inst = facility.instrument(instrument)
+        except PlanError as exc:
+            raise UsageError(str(exc)) from None
+        seen = observability(latest[1], facility, inst, datetime.now(UTC), 24.0)
+        first = f"first field {seen.first[0]:%H:%M} UTC from {seen.first[1]}" if seen.first else "nothing observable"
+        title = f"{event.event_id} · {facility.name.upper()} {inst.name}: observable in the next 24 h"
+        png = visibility_png(seen, title, f"{100 * seen.probability:.0f}% of the probability observable; {first}")
+        return Picture(f"{event.event_id}-{facility.name}-visibility.png", png, title)
 
     def coverage(self, event: Event) -> CoverageAnswer:
         """Everyone's footprints on the event's map, coloured by instrument, with the probability they hold."""

@@ -27,6 +27,8 @@ USAGE = {
             " [--galaxies] [--map combined] [--ignore-others]",
     "candidates": "/gw candidates S230918aq [N] [--broker NAME] [--cl 0.5]",
     "coverage": "/gw coverage S230918aq",
+    "rules": "/gw rules [S230918aq]",
+    "visibility": "/gw visibility S230918aq lco [instrument]",
 }
 EVENT_ID_RE = re.compile(rf"^{SUPEREVENT_RE.pattern}$", re.IGNORECASE)
 MAX_LIST = 50
@@ -183,6 +185,10 @@ def parse(text: str) -> Command:
         for line in lines[1:]:
             candidates.append(parse_candidate(line.replace(",", " ").split(), label=line))
         return Command("check", event_id, candidates=tuple(candidates))
+    if name == "visibility":
+        if not 1 <= len(args) <= 2:
+            raise UsageError(f"name a facility\nUsage: {USAGE['visibility']}")
+        return Command(name, event_id, rest=tuple(args))
     if name in ("plan", "candidates"):
         (parse_plan if name == "plan" else parse_candidate_query)(args)  # say what is wrong now, before any work
         return Command(name, event_id, rest=tuple(args))

@@ -7,7 +7,9 @@ from enum import StrEnum
 
 from bot.candidates.match import DISTANCE_OUTLIER_CL
 from bot.commands.check import CheckResult
+from bot.config import FollowupRule
 from bot.events.facts import EventFacts
+from bot.plans.verdict import Verdict
 from bot.slack.budget import MethodRate
 
 __all__ = ["CandidateLine", "CoverageView", "EventLine", "HermesNote", "ReportView", "StatusReport", "TopicLine"]
@@ -177,6 +179,15 @@ class CandidateList:
     event_id: str
     lines: list[CandidateLine]
     shown: int
+
+
+@dataclass(frozen=True)
+class RulesView:
+    """``/gw rules``: the follow-up rules in force, and the verdicts of an event's latest map when one is named."""
+
+    rules: tuple[FollowupRule, ...]
+    event_id: str | None
+    verdicts: tuple[Verdict, ...]
 
 
 class MarkOutcome(StrEnum):

@@ -13,7 +13,7 @@ from bot.plans.facilities import Facility, Instrument
 from bot.plans.planner import STEP_MINUTES, cells_for, visible
 from bot.skymap.prepared import PreparedMap
 
-__all__ = ["Observability", "observability"]
+__all__ = ["Observability", "observability", "visibility_png"]
 
 
 @dataclass(frozen=True)
@@ -55,3 +55,37 @@ def observability(prepared: PreparedMap, facility: Facility, instrument: Instrum
             first = (times[steps[0]], site.code)
     return Observability(facility.name, start, STEP_MINUTES * 60.0, float(prob[anywhere].sum()), per_site,
                          {c: d[:-1] & d[1:] for c, d in dark.items()}, first)
+
+
+def visibility_png(seen: Observability, title: str, subtitle: str, dpi: int = 100) -> bytes:
+    """Probability observable per step over the window, one band per site (stacked), the Sun's twilights (the
+    facility's Sun limit crossed) marked per site with a line of the band's colour."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.0, 3.6), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.08, 0.16, 0.72, 0.68))
+    hours = np.arange(len(seen.times)) * seen.step_s / 3600.0
+    sites = sorted(seen.per_site)
+    colours = {code: f"C{i}" for i, code in enumerate(sites)}
+    if sites:
+        ax.stackplot(hours, [100 * seen.per_site[c] for c in sites], labels=sites,
+                     colors=[colours[c] for c in sites], alpha=0.75, step="post")
+    for code in sites:  # twilights: where the Sun crosses the limit at this site
+        dark = seen.dark[code].astype(int)
+        for i in np.flatnonzero(np.diff(dark)) + 1:
+            ax.axvline(hours[i], color=colours[code], linestyle=":", linewidth=1.0)
+    ax.set_xlim(0, hours[-1] + seen.step_s / 3600.0 if len(hours) else 24)
+    ax.set_xlabel(f"hours after {seen.start:%Y-%m-%d %H:%M} UTC (stacked: sites overlap; dotted: twilights)")
+    ax.set_ylabel("% observable, per site")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="site", fontsize=8, title_fontsize=8)
+    fig.text(0.08, 0.93, title, fontsize=11, weight="bold")
+    fig.text(0.08, 0.875, subtitle, fontsize=8.5)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -49,7 +49,8 @@ from bot.slack import blocks as bk
 log = logging.getLogger(__name__)
 
 MODAL_ID = "check_modal"
-HELP_ORDER = ("list", "info", "skymap", "check", "candidates", "coverage", "join", "status", "plan")
+HELP_ORDER = ("list", "info", "skymap", "check", "candidates", "coverage", "join", "status", "plan", "rules",
+              "visibility")
 FIELDS = ("ra", "dec", "distance", "time")
 MAX_CSV_BYTES = 5 * 2**20
 
@@ -141,6 +142,10 @@ class Commands:
             _respond_reply(respond, Reply(*bk.events_message(self.answers.events(cmd.count))))
         elif cmd.name == "status":
             _respond_reply(respond, Reply(*bk.status_message(self.answers.status_report())))
+        elif cmd.name == "rules":  # the event is optional: named, or this event's channel, or none
+            event = self.answers.event(cmd.event_id, channel, USAGE["rules"]) if cmd.event_id \
+                else self.answers.event_of_channel(channel)
+            _respond_reply(respond, Reply(*bk.rules_message(self.answers.rules(event))))
         else:
             event = self.answers.event(cmd.event_id, channel, USAGE[cmd.name])
             if cmd.name == "info":
@@ -161,6 +166,10 @@ class Commands:
                 covered = self.answers.coverage(event)
                 self._send(channel, Reply(*bk.coverage_message(covered.view), public=True, file=covered.picture), None,
                            event.event_id, file_only=False)
+            elif cmd.name == "visibility":
+                respond(text=f"working… what {cmd.rest[0]} can observe of {event.event_id}", response_type="ephemeral")
+                picture = self.answers.visibility(event, cmd.rest[0], cmd.rest[1] if len(cmd.rest) > 1 else None)
+                self._send(channel, Reply(picture.title, public=True, file=picture), None, event.event_id)
             elif cmd.name == "candidates":
                 listed = self.answers.candidates(event, parse_candidate_query(cmd.rest))
                 _respond_reply(respond, Reply(*bk.candidates_message(listed.event_id, listed.lines, len(listed.lines),

@@ -3,13 +3,16 @@ buttons."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from bot.commands.records import RulesView
 from bot.plans.status import standing
 from bot.plans.verdict import Verdict
 from bot.slack.blocks.kit import Blocks, clip, context, escape, fields_section, header, limit_blocks, link, section, utc
 
 __all__ = ["HERMES_PUBLISH", "PLAN_APPROVE", "PLAN_CANCEL", "PLAN_HERMES", "PLAN_REJECT", "PLAN_REPLAN",
-           "VERDICT_BLOCK", "auto_plan_call", "no_longer", "others_line", "plan_message", "verdict_line",
-           "verdict_short", "with_verdicts"]
+           "VERDICT_BLOCK", "auto_plan_call", "no_longer", "others_line", "plan_message", "rules_message",
+           "verdict_line", "verdict_short", "with_verdicts"]
 
 
 PLAN_APPROVE, PLAN_REJECT, PLAN_REPLAN, PLAN_CANCEL = "plan_approve", "plan_reject", "plan_replan", "plan_cancel"
@@ -56,6 +59,29 @@ def no_longer(event_id: str, rule: str) -> str:
     """A rule the event passed on its earlier map, and not on the new one."""
     return (f"{event_id} no longer passes the follow-up rule `{escape(rule)}` on its new map (see the summary); "
             "an open plan it proposed was superseded.")
+
+
+def rules_message(view: RulesView) -> tuple[str, Blocks]:
+    """/gw rules: each follow-up rule (what it plans and what it asks of an alert), and an event's verdicts."""
+    if not view.rules:
+        return "No follow-up rules", [section("No follow-up rules are set: add `[[auto_plans]]` tables to "
+                                              "GWBOT_CONFIG to have plans proposed by themselves.")]
+    lines = []
+    for rule in view.rules:
+        asks = [f"{k} = {v}" for k, v in asdict(rule.criteria).items() if v not in (None, (), "")]
+        asks += [f"{k} = {getattr(rule, k):g}" for k in ("max_area90_deg2", "max_distance_mpc")
+                 if getattr(rule, k) is not None]
+        asks.append(f"min_observable = {rule.min_observable:g}")
+        plans = ", ".join(p for p in (rule.instrument, ",".join(rule.filters), f"{rule.exposure_s:g} s",
+                                      f"{rule.fields} fields" if rule.fields else None, f"{rule.hours:g} h",
+                                      f"revisit {rule.revisit}" if rule.revisit else None) if p)
+        lines.append(f"• *{escape(rule.name)}*: {escape(plans)}; when {escape(', '.join(asks))}"
+                     + ("; submits without asking (auto_submit)" if rule.auto_submit else ""))
+    blocks = [section(clip("*Follow-up rules* ([[auto_plans]] in GWBOT_CONFIG)\n" + "\n".join(lines), 2900))]
+    if view.event_id:
+        said = "\n".join(f"{_DECISION_ICON.get(v.decision, '')} {escape(verdict_line(v))}" for v in view.verdicts)
+        blocks.append(section(clip(f"*{view.event_id}*, latest map:\n" + (said or "not judged yet"), 2900)))
+    return f"{len(view.rules)} follow-up rule(s)", blocks
 
 
 def verdict_short(verdicts: list[Verdict]) -> str:
