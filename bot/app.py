@@ -49,6 +49,7 @@ class Bot:
         self.hermes_feed = HermesFeed(self.store, settings, self.maps)
         self.target = target or target_for(settings)
         self.outbox = slack_outbox(self.store, self.target, ops_channel=settings.channels.ops,
+                                   edit_every_s=settings.slack.edit_every_s,
                                    services={"ShareWithTreasureMap": sharing.handler(settings),
                                              "PublishHermes": hermes_report.handler(settings, self.reports),
                                              "CancelPlan": at_facility.cancel_sender(self.plans),

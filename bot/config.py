@@ -211,6 +211,7 @@ class SlackSettings:
     signing_secret: str | None = field(default=None, repr=False)  # verifies HTTP-mode requests
     api_url: str = DEFAULT_SLACK_API_URL
     port: int = 3000  # HTTP mode
+    edit_every_s: float = 60.0  # a plan's message is edited at most this often (chat.update is Tier 3)
 
 
 @dataclass(frozen=True)
@@ -349,7 +350,7 @@ class Settings:
 #: every setting by its flat name (GWBOT_CONFIG's [settings] keys, ``load``'s overrides) -> (section, field)
 FLAT: dict[str, tuple[str | None, str]] = {
     **{f"slack_{k}": ("slack", k) for k in ("bot_token", "app_token", "signing_secret", "api_url")},
-    "port": ("slack", "port"),
+    "port": ("slack", "port"), "edit_every_s": ("slack", "edit_every_s"),
     **{f"hop_{k}": ("hop", k) for k in ("url", "username", "password", "auth")},
     "group_id": ("hop", "group_id"), "post_max_age_s": ("hop", "post_max_age_s"),
     **{f"{k}_channel": ("channels", k) for k in ("alerts", "mock", "ops", "notices")},
@@ -402,6 +403,7 @@ _ENV = {
     "GWBOT_MAX_SKYMAP_MB": "max_skymap_mb",
     "GWBOT_RETENTION_DAYS": "retention_days",
     "GWBOT_STALL_SECONDS": "stall_seconds",
+    "GWBOT_EDIT_EVERY_SECONDS": "edit_every_s",
     "GWBOT_CANDIDATE_WINDOW_DAYS": "candidate_window_days",
     "GWBOT_CANDIDATE_MAX_CL": "candidate_max_cl",
     "GWBOT_CANDIDATE_MIN_RELIABILITY": "candidate_min_reliability",
@@ -519,7 +521,7 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
                       ("follow_seconds", float), ("galaxy_complete_to_mpc", float), ("max_skymap_mb", float),
                       ("retention_days", float), ("stall_seconds", float), ("candidate_window_days", float),
                       ("candidate_max_cl", float), ("candidate_min_reliability", float),
-                      ("candidate_digest_s", float), ("coverage_seconds", float)):
+                      ("candidate_digest_s", float), ("coverage_seconds", float), ("edit_every_s", float)):
         if key in values:
             try:
                 values[key] = kind(values[key])

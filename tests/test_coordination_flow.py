@@ -44,7 +44,7 @@ def world(tmp_path):
         slack.add_channel("gw-alerts")
         slack.add_channel("followup")
         tm.add_instrument(SINISTRO_TM, "Sinistro", square_ccds(0.4417, 2))
-        bot, server, url = make_bot(slack, lco, tmp_path, TREASUREMAP_API_URL=tm.url,
+        bot, server, url = make_bot(slack, lco, tmp_path, TREASUREMAP_API_URL=tm.url, GWBOT_EDIT_EVERY_SECONDS="0.5",
                                     TREASUREMAP_API_TOKEN="tm-test-token", HERMES_API_URL=hermes.url,
                                     HERMES_API_TOKEN=hermes.token, HERMES_AUTHORS="The gwbot team",
                                     GWBOT_CONFIG=config_with_treasuremap_ids(tmp_path / "gwbot.toml"))

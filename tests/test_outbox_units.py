@@ -163,8 +163,8 @@ def test_a_plan_message_is_posted_once_then_edited_to_its_current_state(outbox):
 
 def test_a_plan_edit_superseded_while_queued_is_dropped_and_edits_are_paced(outbox):
     """Edits go in the plan's own lane (never holding the channel's), a newer one drops the one still queued,
-    and a plan's message is edited at most once per EDIT_EVERY_S."""
-    from bot.delivery.outbox import EDIT_EVERY_S
+    and a plan's message is edited at most once per its pacing (the outbox's edit_every_s)."""
+    every = outbox.edit_every_s
 
     with outbox.store.session() as s:
         plan = PlanRecord(event_id="S5", facility="lco", request={}, status="proposed", expires=0.0,
@@ -183,11 +183,11 @@ def test_a_plan_edit_superseded_while_queued_is_dropped_and_edits_are_paced(outb
         sent = s.get_one(Delivery, second).done_at
     third = queue(outbox, ShowPlan(plan_id, Channel(name="C0000PLAN"), edit=True))
     post = queue(outbox, Post(Channel(name="C0000PLAN"), "a line in the channel"))
-    with outbox.store.session() as s:
-        assert s.get_one(Delivery, third).not_before == sent + EDIT_EVERY_S  # the next slot, not sooner
-        assert s.get_one(Delivery, third).lane == f"plan:{plan_id}" != s.get_one(Delivery, post).lane
     outbox.step()
     assert status(outbox, post) == "done" and status(outbox, third) == "pending"  # the channel did not wait
+    with outbox.store.session() as s:
+        assert s.get_one(Delivery, third).not_before == sent + every  # the next slot, not sooner
+        assert s.get_one(Delivery, third).lane == f"plan:{plan_id}" != s.get_one(Delivery, post).lane
     assert slack_target(outbox).messages[0].edits == 1
 
 

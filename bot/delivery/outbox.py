@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.delivery.actions import Action, Alarm, Channel, ShowPlan, from_json, lane, supersede_key, to_json
+from bot.delivery.actions import Action, Alarm, Channel, from_json, lane, supersede_key, to_json
 from bot.delivery.errors import Rejected, RetryLater
 from bot.store import Store, rows_changed
 from bot.store.delivery import Delivery, OutboxSender
@@ -39,7 +39,8 @@ SENDER_TIMEOUT_S = 30.0  # an outbox silent this long is dead: its deliveries in
 MAX_UNEXPECTED = 6  # unclassified failures of one delivery before it is given up (and reported)
 ALARM_REPEAT_S = 3600.0
 OPEN = ("pending", "in_flight")
-EDIT_EVERY_S = 60.0  # a plan's message is edited at most this often (chat.update is Tier 3: ~50 a minute)
+EDIT_EVERY_S = 60.0  # a plan's message is edited at most this often by default (chat.update is Tier 3: ~50 a minute)
+PACED = "plan:"  # lanes of a plan message's edits: paced
 
 
 #: how a kind of delivery is made: (session, delivery, action) -> (call, finish). The sender prepares the call inside
@@ -51,23 +52,16 @@ __all__ = ["EDIT_EVERY_S", "Outbox", "Sender", "enqueue"]
 
 
 def enqueue(session, action: Action, *, event_id: str | None = None, file: bytes | None = None,
-            depends_on: int | None = None, clock: Callable[[], float] = time.time) -> Delivery:
-    """Add a delivery inside the caller's transaction; its lane (channel) comes from the action.
-
-    An edit that a newer one supersedes is dropped while still queued; a plan's message is edited at most once
-    per :data:`EDIT_EVERY_S` (the new edit waits for the slot after the last one sent)."""
+            depends_on: int | None = None) -> Delivery:
+    """Add a delivery inside the caller's transaction; its lane (channel) comes from the action. An edit that a
+    newer one supersedes is dropped while still queued (the newer one shows the state then)."""
     kind, payload = to_json(action)
-    key, not_before = supersede_key(action), 0.0
+    key = supersede_key(action)
     if key is not None:
-        now = clock()
         session.execute(update(Delivery).where(Delivery.supersede_key == key, Delivery.status == "pending")
-                        .values(status="dropped", done_at=now))
-        last = session.scalar(select(func.max(Delivery.done_at)).where(Delivery.supersede_key == key,
-                                                                         Delivery.status == "done"))
-        if isinstance(action, ShowPlan) and last is not None:
-            not_before = max(0.0, last + EDIT_EVERY_S)
+                        .values(status="dropped", done_at=time.time()))
     delivery = Delivery(lane=lane(action), kind=kind, payload=payload, event_id=event_id, file=file,
-                        depends_on=depends_on, supersede_key=key, not_before=not_before)
+                        depends_on=depends_on, supersede_key=key)
     session.add(delivery)
     session.flush()
     return delivery
@@ -75,12 +69,14 @@ def enqueue(session, action: Action, *, event_id: str | None = None, file: bytes
 
 class Outbox:
     def __init__(self, store: Store, senders: dict[str, Sender], clock: Callable[[], float] = time.time,
-                 ops_channel: str | None = None, say_now: Callable[[Alarm], None] | None = None) -> None:
+                 ops_channel: str | None = None, say_now: Callable[[Alarm], None] | None = None,
+                 edit_every_s: float = EDIT_EVERY_S) -> None:
         self.store = store
         self.senders = senders  # delivery kind -> its sender (Slack's kinds, Treasure Map's, HERMES's)
         self.clock = clock
         self.ops_channel = ops_channel
         self.say_now = say_now  # an alarm straight to its service, when the store itself cannot take it
+        self.edit_every_s = edit_every_s  # a plan's message: at most one edit this often
         self._wake = threading.Event()
         self._alarmed: dict[str, float] = {}
         self.sent = 0
@@ -213,6 +209,12 @@ class Outbox:
             d = s.get_one(Delivery, delivery_id)
             if d.not_before > now:
                 return d.not_before - now
+            if d.lane.startswith(PACED) and self.edit_every_s > 0:
+                last = s.scalar(select(func.max(Delivery.done_at)).where(Delivery.lane == d.lane,
+                                                                          Delivery.status == "done"))
+                if last is not None and last + self.edit_every_s > now:
+                    d.not_before = last + self.edit_every_s  # the next slot; the lane is the plan's alone
+                    return d.not_before - now
             if d.depends_on is not None and s.get_one(Delivery, d.depends_on).status in OPEN:
                 return 0.2
             # claim it: another sender (drain() beside the worker thread) may be looking at it too
