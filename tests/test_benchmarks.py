@@ -26,6 +26,7 @@ TINY = {  # benchmark: (tiny arguments, a line its output must have)
     "bench_plan_quality.py": (["--cases", "1", "--repeat", "1"], "sharpened to ~1,300 deg²"),
     "bench_candidates.py": (["--alerts", "300", "--burst", "200", "--memory", "2000"], "5. memory:"),
     "bench_coverage.py": (["--pointings", "30", "--repeat", "1"], "/gw plan lco with coverage subtracted"),
+    "bench_followup.py": (["--alerts", "1"], "the automatic plan's message queued"),
 }
 
 

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -41,6 +42,7 @@ ALARM_REPEAT_S = 3600.0
 OPEN = ("pending", "in_flight")
 EDIT_EVERY_S = 60.0  # a plan's message is edited at most this often by default (chat.update is Tier 3: ~50 a minute)
 PACED = "plan:"  # lanes of a plan message's edits: paced
+SLOW_LANES = ("followup", "facility")  # deliveries that take seconds (a verdict's visibility, a portal's answer)
 
 
 #: how a kind of delivery is made: (session, delivery, action) -> (call, finish). The sender prepares the call inside
@@ -77,6 +79,9 @@ class Outbox:
         self.ops_channel = ops_channel
         self.say_now = say_now  # an alarm straight to its service, when the store itself cannot take it
         self.edit_every_s = edit_every_s  # a plan's message: at most one edit this often
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-slow")
+        self._busy: set[str] = set()  # slow lanes whose head is on the worker now
+        self._lock = threading.Lock()
         self._wake = threading.Event()
         self._alarmed: dict[str, float] = {}
         self.sent = 0
@@ -188,11 +193,18 @@ class Outbox:
         with self.store.session() as s:
             for d in s.scalars(select(Delivery).where(Delivery.status.in_(OPEN)).order_by(Delivery.id)):
                 heads.setdefault(d.lane, d)
-            ids = [d.id for d in heads.values()]
+            ids = [(d.id, d.lane) for d in heads.values()]  # (delivery, its lane)
         if not ids:
             return 1.0
         next_ready = float("inf")
-        for delivery_id in ids:
+        for delivery_id, lane_name in ids:
+            if lane_name in SLOW_LANES:  # seconds of work: on the worker, so the channels' lanes never wait for it
+                with self._lock:
+                    if lane_name in self._busy:
+                        continue
+                    self._busy.add(lane_name)
+                self._worker.submit(self._attempt_slow, delivery_id, now, lane_name)
+                continue
             try:
                 wait = self._attempt(delivery_id, now)
             except Exception:  # e.g. the database failing while recording: the other lanes go on
@@ -200,6 +212,16 @@ class Outbox:
                 wait = 5.0
             next_ready = min(next_ready, wait)
         return max(0.0, next_ready)
+
+    def _attempt_slow(self, delivery_id: int, now: float, lane: str) -> None:
+        try:
+            self._attempt(delivery_id, now)
+        except Exception:
+            log.exception("delivery %s could not be attempted; retrying at the next step", delivery_id)
+        finally:
+            with self._lock:
+                self._busy.discard(lane)
+            self.wake()
 
     # --- one delivery -------------------------------------------------------------------------
 
