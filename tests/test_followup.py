@@ -207,3 +207,25 @@ def test_gw_rules_and_gw_visibility(tmp_path):
     with pytest.raises(UsageError):
         answers.visibility(event, "no-such-telescope", None)
     store.close()
+
+
+@pytest.mark.slow
+def test_an_approved_plan_is_not_planned_over_the_next_leaves_its_fields_out(world):
+    slack, lco, bot = world
+    bot.pipeline.handle(RawMessage("igwn.gwalert", data_file("S241102br-preliminary.json").read_bytes(), None, 0, 0))
+    first = wait_for(lambda: (lambda p: p and p[0])(plans_of(bot, "S241102br")), 60, "the automatic plan")
+    changed, _ = bot.plans.decide(first.id, ALICE, True)
+    assert changed and bot.plans.submit(first.id).status == "submitted"
+    wait_for(lambda: any(m.get("files") and "visibility" in m["files"][0].get("name", "")
+                         for m in slack.messages("gw-alerts")), 30, "the visibility picture in the event's thread")
+    update = json_bytes(variant("S241102br-initial.json", "S241102br", alert_type="UPDATE",
+                                created="2024-11-02T15:00:00Z"))
+    bot.pipeline.handle(RawMessage("igwn.gwalert", update, None, 0, 1))
+    wait_for(lambda: len(plans_of(bot, "S241102br")) == 2, 60, "the next plan")
+    first, second = plans_of(bot, "S241102br")
+    assert first.status == "submitted" and second.status == "proposed"  # the approved one stays
+    others = second.summary["others"]
+    assert others is not None and any("(ours, plan" in name for name in others["instruments"])
+    taken = {(round(f["ra_deg"], 6), round(f["dec_deg"], 6)) for f in first.summary["fields"]}
+    again = [f for f in second.summary["fields"] if (round(f["ra_deg"], 6), round(f["dec_deg"], 6)) in taken]
+    assert again == []  # what the first will observe is not planned again

@@ -78,7 +78,8 @@ def test_plan_message_in_every_status(status):
     _check_blocks(blocks)
     buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert buttons == {PlanStatus.PROPOSED: [bk.PLAN_APPROVE, bk.PLAN_REJECT],
-                       PlanStatus.SUPERSEDED: [bk.PLAN_REPLAN]}.get(status, [])
+                       PlanStatus.SUPERSEDED: [bk.PLAN_REPLAN],
+                       PlanStatus.SUBMITTED: [bk.PLAN_CANCEL]}.get(status, [])
     assert "&lt;x&gt;" in json.dumps(blocks)
 
 

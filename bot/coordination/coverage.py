@@ -33,7 +33,8 @@ from bot.store.events import Event
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Coverage", "CoverageBook", "Drawn", "Seen", "Summary", "build", "covered_by_family", "drawn", "summarize"]
+__all__ = ["Coverage", "CoverageBook", "Drawn", "Ours", "Seen", "Summary", "build", "covered_by_family", "drawn",
+           "summarize"]
 
 FOOTPRINT_TTL_S = 7 * 86400.0
 MAP_LEVEL = 0.999  # a pointing counts when its footprint reaches into this credible region
@@ -54,6 +55,14 @@ class Seen:
     pos_angle: float | None
     time: float  # epoch seconds
     ours: bool = False
+
+
+@dataclass(frozen=True)
+class Ours:
+    """Our own submitted fields as pointings (completed: we will observe them), with their footprints."""
+
+    seen: list[Seen]
+    footprints: dict[int, list[np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -258,13 +267,18 @@ class CoverageBook:
             seconds = epoch(EventFacts.from_json(event.facts).event_time) if event is not None else None
         return seconds if seconds is not None else 0.0
 
-    def coverage(self, event_id: str, version: int, prepared: PreparedMap, merger: float | None = None
-                 ) -> Coverage | None:
-        """The event's coverage on this map (None when nothing was read); rasterized once per read and map."""
+    def coverage(self, event_id: str, version: int, prepared: PreparedMap, merger: float | None = None,
+                 ours: Ours | None = None) -> Coverage | None:
+        """The event's coverage on this map (None when nothing was read and ``ours`` adds nothing); rasterized once
+        per read and map. ``ours``: our own submitted fields, counted like others' pointings."""
         seen, footprints, read_at = self.seen(event_id)
-        if read_at is None:
+        if read_at is None and not (ours and ours.seen):
             return None
         merger = self.merger(event_id) if merger is None else merger
+        if ours and ours.seen:  # not cached: our plans change with every approval
+            return build(prepared, seen + ours.seen, {**footprints, **ours.footprints}, merger)
+        if read_at is None:
+            return None
         cached = self._cache.get((event_id, version))
         if cached is not None and cached[0] == read_at:
             return cached[1]

@@ -11,8 +11,8 @@
    ``auto_submit`` approves it itself and has it submitted at once (its message says the rule decided, and offers
    Cancel). An alert that no longer passes a rule it passed says so.
 
-A newer map supersedes open plans (:meth:`PlanBook.map_changed`) before its own verdicts propose new ones; a rule
-whose plan was already approved for the event proposes no second one.
+A newer map supersedes open plans (:meth:`PlanBook.map_changed`) before its own verdicts propose new ones; a plan
+already approved is not planned over: the new one leaves out the fields it will observe (ours count like others').
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-
+from bot.commands.records import Picture
 from bot.config import FollowupRule, Settings
-from bot.delivery.actions import Assess, Channel, Post, ShowVerdicts, SubmitPlan, Thread, Topic
+from bot.delivery.actions import Assess, Channel, Post, ShowVerdicts, SubmitPlan, Thread, Topic, Upload
 from bot.delivery.errors import RetryLater
 from bot.delivery.outbox import Sender, enqueue
 from bot.events.facts import EventFacts
@@ -37,13 +36,11 @@ from bot.plans import facilities as fac
 from bot.plans.errors import PlanError
 from bot.plans.lifecycle import Made, PlanBook
 from bot.plans.request import PlanRequest
-from bot.plans.status import PlanStatus
 from bot.plans.verdict import Decision, Verdict, event_checks, judge, verdict_to_json
-from bot.plans.visibility import observability
+from bot.plans.visibility import observability, visibility_png
 from bot.slack import blocks as bk
 from bot.store.delivery import Delivery
 from bot.store.events import Event
-from bot.store.plans import PlanRecord
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +94,10 @@ class Followup:
                 Channel(name=event.summary_channel or self.settings.channels.alerts or "gw-alerts")
             thread = None if event.channel_id else Thread(event=True)
             previous = {v["rule"]: v["decision"] for v in event.verdicts or []}
-            submitted = set(session.scalars(select(PlanRecord.rule).where(
-                PlanRecord.event_id == event.event_id, PlanRecord.rule.is_not(None),
-                PlanRecord.status.in_((PlanStatus.APPROVED, PlanStatus.SUBMITTING, PlanStatus.SUBMITTED,
-                                       PlanStatus.DONE)))))
             event_id = event.event_id
 
-            def call() -> tuple[list[Verdict], list[tuple[FollowupRule, Made | str]]]:
-                return self._assess(action, submitted)
+            def call() -> tuple[list[Verdict], list[tuple[FollowupRule, Made | str]], list[Picture]]:
+                return self._assess(action)
 
             def finish(s2, _d, out) -> None:
                 if out is None:
@@ -115,8 +108,8 @@ class Followup:
 
         return make
 
-    def _assess(self, action: Assess, submitted: set[str]
-                ) -> tuple[list[Verdict], list[tuple[FollowupRule, Made | str]]]:
+    def _assess(self, action: Assess
+                ) -> tuple[list[Verdict], list[tuple[FollowupRule, Made | str]], list[Picture]]:
         latest = self.maps.latest(action.event_id)
         if latest is None:
             raise RetryLater(f"{action.event_id} has no map to judge")
@@ -125,16 +118,18 @@ class Followup:
         now = datetime.fromtimestamp(self.clock(), UTC)
         verdicts: list[Verdict] = []
         made: list[tuple[FollowupRule, Made | str]] = []
+        pictures: list[Picture] = []
         tables = {"facilities": list(self.settings.plans.facility_tables)}
         for rule in self.settings.plans.followup:
             facility = fac.lookup(tables, rule.facility)
-            seen = observability(prepared, facility, facility.instrument(rule.instrument), now, HOURS)
+            inst = facility.instrument(rule.instrument)
+            seen = observability(prepared, facility, inst, now, HOURS)
             verdict = judge(rule, [Check(*c) for c in action.checks.get(rule.name, [])], facts, seen, HOURS)
             verdicts.append(verdict)
+            title = f"{action.event_id} · {facility.name.upper()} {inst.name}: observable in the next {HOURS:g} h"
+            pictures.append(Picture(f"{action.event_id}-{rule.name.replace('/', '-')}-visibility.png",
+                                    visibility_png(seen, title, bk.verdict_line(verdict)), title))
             if verdict.decision is not Decision.GO:
-                continue
-            if rule.name in submitted:
-                made.append((rule, "a plan by this rule is already approved for the event; none is proposed over it"))
                 continue
             try:
                 made.append((rule, self.plans.make(action.event_id, request_for(rule))))
@@ -142,10 +137,11 @@ class Followup:
                 made.append((rule, f"no plan: {exc}"))
         log.info("follow-up verdicts for %s: %s", action.event_id,
                  ", ".join(f"{v.rule} {v.decision}" for v in verdicts), extra={"event_id": action.event_id})
-        return verdicts, made
+        return verdicts, made, pictures
 
     def _tell(self, s, event_id: str, where: Channel, thread: Thread | None, previous: dict[str, str],
-              verdicts: list[Verdict], made: list[tuple[FollowupRule, Made | str]]) -> None:
+              verdicts: list[Verdict], made: list[tuple[FollowupRule, Made | str]], pictures: list[Picture]
+              ) -> None:
         event = s.get_one(Event, event_id)
         event.verdicts = [verdict_to_json(v) for v in verdicts]
         for dropped in [v.rule for v in verdicts if previous.get(v.rule) == "GO" and v.decision != "GO"]:
@@ -154,6 +150,10 @@ class Followup:
             ([Channel(event=event_id)] if event.channel_id else [])
         for lane in lanes:
             enqueue(s, ShowVerdicts(event_id, lane), event_id=event_id)  # after the summary, in its lane
+        if event.summary_channel:  # each facility's 24 h, in the event's thread
+            for picture in pictures:
+                enqueue(s, Upload(Channel(name=event.summary_channel), picture.filename, picture.title,
+                                  Thread(event=True)), event_id=event_id, file=picture.data)
         if event.channel_id:
             enqueue(s, Topic(event_id, bk.event_topic(event.last_alert_type or "", EventFacts.from_json(event.facts),
                                                       event.retracted, bk.verdict_short(verdicts))),

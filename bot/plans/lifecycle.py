@@ -10,11 +10,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
+import numpy as np
 from sqlalchemy import select, update
 
 from bot.config import Settings
 from bot.coordination import sharing
-from bot.coordination.coverage import Coverage, CoverageBook
+from bot.coordination.bands import band_for
+from bot.coordination.coverage import Coverage, CoverageBook, Ours, Seen
+from bot.coordination.coverage import build as coverage_build
+from bot.coordination.treasuremap import Status
 from bot.delivery.actions import CancelPlan, Channel, Post, ShowPlan, Thread, Upload
 from bot.delivery.outbox import enqueue
 from bot.events.maps import MapCache
@@ -223,7 +227,7 @@ class PlanBook:
             which = "combined (GW x external) sky map" if request.map == "combined" else "sky map"
             raise PlanError(f"{event_id} has no {which} to plan on yet.")
         version, prepared = latest
-        coverage = None if request.ignore_others else self._coverage(event_id, version, prepared)
+        coverage = None if request.ignore_others else self._coverage(event_id, version, prepared, self._ours(event_id))
         result = build(prepared, event_id, self.settings, request, submitters=self.submitters, coverage=coverage)
         note = self._coverage_unknown(event_id) if coverage is None and not request.ignore_others else None
         return Made(event_id, version, request, result, note)
@@ -250,9 +254,39 @@ class PlanBook:
                  extra={"event_id": event_id})
         return row
 
-    def _coverage(self, event_id: str, version: int, prepared) -> Coverage | None:
-        """Others' coverage of the event on this map, when pointings have been read from Treasure Map."""
-        return self.coverage.coverage(event_id, version, prepared) if self.coverage is not None else None
+    def _coverage(self, event_id: str, version: int, prepared, ours: Ours) -> Coverage | None:
+        """Others' coverage of the event on this map (when pointings have been read from Treasure Map) and our own
+        submitted fields: a new plan does not plan again what an approved one will observe."""
+        if self.coverage is not None:
+            return self.coverage.coverage(event_id, version, prepared, ours=ours)
+        return coverage_build(prepared, ours.seen, ours.footprints, 0.0) if ours.seen else None
+
+    def _ours(self, event_id: str) -> Ours:
+        """The fields of the event's approved and submitted plans, as completed pointings (each plan its own
+        instrument id, negative: never a Treasure Map one), but for requests that ended unobserved."""
+        seen: list[Seen] = []
+        footprints: dict[int, list] = {}
+        ended = {"CANCELED", "WINDOW_EXPIRED", "FAILURE_LIMIT_REACHED"}
+        tables = {"facilities": list(self.settings.plans.facility_tables)}
+        with self.store.session() as s:
+            rows = list(s.scalars(select(PlanRecord).where(PlanRecord.event_id == event_id, PlanRecord.status.in_(
+                (PlanStatus.APPROVED, PlanStatus.SUBMITTING, PlanStatus.SUBMITTED, PlanStatus.DONE)))))
+        for row in rows:
+            summary = row.summary or {}
+            try:
+                inst = fac.lookup(tables, row.facility).instrument(summary.get("instrument"))
+            except PlanError:
+                continue
+            footprints[-row.id] = [np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+                                   for x0, x1, y0, y1 in inst.boxes()]
+            ids, states = summary.get("request_ids") or [], row.request_states or {}
+            for i, f in enumerate(summary.get("fields") or []):
+                if f.get("revisit_of") is not None or (i < len(ids) and states.get(str(ids[i])) in ended):
+                    continue
+                seen.append(Seen(-row.id, -row.id, f"{inst.name} (ours, plan {row.id})", Status.COMPLETED,
+                                 band_for(str(f.get("filter", "")).split(",")[0]).name, f["ra_deg"], f["dec_deg"],
+                                 0.0, self.clock(), True))
+        return Ours(seen, footprints)
 
     def _coverage_unknown(self, event_id: str) -> str | None:
         """Why a plan could not weigh others' coverage, in words (None when no one reads Treasure Map here)."""
