@@ -75,6 +75,7 @@ def test_bad_input_is_one_line_and_exit_2(capsys, data_dir, argv, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # a process of its own
 def test_console_entry_point_runs(data_dir):
     proc = subprocess.run([sys.executable, "-m", "bot.cli", "skymap", str(data_file("S230518h_initial.json")),
                            "--json"], capture_output=True, text=True, check=True)

@@ -35,6 +35,8 @@ from bot.store.delivery import Delivery
 from bot.store.events import SkymapVersion
 from bot.store.plans import PlanRecord
 
+pytestmark = pytest.mark.slow  # local HTTP stand-ins (LCO, Treasure Map, HERMES): see README
+
 EVENT = "S241102br"
 ALICE = "U0000ALICE"
 SINISTRO_TM = 71  # Treasure Map id we give LCO's Sinistro in these tests

@@ -23,6 +23,8 @@ from bot.store.candidates import CandidateRecord
 from bot.store.coordination import HermesReport
 from bot.store.events import Event
 
+pytestmark = pytest.mark.slow  # local HTTP stand-ins (LCO, Treasure Map, HERMES): see README
+
 BOB = "U0000BOB01"  # not an approver
 
 

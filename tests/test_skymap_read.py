@@ -41,6 +41,7 @@ def test_map_without_distance_is_normal(tmp_path):
     assert len(skymap) == len(ligo_read(path))
 
 
+@pytest.mark.slow  # a reference comparison (ligo.skymap)
 @pytest.mark.parametrize("nest", [True, False])
 def test_flat_map_matches_reference(tmp_path, nest):
     from ligo.skymap import moc as lmoc
