@@ -192,7 +192,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     """Candidate workers as separate processes in the brokers' consumer groups, until Ctrl-C or SIGTERM."""
     import multiprocessing
 
-    from bot.candidates.procs import run_processes
+    from bot.candidates.procs import check_ready, run_processes
     from bot.store import Store
 
     settings = _settings(args)
@@ -202,6 +202,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
+    check_ready(settings)  # a setup that cannot work is said before anything is touched
     Store(settings.store.database_url).close()  # the schema brought up to date once, under its lock, before the workers
     procs = run_processes(settings, args.workers, stop)
     print(f"gwbot candidates: {len(procs)} worker process(es) reading "
