@@ -56,7 +56,7 @@ def test_the_observable_probability_equals_an_independent_astropy_computation():
             good[:, k] = sun[k] & (alt >= 30.0) & (moon[k].separation(target).deg >= 30.0)  # geocentric, as seen
         anywhere |= (good[:, :-1] & good[:, 1:]).any(axis=1)
     independent = float(prob[anywhere].sum())
-    assert seen.probability == pytest.approx(independent, abs=0.02)
+    assert seen.probability == pytest.approx(independent, abs=0.005)  # measured: 0.9566 vs 0.9568
     assert 0.3 < seen.probability < 1.0 and seen.first is not None
 
 
