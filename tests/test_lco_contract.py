@@ -30,6 +30,15 @@ START = datetime(2024, 11, 2, 13, 0, tzinfo=UTC)
 def bbh():
     return prepare(read_skymap(skymap_bytes("S241102br-initial.json")))
 
+#: one valid LCO 1 m request, as the portal takes it
+REQUEST = {"location": {"telescope_class": "1m0"}, "windows": [{"start": "2030-01-02T00:00:00Z",
+                                                                 "end": "2030-01-03T00:00:00Z"}],
+           "configurations": [{"type": "EXPOSE", "instrument_type": "1M0-SCICAM-SINISTRO",
+                               "target": {"type": "ICRS", "name": "F1", "ra": 10.0, "dec": -5.0},
+                               "instrument_configs": [{"exposure_time": 30, "mode": "full_frame",
+                                                       "optical_elements": {"filter": "rp"}}],
+                               "constraints": {"max_airmass": 2}}]}
+
 
 def group_for(bbh, instrument: str, **plan_args) -> dict:
     lco = builtin()["lco"]
@@ -93,15 +102,8 @@ def test_a_cancelled_observation_is_never_announced_as_scheduled(tmp_path):
         settings = config.load({"LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal})
         store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
         book = PlanBook(store, settings, MapCache(store))
-        request = {"location": {"telescope_class": "1m0"}, "windows": [{"start": "2030-01-02T00:00:00Z",
-                                                                         "end": "2030-01-03T00:00:00Z"}],
-                   "configurations": [{"type": "EXPOSE", "instrument_type": "1M0-SCICAM-SINISTRO",
-                                       "target": {"type": "ICRS", "name": "F1", "ra": 10.0, "dec": -5.0},
-                                       "instrument_configs": [{"exposure_time": 30, "mode": "full_frame",
-                                                               "optical_elements": {"filter": "rp"}}],
-                                       "constraints": {"max_airmass": 2}}]}
         payload = {"name": "test", "proposal": lco.proposal, "ipp_value": 1.0, "operator": "SINGLE",
-                   "observation_type": "NORMAL", "requests": [request]}
+                   "observation_type": "NORMAL", "requests": [REQUEST]}
         with store.session() as s:
             row = PlanRecord(event_id="S241102br", facility="lco", request={}, summary={}, payload=payload,
                              status="approved", expires=time.time() + 3600)
@@ -118,18 +120,11 @@ def test_cancelling_at_the_portal_as_the_portal_does_it(tmp_path):
     it is (the portal answers 400 there; the submitter reads the group back and reports its states)."""
     from bot.plans.lco import LCOSubmitter
 
-    request = {"location": {"telescope_class": "1m0"}, "windows": [{"start": "2030-01-02T00:00:00Z",
-                                                                     "end": "2030-01-03T00:00:00Z"}],
-               "configurations": [{"type": "EXPOSE", "instrument_type": "1M0-SCICAM-SINISTRO",
-                                   "target": {"type": "ICRS", "name": "F1", "ra": 10.0, "dec": -5.0},
-                                   "instrument_configs": [{"exposure_time": 30, "mode": "full_frame",
-                                                           "optical_elements": {"filter": "rp"}}],
-                                   "constraints": {"max_airmass": 2}}]}
     with FakeLCO(schedule_after=0.0, finish_after=0.4) as lco:
         settings = config.load({"LCO_API_URL": lco.url, "LCO_API_TOKEN": lco.token, "LCO_PROPOSAL_ID": lco.proposal})
         portal = LCOSubmitter(settings)
         group = {"name": "test", "proposal": lco.proposal, "ipp_value": 1.0, "operator": "MANY",
-                 "observation_type": "NORMAL", "requests": [request, request]}
+                 "observation_type": "NORMAL", "requests": [REQUEST, REQUEST]}
         pending = portal.submit(group)
         states = portal.cancel(pending.group_id)
         assert set(states) == set(pending.states) and set(states.values()) == {"CANCELED"}

@@ -279,15 +279,21 @@ def test_a_700_request_plan_costs_at_most_30_slack_calls_from_proposal_to_done(t
     assert 2 <= len(updates) <= 10  # approved, then paced (3 s here) while requests end
 
 
-def test_approve_then_retraction_cancels_at_lco_once_and_says_so_in_the_thread(world):
-    slack, lco, bot = world["slack"], world["lco"], world["bot"]
-    lco.finish_after = 600.0  # still observing when the retraction comes
+def submitted_plan(world) -> tuple[dict, int, dict]:
+    """A plan proposed, approved and submitted, LCO still observing: (its first message, id, message with Cancel)."""
+    world["lco"].finish_after = 600.0
     message = propose(world)
     plan_id = plan_id_of(message)
     click(world, message, "plan_approve", ALICE)
     wait_for(lambda: row(world, plan_id).status == "submitted", 20, "submission")
-    submitted = wait_for(lambda: next((m for m in slack.messages("followup") if m["ts"] == message["ts"]
-                                       and "plan_cancel" in json.dumps(m["blocks"])), None), 20, "the Cancel button")
+    shown = wait_for(lambda: next((m for m in world["slack"].messages("followup") if m["ts"] == message["ts"]
+                                   and "plan_cancel" in json.dumps(m["blocks"])), None), 20, "the Cancel button")
+    return message, plan_id, copy.deepcopy(shown)
+
+
+def test_approve_then_retraction_cancels_at_lco_once_and_says_so_in_the_thread(world):
+    slack, lco, bot = world["slack"], world["lco"], world["bot"]
+    message, plan_id, submitted = submitted_plan(world)  # still observing when the retraction comes
     retraction = json_bytes(variant("MS181101ab-retraction.json", "S241102br", created="2024-11-02T16:00:00Z"))
     bot.pipeline.handle(RawMessage("igwn.gwalert", retraction, None, 0, 70))
     wait_for(lambda: row(world, plan_id).status == "cancelled", 20, "the cancel at LCO")
@@ -297,7 +303,7 @@ def test_approve_then_retraction_cancels_at_lco_once_and_says_so_in_the_thread(w
     thread = lambda: [m["text"] for m in slack.messages("followup") if m["thread_ts"] == message["ts"]]  # noqa: E731
     wait_for(lambda: any("the event was retracted: 5 requests cancelled at LCO" in t for t in thread()), 20,
              "the thread to say so")
-    click(world, copy.deepcopy(submitted), "plan_cancel", ALICE)  # a stale button, pressed after it all
+    click(world, submitted, "plan_cancel", ALICE)  # a stale button, pressed after it all
     wait_for(lambda: any("already cancelled by the retraction" in t for t in ephemerals(slack, ALICE)), 20,
              "the answer to a second cancel")
     assert lco.cancels == [group_id]  # asked once
@@ -305,13 +311,7 @@ def test_approve_then_retraction_cancels_at_lco_once_and_says_so_in_the_thread(w
 
 def test_cancel_is_for_approvers_and_a_double_press_cancels_once(world):
     slack, lco = world["slack"], world["lco"]
-    lco.finish_after = 600.0
-    message = propose(world)
-    plan_id = plan_id_of(message)
-    click(world, message, "plan_approve", ALICE)
-    wait_for(lambda: row(world, plan_id).status == "submitted", 20, "submission")
-    shown = wait_for(lambda: next((m for m in slack.messages("followup") if m["ts"] == message["ts"]
-                                   and "plan_cancel" in json.dumps(m["blocks"])), None), 20, "the Cancel button")
+    _, plan_id, shown = submitted_plan(world)
     click(world, copy.deepcopy(shown), "plan_cancel", BOB)
     wait_for(lambda: any("Only the approvers" in t for t in ephemerals(slack, BOB)), 20, "the refusal")
     for _ in range(2):
