@@ -47,7 +47,7 @@ from bot.plans import facilities as fac
 from bot.plans.errors import PlanError
 from bot.plans.planner import sample_points
 from bot.plans.verdict import verdict_from_json
-from bot.plans.visibility import observability, visibility_png
+from bot.plans.visibility import observability, shared_picture
 from bot.skymap.render import Labels, Outline, labels_for, render_png
 from bot.skymap.summary import summarize
 from bot.slack.budget import MethodRate
@@ -150,15 +150,12 @@ class Answers:
         if latest is None:
             raise UsageError(f"{event.event_id} has no sky map yet.")
         try:
-            facility = fac.lookup({"facilities": list(self.plans.facility_tables)}, facility_name)
+            facility = fac.facility_for(self.plans, facility_name)
             inst = facility.instrument(instrument)
         except PlanError as exc:
             raise UsageError(str(exc)) from None
         seen = observability(latest[1], facility, inst, datetime.now(UTC), 24.0)
-        first = f"first field {seen.first[0]:%H:%M} UTC from {seen.first[1]}" if seen.first else "nothing observable"
-        title = f"{event.event_id} · {facility.name.upper()} {inst.name}: observable in the next 24 h"
-        png = visibility_png(seen, title, f"{100 * seen.probability:.0f}% of the probability observable; {first}")
-        return Picture(f"{event.event_id}-{facility.name}-visibility.png", png, title)
+        return Picture(*shared_picture(seen, event.event_id, facility, inst, 24.0))
 
     def coverage(self, event: Event) -> CoverageAnswer:
         """Everyone's footprints on the event's map, coloured by instrument, with the probability they hold."""

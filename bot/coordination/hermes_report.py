@@ -113,7 +113,7 @@ class Reports:
         with self.store.session() as s:
             shared = {(r.rank, r.band): r for r in s.scalars(select(SharedPointing).where(
                 SharedPointing.plan_id == plan.id))}
-        instrument = fac.lookup({"facilities": list(self.settings.plans.facility_tables)}, plan.facility) \
+        instrument = fac.facility_for(self.settings.plans, plan.facility) \
             .instrument(summary.get("instrument"))
         depth = instrument.depth_ab(float(summary.get("exposure_s", 300)))
         out = []

@@ -89,7 +89,7 @@ def build(prepared: PreparedMap, event_id: str, settings: Settings, request: Pla
     ``catalogue`` (a file's path, from the command line) or of GWBOT_GALAXY_CATALOGUE. ``coverage``: others'
     pointings, subtracted (the plan's probability is then what it adds). A user's mistake (unknown facility,
     instrument or filter, no catalogue) raises :class:`PlanError`."""
-    facility = fac.lookup({"facilities": list(settings.plans.facility_tables)}, request.facility)
+    facility = fac.facility_for(settings.plans, request.facility)
     start = start or datetime.now(UTC)
     submitter = submitters(facility.submit, settings)
     notes: list[str] = []

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.config import ConfigError
+from bot.config import ConfigError, PlanSettings
 from bot.plans.errors import PlanError
 
 
@@ -206,6 +206,11 @@ def lookup(config_doc: dict[str, Any] | None, name: str) -> Facility:
     if facility is None:
         raise PlanError(f"unknown facility {name!r}; known: {', '.join(sorted(facilities))}")
     return facility
+
+
+def facility_for(plans: PlanSettings, name: str) -> Facility:
+    """One facility by name, among the built-in ones and the team's ``[[facilities]]``."""
+    return lookup({"facilities": list(plans.facility_tables)}, name)
 
 
 def with_instruments(facility: Facility, instruments: list[Instrument]) -> Facility:

@@ -37,7 +37,7 @@ from bot.plans.errors import PlanError
 from bot.plans.lifecycle import Made, PlanBook
 from bot.plans.request import PlanRequest
 from bot.plans.verdict import Decision, Verdict, event_checks, judge, verdict_to_json
-from bot.plans.visibility import observability, visibility_png
+from bot.plans.visibility import observability, shared_picture
 from bot.slack import blocks as bk
 from bot.store.delivery import Delivery
 from bot.store.events import Event
@@ -119,16 +119,14 @@ class Followup:
         verdicts: list[Verdict] = []
         made: list[tuple[FollowupRule, Made | str]] = []
         pictures: list[Picture] = []
-        tables = {"facilities": list(self.settings.plans.facility_tables)}
         for rule in self.settings.plans.followup:
-            facility = fac.lookup(tables, rule.facility)
+            facility = fac.facility_for(self.settings.plans, rule.facility)
             inst = facility.instrument(rule.instrument)
             seen = observability(prepared, facility, inst, now, HOURS)
             verdict = judge(rule, [Check(*c) for c in action.checks.get(rule.name, [])], facts, seen, HOURS)
             verdicts.append(verdict)
-            title = f"{action.event_id} · {facility.name.upper()} {inst.name}: observable in the next {HOURS:g} h"
-            pictures.append(Picture(f"{action.event_id}-{rule.name.replace('/', '-')}-visibility.png",
-                                    visibility_png(seen, title, bk.verdict_line(verdict)), title))
+            pictures.append(Picture(*shared_picture(seen, action.event_id, facility, inst, HOURS,
+                                                    bk.verdict_line(verdict))))
             if verdict.decision is not Decision.GO:
                 continue
             try:

@@ -193,8 +193,7 @@ class PlanBook:
         return members is not None and any(user in members(g) for g in groups)
 
     def _submitter(self, facility: str) -> Submitter:
-        tables = {"facilities": list(self.settings.plans.facility_tables)}
-        submitter = self.submitters(fac.lookup(tables, facility).submit, self.settings)
+        submitter = self.submitters(fac.facility_for(self.settings.plans, facility).submit, self.settings)
         if submitter is None:
             raise PlanError(f"{facility} takes plans by hand: there is nothing to submit")
         return submitter
@@ -208,7 +207,7 @@ class PlanBook:
 
     def check(self, request: PlanRequest) -> None:
         """Cheap checks before any work: the facility, instrument and filters exist (PlanError otherwise)."""
-        facility = fac.lookup({"facilities": list(self.settings.plans.facility_tables)}, request.facility)
+        facility = fac.facility_for(self.settings.plans, request.facility)
         facility.instrument(request.instrument).check_filters(tuple(request.filters or ()) + (
             (request.revisit,) if request.revisit else ()))
 
@@ -267,14 +266,13 @@ class PlanBook:
         seen: list[Seen] = []
         footprints: dict[int, list] = {}
         ended = {"CANCELED", "WINDOW_EXPIRED", "FAILURE_LIMIT_REACHED"}
-        tables = {"facilities": list(self.settings.plans.facility_tables)}
         with self.store.session() as s:
             rows = list(s.scalars(select(PlanRecord).where(PlanRecord.event_id == event_id, PlanRecord.status.in_(
                 (PlanStatus.APPROVED, PlanStatus.SUBMITTING, PlanStatus.SUBMITTED, PlanStatus.DONE)))))
         for row in rows:
             summary = row.summary or {}
             try:
-                inst = fac.lookup(tables, row.facility).instrument(summary.get("instrument"))
+                inst = fac.facility_for(self.settings.plans, row.facility).instrument(summary.get("instrument"))
             except PlanError:
                 continue
             footprints[-row.id] = [np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
@@ -333,7 +331,7 @@ class PlanBook:
     def _share(self, session, row: PlanRecord) -> None:
         """An approved plan's fields go to Treasure Map as planned pointings (when sharing is set up)."""
         try:
-            facility = fac.lookup({"facilities": list(self.settings.plans.facility_tables)}, row.facility)
+            facility = fac.facility_for(self.settings.plans, row.facility)
             instrument = facility.instrument((row.summary or {}).get("instrument"))
         except PlanError:
             return

@@ -13,7 +13,7 @@ from bot.plans.facilities import Facility, Instrument
 from bot.plans.planner import STEP_MINUTES, cells_for, visible
 from bot.skymap.prepared import PreparedMap
 
-__all__ = ["Observability", "observability", "visibility_png"]
+__all__ = ["Observability", "observability", "shared_picture", "visibility_png"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,17 @@ def observability(prepared: PreparedMap, facility: Facility, instrument: Instrum
             first = (times[steps[0]], site.code)
     return Observability(facility.name, start, STEP_MINUTES * 60.0, float(prob[anywhere].sum()), per_site,
                          {c: d[:-1] & d[1:] for c, d in dark.items()}, first)
+
+
+def shared_picture(seen: Observability, event_id: str, facility: Facility, instrument: Instrument, hours: float,
+                   subtitle: str | None = None) -> tuple[str, bytes, str]:
+    """The picture as the bot shares it: (file name, PNG, title). The subtitle says how much can be observed and
+    when the first field can start, unless one is given (a verdict's line)."""
+    title = f"{event_id} · {facility.name.upper()} {instrument.name}: observable in the next {hours:g} h"
+    if subtitle is None:
+        first = f"first field {seen.first[0]:%H:%M} UTC from {seen.first[1]}" if seen.first else "nothing observable"
+        subtitle = f"{100 * seen.probability:.0f}% of the probability observable; {first}"
+    return f"{event_id}-{facility.name}-visibility.png", visibility_png(seen, title, subtitle), title
 
 
 def visibility_png(seen: Observability, title: str, subtitle: str, dpi: int = 100) -> bytes:
