@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot import __version__
+from bot.candidates import evidence
 from bot.candidates.procs import start_threads, workers_for
 from bot.commands.answers import Answers
 from bot.config import ConfigError, Settings
@@ -54,7 +55,8 @@ class Bot:
                                              "PublishHermes": hermes_report.handler(settings, self.reports),
                                              "CancelPlan": at_facility.cancel_sender(self.plans),
                                              "SubmitPlan": at_facility.submit_sender(self.plans),
-                                             "Assess": self.followup.sender()})
+                                             "Assess": self.followup.sender(),
+                                             "ShowEvidence": evidence.sender()})
         self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.followup)
         self.reader = StreamReader(settings, self.pipeline)  # the pipeline is the reader's handler
         self.stop = threading.Event()

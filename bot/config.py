@@ -190,7 +190,13 @@ class BrokerConfig:
             conf["security.protocol"] = self.security_protocol
         if self.sasl_mechanism:
             conf["sasl.mechanisms"] = self.sasl_mechanism
-        for key, name in (("sasl.username", self.username_env), ("sasl.password", self.password_env)):
+        oidc = (self.sasl_mechanism or "").upper() == "OAUTHBEARER"
+        if oidc:  # GCN Kafka (BOOM notices): OpenID Connect client credentials, as nasa-gcn/gcn-kafka-python @
+            # 0d04f002 : src/gcn_kafka/core.py sets them (token endpoint https://auth.gcn.nasa.gov/oauth2/token)
+            conf["sasl.oauthbearer.method"] = "oidc"
+            conf["sasl.oauthbearer.token.endpoint.url"] = GCN_TOKEN_URL
+        for key, name in (("sasl.oauthbearer.client.id" if oidc else "sasl.username", self.username_env),
+                          ("sasl.oauthbearer.client.secret" if oidc else "sasl.password", self.password_env)):
             if name:
                 if not env.get(name):
                     raise ConfigError(f"broker {self.name}: environment variable {name} is not set")
@@ -202,6 +208,9 @@ class BrokerConfig:
             # (antares-client 2.0.2: antares_client/stream.py _DEFAULT_OPTIONS)
             conf["ssl.endpoint.identification.algorithm"] = "none"
         return conf
+
+
+GCN_TOKEN_URL = "https://auth.gcn.nasa.gov/oauth2/token"
 
 
 @dataclass(frozen=True)
@@ -270,6 +279,7 @@ class CandidateSettings:
     max_cl: float = 0.9  # candidates outside this credible region are not posted
     min_reliability: float = 0.6  # where the broker gives a real-bogus score
     digest_s: float = 120.0  # at most one candidate digest per event channel this often
+    evidence: int = 3  # the best candidates of each digest whose light curve and cutouts are posted; 0: none read
     brokers: tuple[BrokerConfig, ...] = ()
 
 
@@ -283,6 +293,7 @@ class CoordinationSettings:
     hermes_topic: str = "hermes.test"  # change to publish for real
     hermes_authors: str = ""  # the report's authors line
     hermes_submitter: str = ""  # who submits, as HERMES records it (default: gwbot)
+    circular_authors: str = ""  # the GCN Circular's authors line (default: hermes_authors)
 
 
 @dataclass(frozen=True)
@@ -362,11 +373,12 @@ FLAT: dict[str, tuple[str | None, str]] = {
                                  "galaxy_complete_to_mpc", "facility_tables")},
     "auto_plans": ("plans", "followup"),
     "plan_expiry_hours": ("plans", "expiry_hours"),
-    **{f"candidate_{k}": ("candidates", k) for k in ("window_days", "max_cl", "min_reliability", "digest_s")},
+    **{f"candidate_{k}": ("candidates", k) for k in ("window_days", "max_cl", "min_reliability", "digest_s",
+                                                                   "evidence")},
     "brokers": ("candidates", "brokers"),
     **{k: ("coordination", k) for k in ("treasuremap_api_url", "treasuremap_api_token", "coverage_seconds",
                                         "hermes_api_url", "hermes_api_token", "hermes_topic", "hermes_authors",
-                                        "hermes_submitter")},
+                                        "hermes_submitter", "circular_authors")},
     **{k: (None, k) for k in ("config_file", "output_dir", "dry_run")},
 }
 
@@ -408,6 +420,8 @@ _ENV = {
     "GWBOT_CANDIDATE_MAX_CL": "candidate_max_cl",
     "GWBOT_CANDIDATE_MIN_RELIABILITY": "candidate_min_reliability",
     "GWBOT_CANDIDATE_DIGEST_SECONDS": "candidate_digest_s",
+    "GWBOT_CANDIDATE_EVIDENCE": "candidate_evidence",
+    "GWBOT_CIRCULAR_AUTHORS": "circular_authors",
     "TREASUREMAP_API_URL": "treasuremap_api_url",
     "TREASUREMAP_API_TOKEN": "treasuremap_api_token",
     "GWBOT_COVERAGE_SECONDS": "coverage_seconds",
@@ -521,7 +535,8 @@ def load(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings
                       ("follow_seconds", float), ("galaxy_complete_to_mpc", float), ("max_skymap_mb", float),
                       ("retention_days", float), ("stall_seconds", float), ("candidate_window_days", float),
                       ("candidate_max_cl", float), ("candidate_min_reliability", float),
-                      ("candidate_digest_s", float), ("coverage_seconds", float), ("edit_every_s", float)):
+                      ("candidate_digest_s", float), ("coverage_seconds", float), ("edit_every_s", float),
+                      ("candidate_evidence", int)):
         if key in values:
             try:
                 values[key] = kind(values[key])

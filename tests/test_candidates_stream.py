@@ -129,6 +129,11 @@ def test_every_format_through_kafka_to_one_digest(broker, slack, tmp_path):
             assert shown in posted
         for hidden in ("102", "103", "104", "202", "203", "ANT2024bbbbbbb"):
             assert f"*{hidden}" not in posted and f"|{hidden}>" not in posted
+        # the best candidates' evidence pictures, drawn from the alerts' light curves and cutouts, in the thread
+        pictures = [f for f in slack.files.values() if f["filename"].endswith("-evidence.png") and f["shared"]]
+        assert {f["filename"] for f in pictures} == {"101-evidence.png", "201-evidence.png",
+                                                     "ANT2024aaaaaaa-evidence.png"}
+        assert all(f["data"][:8] == b"\x89PNG\r\n\x1a\n" and f["shared"][0][1] for f in pictures)  # in a thread
         with bot.store.session() as s:
             fink_row = s.scalar(select(CandidateRecord).where(CandidateRecord.object_id == "101"))
             assert fink_row.aliases == ["lasair:401"]  # the same source from Lasair, 0.3" away
@@ -160,7 +165,8 @@ def test_two_worker_replicas_one_killed_mid_stream(broker, slack, tmp_path, post
     broker.create_topics([f"igwn.gwalert.{suffix}"])
     broker.create_topics([f"rubin.{suffix}"], partitions=4)
     database = postgres_url
-    env = {**os.environ, **env_for(broker, slack, tmp_path, suffix, database, formats=("rubin",))}
+    env = {**os.environ, **env_for(broker, slack, tmp_path, suffix, database, formats=("rubin",)),
+           "GWBOT_CANDIDATE_EVIDENCE": "0"}  # the workers are the subject here, not the pictures
     bot = Bot(config.load(env))  # records the event (and owns the outbox), as `gwbot run` would
     bot.start_background()
     bot.start_reader_thread()

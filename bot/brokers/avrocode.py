@@ -15,7 +15,8 @@ from typing import Any
 
 __all__ = ["Projection", "Reader", "Unsupported", "compile_reader"]
 
-#: Per record field (by name) the subfields to keep; a field not named is read whole.
+#: Per record field (by name) the subfields to keep; a field not named is read whole, one named with no subfields
+#: is skipped.
 Projection = dict[str, tuple[str, ...]]
 Reader = Callable[[bytes | memoryview, int], dict[str, Any]]
 
@@ -117,6 +118,8 @@ class _Generator:
         return name
 
     def skip(self, t: Any) -> list[str]:
+        if isinstance(t, dict) and "logicalType" in t:
+            t = t["type"]  # skipped by its encoding: the underlying type's
         t = self.resolve(t)
         if isinstance(t, list):
             return self.union(t, lambda branch: self.skip(branch))
@@ -211,6 +214,9 @@ def compile_reader(schema: dict[str, Any], fields: int | None = None, keep: Proj
     keep = keep or {}
     body: list[str] = []
     for f in schema["fields"][:fields]:
+        if keep.get(f["name"]) == ():
+            body += gen.skip(f["type"])
+            continue
         body += gen.value(f["type"], "v", keep.get(f["name"]))
         body.append(f"d[{f['name']!r}] = v")
     top = ["def _top(b, p):", "    d = {}", *["    " + line for line in body],

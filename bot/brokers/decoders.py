@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import antares, fink, lasair, rubin
+from . import antares, boom, fink, lasair, rubin
 from .record import Candidate, Format
 
-__all__ = ["Message", "detail", "peek"]
+__all__ = ["Message", "detail", "peek", "peek_all"]
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,21 @@ def peek(fmt: Format, broker: str, message: Message) -> Candidate:
     raise ValueError(f"unknown broker format {fmt!r}")
 
 
-def detail(fmt: Format, broker: str, message: Message, peeked: Candidate) -> Candidate:
-    """The whole alert: history (first detection), host distance, catalogue matches."""
+def peek_all(fmt: Format, broker: str, message: Message) -> list[Candidate]:
+    """Every candidate of a message: one, except for formats that carry several objects (BOOM notices)."""
+    if fmt is Format.BOOM:
+        return boom.decode(message.value, broker)
+    return [peek(fmt, broker, message)]
+
+
+def detail(fmt: Format, broker: str, message: Message, peeked: Candidate, evidence: bool = False) -> Candidate:
+    """The whole alert: history (first detection), host distance, catalogue matches; with ``evidence``, also the
+    light curve and cutouts it carries (for the candidates that are posted)."""
     if peeked.detailed:
         return peeked
     match fmt:
         case Format.RUBIN:
-            return rubin.decode_detail(message.value, peeked)
+            return rubin.decode_detail(message.value, peeked, evidence)
         case Format.FINK:
             return fink.decode_detail(message.value, message.key, broker)
     return peeked

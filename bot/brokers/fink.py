@@ -14,9 +14,9 @@ from typing import Any
 
 from . import rubin
 from .avro import ParsedSchemas, SchemaCache
-from .record import JD_MJD, Candidate, DecodeError, finite
+from .record import JD_MJD, Candidate, Cutouts, DecodeError, Point, finite
 
-__all__ = ["decode_detail", "decode_peek"]
+__all__ = ["decode_detail", "decode_peek", "ztf_photometry"]
 
 # object pages: the ZTF portal as Fink's docs link it (fink-broker.readthedocs.io, "Search by name"); the LSST
 # portal as Fink's LSST docs (doc.lsst.fink-broker.org) and other brokers' front ends link a diaObjectId
@@ -27,6 +27,12 @@ ZTF_BANDS = {1: "g", 2: "r", 3: "i"}
 #: filter's "not a known variable or nuclear transient" cut.
 STELLAR_OR_AGN = ("*", "Star", "V*", "Variable", "EB", "RRLyr", "Cepheid", "Mira", "CV", "YSO", "AGN", "QSO",
                   "Seyfert", "Blazar", "BLLac", "LINER")
+
+#: Fink's own classifier scores, shown as given (fink-science: the kilonova random forest, SuperNNova, the
+#: early SN Ia forest; for LSST the ``clf`` block), with the words they are shown under.
+ZTF_SCORES = {"rf_kn_vs_nonkn": "Fink kilonova", "snn_snia_vs_nonia": "Fink SN Ia (SuperNNova)",
+              "rf_snia_vs_nonia": "Fink early SN Ia"}
+
 
 def _parse(text: bytes) -> ParsedSchemas:
     try:
@@ -70,10 +76,43 @@ def _ztf(alert: Mapping[str, Any], broker: str) -> Candidate:
     )
 
 
+def ztf_photometry(alert: Mapping[str, Any], origin: str) -> tuple[Point, ...]:
+    """The ZTF packet's light curve: ``candidate`` and ``prv_candidates`` (30 days). A row with ``magpsf`` is a
+    detection (a negative difference, ``isdiffpos`` f/0, is left out); a row without one is a limit at
+    ``diffmaglim`` (ZwickyTransientFacility/ztf-avro-alert @ 75a9831c, schema 4.02). Times are JD."""
+    points = []
+    for row in [alert.get("candidate"), *(alert.get("prv_candidates") or ())]:
+        if not row:
+            continue
+        jd, band = finite(row.get("jd")), ZTF_BANDS.get(row.get("fid") or 0)
+        if jd is None or band is None:
+            continue
+        mag, limit = finite(row.get("magpsf")), finite(row.get("diffmaglim"))
+        if mag is not None:
+            if str(row.get("isdiffpos") or "t").lower() in ("t", "1", "true"):
+                points.append(Point(jd - JD_MJD, band, mag, finite(row.get("sigmapsf")), False, origin))
+        elif limit is not None:
+            points.append(Point(jd - JD_MJD, band, limit, None, True, origin))
+    return tuple(sorted(points, key=lambda p: p.mjd))
+
+
+def _stamp(cutout: Any) -> bytes | None:
+    return cutout.get("stampData") if isinstance(cutout, Mapping) else None
+
+
+def _scores(values: Mapping[str, Any], names: Mapping[str, str] | None = None) -> tuple[tuple[str, float], ...]:
+    """The numeric scores among ``values`` (all of them, or those ``names`` words), as given."""
+    keys = names or {k: k for k in values}
+    return tuple((words, float(v)) for key, words in keys.items()
+                 if (v := finite(values.get(key))) is not None and v >= 0)
+
+
 def _ztf_detail(alert: Mapping[str, Any], candidate: Candidate) -> Candidate:
     mangrove = alert.get("mangrove") or {}
     stellar = _is_stellar(alert.get("cdsxmatch"))
-    return replace(candidate, detailed=True,
+    cutouts = Cutouts(*(_stamp(alert.get(f"cutout{k}")) for k in ("Science", "Template", "Difference")))
+    return replace(candidate, detailed=True, photometry=ztf_photometry(alert, candidate.broker),
+                   cutouts=cutouts if cutouts.any else None, scores=_scores(alert, ZTF_SCORES),
                    known_variable=True if stellar or candidate.known_variable or alert.get("gaiaVarFlag") == 1
                    else candidate.known_variable,
                    solar_system=candidate.solar_system or alert.get("roid") == 3,
@@ -86,7 +125,9 @@ def _lsst_detail(alert: Mapping[str, Any], candidate: Candidate) -> Candidate:
                 or bool(xm.get("vsx_Type")) or bool(xm.get("gcvs_type")))
     first = rubin.with_history(candidate, alert).first_mjd
     fink_first = finite(misc.get("firstDiaSourceMjdTaiFink"))
-    return replace(candidate, detailed=True, first_mjd=min(first or math.inf, fink_first or math.inf),
+    return replace(rubin.evidence(candidate, alert), detailed=True,
+                   first_mjd=min(first or math.inf, fink_first or math.inf),
+                   scores=_scores(alert.get("clf") or {}),
                    solar_system=candidate.solar_system or bool(pred.get("is_sso")),
                    known_variable=True if variable else None,
                    host_distance_mpc=finite(xm.get("mangrove_lum_dist")),

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["JD_MJD", "MJD_UNIX_EPOCH", "Candidate", "DecodeError", "Format", "finite", "mjd_to_unix", "unix_to_mjd"]
+__all__ = ["JD_MJD", "MJD_UNIX_EPOCH", "Candidate", "Cutouts", "DecodeError", "Format", "Point", "finite",
+           "mjd_to_unix", "unix_to_mjd"]
 
 MJD_UNIX_EPOCH = 40587.0  # MJD of 1970-01-01T00:00:00
 JD_MJD = 2400000.5  # JD - MJD (ZTF times are Julian days)
@@ -35,10 +36,46 @@ class Format(StrEnum):
     FINK = "fink"
     LASAIR = "lasair"
     RUBIN = "rubin"
+    BOOM = "boom"
 
 
 class DecodeError(ValueError):
     """A message that is not what its topic's format says: counted, reported, committed, skipped."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One photometric point of a light curve: a detection (``mag`` ± ``err``) or, when ``limit``, a non-detection
+    whose ``mag`` is the 5-sigma limiting magnitude. AB magnitudes; ``origin`` says which broker's alert carried it."""
+
+    mjd: float
+    band: str
+    mag: float
+    err: float | None = None
+    limit: bool = False
+    origin: str = ""
+
+    def to_json(self) -> list:
+        return [round(self.mjd, 6), self.band, round(self.mag, 4),
+                None if self.err is None else round(self.err, 4), self.limit, self.origin]
+
+    @classmethod
+    def from_json(cls, row: list) -> Point:
+        return cls(float(row[0]), str(row[1]), float(row[2]), None if row[3] is None else float(row[3]),
+                   bool(row[4]), str(row[5]))
+
+
+@dataclass(frozen=True)
+class Cutouts:
+    """The three stamps of an alert, as the broker sent them: FITS bytes, gzipped (ZTF) or not (Rubin)."""
+
+    science: bytes | None
+    template: bytes | None
+    difference: bytes | None
+
+    @property
+    def any(self) -> bool:
+        return any((self.science, self.template, self.difference))
 
 
 @dataclass(frozen=True)
@@ -67,6 +104,10 @@ class Candidate:
     host_redshift: float | None = None
     url: str | None = None
     detailed: bool = False  # True when the whole alert was read (history, cross-matches)
+    photometry: tuple[Point, ...] = ()  # the light curve the alert carries (read for evidence only)
+    cutouts: Cutouts | None = None
+    scores: tuple[tuple[str, float], ...] = ()  # the broker's own classifier scores, as given
+    event_ids: tuple[str, ...] = ()  # the events the broker itself matched it to (BOOM); empty: any event
 
     @property
     def has_position(self) -> bool:

@@ -12,15 +12,24 @@ from dataclasses import replace
 from typing import Any
 
 from .avro import ParsedSchemas, SchemaCache
-from .record import Candidate, DecodeError
+from .record import Candidate, Cutouts, DecodeError, Point, finite
 
-__all__ = ["HEADER", "decode_detail", "decode_peek", "flux_to_ab", "from_dia_source", "schema_for"]
+__all__ = ["HEADER", "decode_detail", "decode_peek", "evidence", "flux_to_ab", "from_dia_source", "photometry",
+           "schema_for"]
 
 HEADER = struct.Struct(">bI")
 #: What the detail read keeps: the time of each earlier source (named by schema generation), for the
 #: first-detection check; the diaSource itself was read by the peek.
 DETAIL: dict[str, tuple[str, ...]] = {"diaSource": ("diaSourceId",),
                                       "prvDiaSources": ("midpointMjdTai", "midPointTai")}
+#: With evidence on, the whole alert: each source's time, band and flux, the diaObject's first detection and the
+#: cutouts; the solar-system records (and 11.1's ``mpc_orbits``) are skipped unread.
+_SOURCE = ("diaSourceId", "midpointMjdTai", "midPointTai", "band", "filterName", "psfFlux", "psfFluxErr")
+EVIDENCE: dict[str, tuple[str, ...]] = {"diaSource": _SOURCE, "prvDiaSources": _SOURCE, "prvDiaForcedSources": _SOURCE,
+                                        "diaObject": ("firstDiaSourceMjdTai",), "ssSource": (), "mpc_orbits": (),
+                                        "ssObject": ()}
+ZERO_POINT = 31.4  # AB magnitude of 1 nJy: -2.5 log10(1e-9 / 3631)
+DETECTED_SNR = 5.0  # a forced measurement this many sigma above zero is a detection; below, a 5-sigma limit
 
 
 def flux_to_ab(flux_njy: float | None) -> float | None:
@@ -30,28 +39,31 @@ def flux_to_ab(flux_njy: float | None) -> float | None:
     return -2.5 * math.log10(flux_njy / 3631e9)
 
 
-def _load(schema_id: int) -> ParsedSchemas:
+def _load(key: tuple[int, bool]) -> ParsedSchemas:
     try:
         import fastavro.schema
         from lsst.alert.packet.schema import get_schema_root
     except ImportError:
         raise DecodeError("Rubin alerts need the lsst-alert-packet package (a gwbot dependency): "
                           "reinstall gwbot") from None
+    schema_id, with_evidence = key
     major, minor = divmod(schema_id, 100)
     path = get_schema_root().joinpath(str(major), str(minor), f"lsst.v{major}_{minor}.alert.avsc")
     if not path.is_file():
         raise DecodeError(f"unknown Rubin schema id {schema_id} (version {major}.{minor}); "
                           "a newer lsst-alert-packet may know it")
+    schema = fastavro.schema.load_schema(str(path), _write_hint=False)
+    if with_evidence:
+        return ParsedSchemas(schema, "diaSource", None, keep=EVIDENCE)
     # the history (prvDiaSources) follows diaSource: the forced photometry and the cutouts behind it are not read
-    return ParsedSchemas(fastavro.schema.load_schema(str(path), _write_hint=False), "diaSource", "prvDiaSources",
-                         keep=DETAIL)
+    return ParsedSchemas(schema, "diaSource", "prvDiaSources", keep=DETAIL)
 
 
 _SCHEMAS = SchemaCache(_load)
 
 
-def schema_for(schema_id: int) -> ParsedSchemas:
-    return _SCHEMAS.get(schema_id, schema_id)
+def schema_for(schema_id: int, evidence: bool = False) -> ParsedSchemas:
+    return _SCHEMAS.get((schema_id, evidence), (schema_id, evidence))
 
 
 def _header(value: bytes) -> int:
@@ -113,10 +125,55 @@ def decode_peek(value: bytes, broker: str, url: str | None = None) -> Candidate:
     return from_dia_source(schemas.read_quick(value, HEADER.size)["diaSource"], broker, url)
 
 
-def decode_detail(value: bytes, peeked: Candidate) -> Candidate:
-    """The peeked candidate with the alert's history read."""
-    schemas = schema_for(_header(value))
-    return with_history(peeked, schemas.read_detail(value, HEADER.size))
+def decode_detail(value: bytes, peeked: Candidate, with_evidence: bool = False) -> Candidate:
+    """The peeked candidate with the alert's history read (and, for evidence, its light curve and cutouts)."""
+    schemas = schema_for(_header(value), with_evidence)
+    alert = schemas.read_detail(value, HEADER.size)
+    detailed = with_history(peeked, alert)
+    return evidence(detailed, alert) if with_evidence else detailed
+
+
+def evidence(candidate: Candidate, alert: Mapping[str, Any]) -> Candidate:
+    """The candidate with the light curve and cutouts its alert carries."""
+    cutouts = Cutouts(alert.get("cutoutScience"), alert.get("cutoutTemplate"), alert.get("cutoutDifference"))
+    return replace(candidate, photometry=photometry(alert, candidate.broker), cutouts=cutouts if cutouts.any else None)
+
+
+def photometry(alert: Mapping[str, Any], origin: str) -> tuple[Point, ...]:
+    """Every detection and limit of a Rubin alert: ``diaSource`` and ``prvDiaSources`` (difference-image
+    detections), then ``prvDiaForcedSources`` at visits without one. Fluxes in nJy become AB magnitudes,
+    ``m = -2.5 log10(psfFlux) + 31.4`` with ``sigma = 1.0857 psfFluxErr / psfFlux``; a forced flux under 5 sigma
+    is a limit at ``-2.5 log10(5 psfFluxErr) + 31.4`` (lsst/alert_packet @ 0e68e3ed; boom-astro/boom @ 8ebd463d :
+    src/utils/lightcurves.rs). A negative difference flux is no magnitude: it is left out."""
+    points: list[Point] = []
+    seen: set[tuple[str, float]] = set()
+    for source in [alert.get("diaSource"), *(alert.get("prvDiaSources") or ())]:
+        point = _point(source, origin, forced=False)
+        if point is not None:
+            points.append(point)
+            seen.add((point.band, round(point.mjd, 4)))
+    for source in alert.get("prvDiaForcedSources") or ():
+        point = _point(source, origin, forced=True)
+        if point is not None and (point.band, round(point.mjd, 4)) not in seen:
+            points.append(point)
+    return tuple(sorted(points, key=lambda p: p.mjd))
+
+
+def _point(source: Mapping[str, Any] | None, origin: str, forced: bool) -> Point | None:
+    if not source:
+        return None
+    mjd, band = finite(_first(source, "midpointMjdTai", "midPointTai")), _first(source, "band", "filterName")
+    flux, err = finite(source.get("psfFlux")), finite(source.get("psfFluxErr"))
+    if mjd is None or not band or flux is None:
+        return None
+    if forced and (err is None or err <= 0 or flux < DETECTED_SNR * err):
+        if err is None or err <= 0:
+            return None
+        return Point(mjd, str(band), -2.5 * math.log10(DETECTED_SNR * err) + ZERO_POINT, None, True, origin)
+    if flux <= 0:
+        return None
+    return Point(mjd, str(band), -2.5 * math.log10(flux) + ZERO_POINT,
+                 1.0857 * err / flux if err is not None and err > 0 else None, False, origin)
 
 
 def with_history(candidate: Candidate, alert: Mapping[str, Any]) -> Candidate:

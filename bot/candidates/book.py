@@ -15,6 +15,7 @@ from bot.store import rows_changed
 from bot.store.candidates import CandidateDetection, CandidateRecord
 from bot.store.events import Event
 
+from .evidence import add_alert
 from .match import Judgement
 
 __all__ = ["SAME_SOURCE_ARCSEC", "record"]
@@ -41,14 +42,15 @@ def _same_source(rows: list[CandidateRecord], c: Candidate) -> CandidateRecord |
     return rows[best] if np.rad2deg(sep[best]) * 3600 <= SAME_SOURCE_ARCSEC else None
 
 
-def record(session, event_id: str, map_version: int, found: list[tuple[Candidate, Judgement]]) -> list[Recorded]:
+def record(session, event_id: str, map_version: int, found: list[tuple[Candidate, Judgement]],
+           merger_mjd: float | None = None) -> list[Recorded]:
     """Add each alert to its object's row (made when new); none when the event is gone."""
     # writing the event row first takes its lock (PostgreSQL) or the database's write lock (SQLite, where FOR
     # UPDATE does nothing): a second worker adding the same source waits, then sees this one's row
     if not rows_changed(session.execute(update(Event).where(Event.event_id == event_id)
                                         .values(updated=Event.updated))):
         return []
-    return [_one(session, event_id, map_version, c, j) for c, j in found]
+    return [_one(session, event_id, map_version, c, j, merger_mjd) for c, j in found]
 
 
 def _nearby(session, event_id: str, c: Candidate) -> list[CandidateRecord]:
@@ -66,7 +68,7 @@ def _nearby(session, event_id: str, c: Candidate) -> list[CandidateRecord]:
     return list(session.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event_id, same | box)))
 
 
-def _one(session, event_id: str, map_version: int, c: Candidate, j: Judgement) -> Recorded:
+def _one(session, event_id: str, map_version: int, c: Candidate, j: Judgement, merger_mjd: float | None) -> Recorded:
     row = _same_source(_nearby(session, event_id, c), c)
     new_object = row is None
     if row is None:
@@ -88,6 +90,7 @@ def _one(session, event_id: str, map_version: int, c: Candidate, j: Judgement) -
     row.first_mjd = min(row.first_mjd, c.mjd)
     if row.host_distance_mpc is None and c.host_distance_mpc is not None:
         row.host_distance_mpc, row.distance_cl, row.density_3d = c.host_distance_mpc, j.distance_cl, j.density_3d
+    add_alert(session, row, c, merger_mjd)
     session.add(CandidateDetection(key=key, candidate_id=row.id, mjd=c.mjd, band=c.band, mag=c.mag,
                                    posted=new_object))
     return Recorded(new_object, True)

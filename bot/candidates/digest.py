@@ -13,28 +13,42 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.commands.records import CandidateLine
-from bot.delivery.actions import Post, Thread
+from bot.delivery.actions import Post, ShowEvidence, Thread
 from bot.delivery.outbox import enqueue
 from bot.skymap.crossmatch import crossmatch, verdict
 from bot.slack import blocks as bk
 from bot.store import rows_changed
 from bot.store.candidates import CandidateDetection, CandidateRecord, CandidateStream
 from bot.store.events import Event
+from bot.vetting import KilonovaScore, Status
 
 from .active import Where, merger_mjd, where_to_post
+from .evidence import evidence_of, rescore
 from .match import Cuts, Target
 
-__all__ = ["end_retracted", "line_of", "reevaluate", "send_due"]
+__all__ = ["detail_message", "end_retracted", "line_of", "reevaluate", "send_due"]
 
 log = logging.getLogger(__name__)
 
 
 def line_of(row: CandidateRecord, merger: float | None, detections: int = 1) -> CandidateLine:
+    reasons = KilonovaScore.from_json(row.kn_reasons).reasons
     return CandidateLine(
         row.event_id, row.broker, row.object_id, row.url, row.ra, row.dec, row.credible_level, row.density_per_deg2,
         row.density_3d, row.distance_cl, row.host_distance_mpc,
         row.first_mjd - merger if merger is not None else None, row.last_mjd, row.mag, row.band, row.reliability,
-        row.inside, detections, tuple(row.aliases or ()))
+        row.inside, detections, tuple(row.aliases or ()), row.kn_score,
+        tuple(r.words for r in reasons if r.points), Status(row.status or Status.NEW), row.status_by,
+        row.status_reason, row.status_at, row.id)
+
+
+def detail_message(session, row: CandidateRecord, merger: float | None) -> tuple[str, list]:
+    """A candidate's message in the digest's thread, as its row stands now (posted, and edited after a vote)."""
+    line = line_of(row, merger)
+    reasons = verdict(line.credible_level, line.distance_cl, None, None)[1]
+    if line.days_after_merger is not None:
+        reasons.append(bk.days_after(line.days_after_merger))
+    return bk.candidate_detail(line, reasons, evidence_of(session, row, merger, cutouts=False))
 
 
 def _stream(session, event_id: str) -> None:
@@ -60,7 +74,7 @@ def _thread_under(where: Where, digest_delivery: int | None) -> Thread | None:
     return Thread(delivery=digest_delivery)
 
 
-def send_due(store, now: float, cuts: Cuts, every_s: float) -> int:
+def send_due(store, now: float, cuts: Cuts, every_s: float, evidence: int = 0) -> int:
     """Queue the digests (and later-detection notes) that are due; returns how many digests."""
     with store.session() as s:
         waiting = set(s.scalars(select(CandidateRecord.event_id).where(
@@ -76,11 +90,11 @@ def send_due(store, now: float, cuts: Cuts, every_s: float) -> int:
             if where is None or not _claim(s, event_id, CandidateStream.last_digest <= now - every_s,
                                            CandidateStream.ended.is_(False), last_digest=now):
                 continue
-            sent += _digest(s, event, where)
+            sent += _digest(s, event, where, evidence)
     return sent
 
 
-def _digest(s, event: Event, where: Where) -> int:
+def _digest(s, event: Event, where: Where, evidence: int) -> int:
     merger = merger_mjd(event)
     rows = list(s.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event.event_id)))
     new = [r for r in rows if r.digest is None and r.inside]
@@ -92,13 +106,12 @@ def _digest(s, event: Event, where: Where) -> int:
         ranked = sorted(new, key=lambda r: lines[r.id].rank_key())
         for row in ranked:
             row.digest = digest.id
-        for row in ranked[:bk.DIGEST_SHOWN]:  # a burst's others are one /gw candidates away, not 1000 posts
-            line = lines[row.id]
-            reasons = verdict(line.credible_level, line.distance_cl, None, None)[1]
-            if line.days_after_merger is not None:
-                reasons.append(bk.days_after(line.days_after_merger))
-            text, blocks = bk.candidate_detail(line, reasons)
-            enqueue(s, Post(where.channel, text, blocks, _thread_under(where, digest.id)), event_id=event.event_id)
+        thread = _thread_under(where, digest.id)
+        for rank, row in enumerate(ranked[:bk.DIGEST_SHOWN]):  # the others are one /gw candidates away
+            text, blocks = detail_message(s, row, merger)
+            row.detail = enqueue(s, Post(where.channel, text, blocks, thread), event_id=event.event_id).id
+            if rank < evidence:  # the best ones' pictures, drawn in the evidence lane, uploaded into the thread
+                enqueue(s, ShowEvidence(row.id, where.channel, thread), event_id=event.event_id)
         posted = 1
         log.info("candidate digest queued", extra={"event_id": event.event_id, "candidates": len(new)})
     known = {r.id: r for r in rows if r.digest is not None}
@@ -131,6 +144,7 @@ def reevaluate(store, target: Target, cuts: Cuts) -> int:
             return 0
         r = crossmatch(target.prepared, np.array([row.ra for row in rows]), np.array([row.dec for row in rows]),
                        np.array([row.host_distance_mpc or np.nan for row in rows]))
+        merger = target.merger_mjd
         for i, row in enumerate(rows):
             cl = float(r.credible_level[i])
             inside = cl == cl and cl <= cuts.max_cl
@@ -139,6 +153,7 @@ def reevaluate(store, target: Target, cuts: Cuts) -> int:
             if row.host_distance_mpc is not None:
                 dcl, d3 = float(r.distance_credible_level[i]), float(r.probdensity_vol_per_mpc3[i])
                 row.distance_cl, row.density_3d = (dcl if dcl == dcl else None), (d3 if d3 == d3 else None)
+            rescore(row, merger)
             if inside != row.inside:
                 row.inside = inside
                 moved += 1

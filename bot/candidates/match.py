@@ -56,8 +56,11 @@ def match(targets: list[Target], candidates: list[Candidate], cuts: Cuts) -> lis
     usable = (np.isfinite(ra) & np.isfinite(dec) & ~np.array([c.solar_system for c in candidates])
               & ~(rel < cuts.min_reliability))
     hits: list[Hit] = []
+    named = [c.event_ids for c in candidates]  # objects a broker matched to named events only (BOOM)
     for target in targets:
         when = usable & (mjd > target.merger_mjd) & (mjd - target.merger_mjd <= cuts.window_days)
+        if any(named):
+            when &= np.array([not events or target.event_id in events for events in named])
         index = np.flatnonzero(when)
         if not len(index):
             continue

@@ -69,6 +69,7 @@ class CandidateWorker:
         self.alarm = alarm
         self.clock = clock
         self.cuts = _cuts(settings)
+        self.evidence = settings.candidates.evidence > 0  # read the hits' light curves and stamps
         self.active = ActiveEvents(store, maps or MapCache(store), settings.candidates.window_days, clock)
         self.undecodable: Counter[str] = Counter()  # per topic, since start
         self._judged: dict[str, int] = {}  # event -> map version its candidates were judged on here
@@ -91,7 +92,7 @@ class CandidateWorker:
         peeked: list[tuple[Message, Candidate]] = []
         for message in messages:
             try:
-                peeked.append((message, decoders.peek(self.broker.format, self.broker.name, message)))
+                peeked += [(message, c) for c in decoders.peek_all(self.broker.format, self.broker.name, message)]
             except DecodeError as exc:
                 batch.undecodable += 1
                 self._undecodable(message, exc)
@@ -103,7 +104,8 @@ class CandidateWorker:
             if hit.index not in detailed:
                 message, candidate = peeked[hit.index]
                 try:
-                    detailed[hit.index] = decoders.detail(self.broker.format, self.broker.name, message, candidate)
+                    detailed[hit.index] = decoders.detail(self.broker.format, self.broker.name, message, candidate,
+                                                          self.evidence)
                 except DecodeError as exc:
                     detailed[hit.index] = None
                     batch.undecodable += 1
@@ -128,7 +130,7 @@ class CandidateWorker:
         if found:
             with self.store.session() as s:
                 for target, kept in found:
-                    for done in book.record(s, target.event_id, target.map_version, kept):
+                    for done in book.record(s, target.event_id, target.map_version, kept, target.merger_mjd):
                         batch.new_objects += done.new_object
                         batch.new_detections += done.new_detection
         if found or batch.undecodable:
@@ -153,7 +155,8 @@ class CandidateWorker:
     def housekeeping(self) -> None:
         """Digests that are due, and the end of retracted events' streams."""
         digest.end_retracted(self.store)
-        digest.send_due(self.store, self.clock(), self.cuts, self.settings.candidates.digest_s)
+        digest.send_due(self.store, self.clock(), self.cuts, self.settings.candidates.digest_s,
+                        self.settings.candidates.evidence)
 
     # --- the Kafka loop -------------------------------------------------------------------------
 

@@ -17,12 +17,15 @@ import numpy as np
 from sqlalchemy import func, select, text
 
 from bot import __version__
+from bot.candidates import vetting
 from bot.candidates.active import merger_mjd
 from bot.candidates.digest import line_of
+from bot.candidates.vetting import Vote
 from bot.commands.check import check
 from bot.commands.parse import USAGE, CandidateQuery, Transient, UsageError
 from bot.commands.records import (
     SHOWN_CANDIDATES,
+    CandidateLine,
     CandidateList,
     CheckAnswer,
     CoverageAnswer,
@@ -32,6 +35,7 @@ from bot.commands.records import (
     MarkOutcome,
     Picture,
     RulesView,
+    Scan,
     StatusReport,
     StoredSummary,
     TopicLine,
@@ -55,6 +59,7 @@ from bot.store import Store
 from bot.store.candidates import CandidateDetection, CandidateRecord
 from bot.store.delivery import Delivery
 from bot.store.events import Event, TopicProgress
+from bot.vetting.states import Status as VetStatus
 
 COLOURS = ("tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan",
            "tab:gray", "tab:blue")
@@ -232,9 +237,21 @@ class Answers:
         lines = [line_of(r, merger, counts.get(r.id, 1)) for r in rows
                  if (query.broker is None or r.broker == query.broker
                      or any(a.startswith(f"{query.broker}:") for a in r.aliases or ()))
-                 and (query.max_cl is None or r.credible_level <= query.max_cl)]
+                 and (query.max_cl is None or r.credible_level <= query.max_cl)
+                 and (query.status is None or (r.status or VetStatus.NEW) == query.status)]
         lines.sort(key=lambda line: (not line.inside, line.rank_key()))
         return CandidateList(event.event_id, lines, query.count)
+
+    def vote(self, v: Vote) -> CandidateLine | None:
+        """A verdict on a candidate: kept, its message edited, said in its thread."""
+        return vetting.vote(self.store, v)
+
+    def ask_evidence(self, candidate_id: int, channel: str, thread_ts: str | None) -> bool:
+        return vetting.ask_evidence(self.store, candidate_id, channel, thread_ts)
+
+    def scan(self, event: Event) -> Scan:
+        """The event's scanning summary."""
+        return vetting.scan(self.store, event)
 
     def _observatory(self, event_id: str) -> str | None:
         version = self.store.latest_skymap(event_id, "combined")

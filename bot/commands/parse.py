@@ -12,6 +12,7 @@ from typing import Any
 from bot.coords import CoordinateError, parse_dec, parse_distance, parse_ra, parse_time
 from bot.ingest.gcn import SUPEREVENT_RE
 from bot.plans.request import PlanRequest
+from bot.vetting.states import Status
 
 USAGE = {
     "help": "/gw help",
@@ -25,7 +26,8 @@ USAGE = {
     "plan": "/gw plan S230918aq lco [instrument] [--filters gp,rp] [--exposure 300] [--fields 20] [--hours 24]"
             " [--revisit gp] [--revisit-gap 30]"
             " [--galaxies] [--map combined] [--ignore-others]",
-    "candidates": "/gw candidates S230918aq [N] [--broker NAME] [--cl 0.5]",
+    "candidates": "/gw candidates S230918aq [N] [--broker NAME] [--cl 0.5] [--status interesting|rejected|new|"
+                  "follow_up] [--summary]",
     "coverage": "/gw coverage S230918aq",
     "rules": "/gw rules [S230918aq]",
     "visibility": "/gw visibility S230918aq lco [instrument]",
@@ -89,16 +91,19 @@ def parse_plan(args: list[str] | tuple[str, ...]) -> PlanRequest:
 
 @dataclass(frozen=True)
 class CandidateQuery:
-    """``/gw candidates``: how many, from which broker, inside which credible level."""
+    """``/gw candidates``: how many, from which broker, inside which credible level, in which vetting state; or
+    the scanning summary."""
 
     count: int = 20
     broker: str | None = None
     max_cl: float | None = None
+    status: Status | None = None
+    summary: bool = False
 
 
 def parse_candidate_query(args: list[str] | tuple[str, ...]) -> CandidateQuery:
     args = list(args)
-    count, broker, max_cl = 20, None, None
+    count, broker, max_cl, status, summary = 20, None, None, None, False
     while args:
         token = args.pop(0)
         if token.isdigit() and 0 < int(token) <= MAX_CANDIDATES:
@@ -112,9 +117,18 @@ def parse_candidate_query(args: list[str] | tuple[str, ...]) -> CandidateQuery:
                 max_cl = -1.0
             if not 0 < max_cl <= 1:
                 raise UsageError(f"--cl takes a credible level between 0 and 1\nUsage: {USAGE['candidates']}")
+        elif token == "--status" and args:
+            word = args.pop(0).lower().replace("-", "_")
+            try:
+                status = Status(word)
+            except ValueError:
+                raise UsageError(f"--status is one of {', '.join(s.value for s in Status)}\n"
+                                 f"Usage: {USAGE['candidates']}") from None
+        elif token == "--summary":
+            summary = True
         else:
             raise UsageError(f"unexpected {token!r}\nUsage: {USAGE['candidates']}")
-    return CandidateQuery(count, broker, max_cl)
+    return CandidateQuery(count, broker, max_cl, status, summary)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from bot.config import FollowupRule
 from bot.events.facts import EventFacts
 from bot.plans.verdict import Verdict
 from bot.slack.budget import MethodRate
+from bot.vetting import Evidence, Status
 
-__all__ = ["CandidateLine", "CoverageView", "EventLine", "HermesNote", "ReportView", "StatusReport", "TopicLine"]
+__all__ = ["CandidateLine", "CoverageView", "EventLine", "HermesNote", "ReportView", "Scan", "StatusReport",
+           "TopicLine"]
 
 
 @dataclass(frozen=True)
@@ -78,17 +80,26 @@ class CandidateLine:
     inside: bool
     detections: int
     aliases: tuple[str, ...] = ()
+    kn_score: float | None = None
+    kn_reasons: tuple[str, ...] = ()  # the score's reasons, strongest first
+    status: Status = Status.NEW
+    status_by: str | None = None
+    status_reason: str | None = None
+    status_at: float | None = None
+    candidate_id: int | None = None
 
     @property
     def distance_outlier(self) -> bool:
         return self.distance_cl is not None and self.distance_cl > DISTANCE_OUTLIER_CL
 
-    def rank_key(self) -> tuple[float, float]:
-        """Best first: by 3D density where a host distance gives one (distance outliers last), else 2D density."""
+    def rank_key(self) -> tuple[float, float, float]:
+        """Best first: by kilonova score, then by 3D density where a host distance gives one (distance outliers
+        last), else 2D density."""
+        score = -(self.kn_score or 0.0)
         outlier = self.distance_outlier
         if self.density_3d is not None and not outlier:
-            return (0.0, -self.density_3d)
-        return (2.0 if outlier else 1.0, -self.density_per_deg2)
+            return (score, 0.0, -self.density_3d)
+        return (score, 2.0 if outlier else 1.0, -self.density_per_deg2)
 
 
 @dataclass(frozen=True)
@@ -202,3 +213,16 @@ class Marked:
     event_id: str
     object_id: str
     by: str | None = None
+
+
+@dataclass(frozen=True)
+class Scan:
+    """``/gw candidates S... --summary``: how many candidates, how many vetted and by whom, the interesting ones
+    with their evidence."""
+
+    event_id: str
+    total: int
+    vetted: int
+    by_status: dict[str, int]
+    by_user: dict[str, int]
+    chosen: list[tuple[CandidateLine, Evidence]]  # interesting or follow up, best first

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = ["Action", "Alarm", "Assess", "CancelPlan", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post",
-           "PublishHermes", "SLACK_KINDS", "ShareWithTreasureMap", "ShowPlan", "ShowVerdicts", "SubmitPlan", "Thread",
-           "Topic", "Upload",
+           "PublishHermes", "SLACK_KINDS", "ShareWithTreasureMap", "ShowEvidence", "ShowPlan", "ShowVerdicts",
+           "SubmitPlan", "Thread", "Topic", "Upload",
            "from_json", "lane", "supersede_key", "to_json"]
 
 
@@ -206,18 +206,33 @@ class PublishHermes:
         return "hermes"
 
 
+@dataclass(frozen=True)
+class ShowEvidence:
+    """Draw a candidate's evidence picture (light curve and cutouts, as stored then) and upload it into its
+    thread: drawing takes a fraction of a second, so it has a lane of its own beside the channels."""
+
+    candidate_id: int
+    channel: Channel
+    thread: Thread | None = None
+
+    @property
+    def lane(self) -> str:
+        return "evidence"
+
+
 Action = (Post | Upload | Edit | Topic | OpenChannel | MarkRetracted | ShowPlan | Alarm | ShareWithTreasureMap
-          | PublishHermes | CancelPlan | Assess | ShowVerdicts | SubmitPlan)
+          | PublishHermes | CancelPlan | Assess | ShowVerdicts | SubmitPlan | ShowEvidence)
 _KINDS: dict[str, type] = {cls.__name__: cls for cls in (Post, Upload, Edit, Topic, OpenChannel, MarkRetracted,
                                                           ShowPlan, Alarm, ShareWithTreasureMap, PublishHermes,
-                                                          CancelPlan, Assess, ShowVerdicts, SubmitPlan)}
+                                                          CancelPlan, Assess, ShowVerdicts, SubmitPlan, ShowEvidence)}
 #: the kinds Slack's sender makes
 SLACK_KINDS = ("Post", "Upload", "Edit", "Topic", "OpenChannel", "MarkRetracted", "ShowPlan", "Alarm", "ShowVerdicts")
 _NESTED = {"channel": Channel, "thread": Thread}
 
 
 def lane(action: Action) -> str:
-    if isinstance(action, (ShareWithTreasureMap, PublishHermes, ShowPlan, CancelPlan, Assess, SubmitPlan)):
+    if isinstance(action, (ShareWithTreasureMap, PublishHermes, ShowPlan, CancelPlan, Assess, SubmitPlan,
+                           ShowEvidence)):
         return action.lane  # another service (one lane each, beside the channels), or a plan's paced edits
     return action.channel.lane
 

@@ -42,7 +42,8 @@ ALARM_REPEAT_S = 3600.0
 OPEN = ("pending", "in_flight")
 EDIT_EVERY_S = 60.0  # a plan's message is edited at most this often by default (chat.update is Tier 3: ~50 a minute)
 PACED = "plan:"  # lanes of a plan message's edits: paced
-SLOW_LANES = ("followup", "facility")  # deliveries that take seconds (a verdict's visibility, a portal's answer)
+SLOW_LANES = ("followup", "facility", "evidence")  # deliveries that take seconds (a verdict's visibility, a portal's
+# answer, a candidate's picture)
 
 
 #: how a kind of delivery is made: (session, delivery, action) -> (call, finish). The sender prepares the call inside

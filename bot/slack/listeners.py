@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.brokers.record import mjd_to_unix
+from bot.candidates.vetting import Vote
 from bot.commands.answers import Answers
 from bot.commands.parse import (
     USAGE,
@@ -45,6 +46,7 @@ from bot.plans.lifecycle import NotAllowed, PlanBook
 from bot.plans.request import PlanRequest
 from bot.plans.status import PlanStatus, id_list
 from bot.slack import blocks as bk
+from bot.vetting.states import Status as VetStatus
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +173,11 @@ class Commands:
                 picture = self.answers.visibility(event, cmd.rest[0], cmd.rest[1] if len(cmd.rest) > 1 else None)
                 self._send(channel, Reply(picture.title, public=True, file=picture), None, event.event_id)
             elif cmd.name == "candidates":
-                listed = self.answers.candidates(event, parse_candidate_query(cmd.rest))
+                query = parse_candidate_query(cmd.rest)
+                if query.summary:  # the scanning summary: one message, for the channel
+                    _respond_reply(respond, Reply(*bk.scanning_summary(self.answers.scan(event)), public=True))
+                    return
+                listed = self.answers.candidates(event, query)
                 _respond_reply(respond, Reply(*bk.candidates_message(listed.event_id, listed.lines, len(listed.lines),
                                                                      listed.shown)))
 
@@ -319,6 +325,53 @@ class Commands:
         client.chat_postEphemeral(channel=channel, user=user, text=text,
                                   thread_ts=message.get("thread_ts") or message.get("ts"))
 
+    # --- the team's verdict on a candidate ----------------------------------------------------------
+
+    def vote(self, body: dict, client: WebClient) -> None:
+        """Interesting or Follow up: recorded at once; the candidate's message shows it, its thread says it."""
+        action = body["actions"][0]
+        status = next(st for st, action_id in bk.CANDIDATE_VOTES.items() if action_id == action["action_id"])
+        self._vote(body, client, int(action["value"]), status, None)
+
+    def _vote(self, body: dict, client: WebClient, candidate_id: int, status: VetStatus, reason: str | None,
+              where: tuple[str, str | None, str | None] | None = None) -> None:
+        user, channel = _who(body)
+        message = body.get("message") or {}
+        channel, ts, thread = where or (channel, message.get("ts"), message.get("thread_ts"))
+        line = self.answers.vote(Vote(candidate_id, user, status, reason, channel or None, ts, thread))
+        if line is None:
+            client.chat_postEphemeral(channel=channel, user=user, text="That candidate is no longer kept.")
+            return
+        self.outbox.wake()
+
+    def open_reject(self, ack, body: dict, client: WebClient) -> None:
+        """Not it: ask why, in a form (opened at once: the trigger expires in 3 s)."""
+        ack()
+        message = body.get("message") or {}
+        candidate, object_id = (body["actions"][0]["value"].split("|", 1) + ["this candidate"])[:2]
+        client.views_open(trigger_id=body["trigger_id"], view=bk.reject_modal(
+            int(candidate), object_id, (body.get("channel") or {}).get("id"),
+            "|".join((message.get("ts") or "", message.get("thread_ts") or ""))))
+
+    def not_it(self, body: dict, view: dict, client: WebClient) -> None:
+        """The Not it form, sent: the reason (and words) recorded as the verdict."""
+        values = {block: next(iter(v.values())) for block, v in (view.get("state") or {}).get("values", {}).items()}
+        reason = (values.get("reason") or {}).get("selected_option", {}).get("value") or "other"
+        note = ((values.get("note") or {}).get("value") or "").strip()
+        candidate, channel, ts, thread = ((view.get("private_metadata") or "").split("|") + ["", "", "", ""])[:4]
+        self._vote(body, client, int(candidate), VetStatus.REJECTED, f"{reason}: {note}" if note else reason,
+                   (channel, ts or None, thread or None))
+
+    def show_evidence(self, body: dict, client: WebClient) -> None:
+        """Light curve: the candidate's evidence picture, drawn and posted in its thread."""
+        user, channel = _who(body)
+        message = body.get("message") or {}
+        if not self.answers.ask_evidence(int(body["actions"][0]["value"]), channel,
+                                         message.get("thread_ts") or message.get("ts")):
+            client.chat_postEphemeral(channel=channel, user=user, text="That candidate is no longer kept.")
+            return
+        self.outbox.wake()
+
     # --- the button and its modal ---------------------------------------------------------------
 
     def open_modal(self, ack, body: dict, client: WebClient) -> None:
@@ -453,6 +506,11 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: O
     app.action(bk.CHECK_ACTION)(handlers.open_modal)
     app.action(bk.CANDIDATE_CHECK)(ack=handlers.ack_only, lazy=[handlers.check_broker_candidate])
     app.action(bk.CANDIDATE_MARK)(ack=handlers.ack_only, lazy=[handlers.mark_candidate])
+    for action_id in bk.CANDIDATE_VOTES.values():
+        app.action(action_id)(ack=handlers.ack_only, lazy=[handlers.vote])
+    app.action(bk.CANDIDATE_REJECT)(handlers.open_reject)
+    app.view(bk.REJECT_VIEW)(ack=handlers.ack_only, lazy=[handlers.not_it])
+    app.action(bk.CANDIDATE_EVIDENCE)(ack=handlers.ack_only, lazy=[handlers.show_evidence])
     app.action(bk.PLAN_HERMES)(ack=handlers.ack_only, lazy=[handlers.prepare_hermes])
     app.action(bk.HERMES_PUBLISH)(ack=handlers.ack_only, lazy=[handlers.publish_hermes])
     app.action("hermes_edit")(handlers.ack_only)  # a link button: Slack still tells us it was clicked

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.base import Base
 
-__all__ = ['CandidateDetection', 'CandidateRecord', 'CandidateStream']
+__all__ = ['CandidateCutouts', 'CandidateDetection', 'CandidateRecord', 'CandidateStream', 'CandidateVote']
 
 
 class CandidateRecord(Base):
@@ -43,6 +43,18 @@ class CandidateRecord(Base):
     digest: Mapped[int | None] = mapped_column(Integer)  # the delivery id of the digest that listed it
     created: Mapped[float] = mapped_column(Float, default=time.time)
     marked_by: Mapped[str | None] = mapped_column(String(32))  # who marked it for the team's HERMES report
+    # evidence (0005): the merged light curve of every broker's alerts ([mjd, band, mag, err, limit, origin] rows),
+    # the brokers' own classifier scores as given, the kilonova score and its reasons
+    photometry: Mapped[list | None] = mapped_column(JSON)
+    scores: Mapped[dict | None] = mapped_column(JSON)
+    kn_score: Mapped[float | None] = mapped_column(Float)
+    kn_reasons: Mapped[list | None] = mapped_column(JSON)
+    detail: Mapped[int | None] = mapped_column(Integer)  # the delivery of its message in the digest's thread
+    # the team's verdict, the latest vote (the history is in candidate_votes)
+    status: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    status_reason: Mapped[str | None] = mapped_column(String(300))
+    status_by: Mapped[str | None] = mapped_column(String(32))
+    status_at: Mapped[float | None] = mapped_column(Float)
 
 
 class CandidateDetection(Base):
@@ -66,3 +78,27 @@ class CandidateStream(Base):
     last_digest: Mapped[float] = mapped_column(Float, default=0.0)
     map_version: Mapped[int | None] = mapped_column(Integer)
     ended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CandidateCutouts(Base):
+    """The stamps of a candidate's latest alert that had them, as its broker sent them (FITS bytes)."""
+
+    __tablename__ = "candidate_cutouts"
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), primary_key=True)
+    broker: Mapped[str] = mapped_column(String(40))
+    mjd: Mapped[float] = mapped_column(Float)
+    science: Mapped[bytes | None] = mapped_column(LargeBinary)
+    template: Mapped[bytes | None] = mapped_column(LargeBinary)
+    difference: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class CandidateVote(Base):
+    """Every verdict anyone gave a candidate, in order: changing one's mind adds a row."""
+
+    __tablename__ = "candidate_votes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    voter: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    at: Mapped[float] = mapped_column(Float, default=time.time)
