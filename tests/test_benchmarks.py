@@ -27,6 +27,7 @@ TINY = {  # benchmark: (tiny arguments, a line its output must have)
     "bench_candidates.py": (["--alerts", "300", "--burst", "200", "--memory", "2000"], "5. memory:"),
     "bench_coverage.py": (["--pointings", "30", "--repeat", "1"], "/gw plan lco with coverage subtracted"),
     "bench_followup.py": (["--alerts", "1"], "the automatic plan's message queued"),
+    "bench_evidence.py": (["--pictures", "2", "--alerts", "300", "--rounds", "1"], "2. one worker"),
 }
 
 

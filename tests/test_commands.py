@@ -438,3 +438,88 @@ def test_candidates_command_and_the_digest_check_button(world):
     assert "No broker candidates" in reply["text"]
     reply, _, _ = command(world, "candidates S241102br --cl 2")
     assert "--cl takes a credible level" in reply["text"]
+
+
+def _press(world, user: str, channel, message: dict, button: dict) -> None:
+    slack = world["slack"]
+    payload = {"type": "block_actions", "user": {"id": user}, "trigger_id": slack.new_trigger(),
+               "channel": {"id": channel.id}, "message": message, "container": {"type": "message"},
+               "actions": [{**button, "block_id": "vet", "action_ts": "1"}], "team": {"id": "T0001"}}
+    status, _, seconds = signed(world["url"], urllib.parse.urlencode({"payload": json.dumps(payload)}))
+    assert status == 200 and seconds < 3
+
+
+def test_vetting_from_two_people_with_a_change_of_mind(world):
+    """A candidate's Interesting / Not it (with its reason, from the form) / Follow up buttons: each vote is kept,
+    the candidate's message shows the latest with who, its thread says each; /gw candidates --status filters, and
+    --summary counts them in one message."""
+    from fakes import broker_messages as bm
+    from sqlalchemy import select
+    from test_candidates import MERGER_MJD, positions
+
+    from bot.brokers.decoders import Message
+    from bot.brokers.record import Format
+    from bot.candidates.worker import CandidateWorker
+    from bot.store.candidates import CandidateRecord, CandidateVote
+
+    bot, slack = world["bot"], world["slack"]
+    (ra, dec), = positions([0.35])
+    broker = config.BrokerConfig("lasair", Format.LASAIR, "kafka://127.0.0.1:1/lasair")
+    then = (MERGER_MJD + 1 - 40587.0) * 86400.0 + 3600  # an hour after the other test's digest: this one is due
+    worker = CandidateWorker(world["settings"], broker, bot.store, lambda *a: None, bot.maps, clock=lambda: then)
+    worker.process([Message("lasair", bm.lasair_value(27182, ra, dec, MERGER_MJD + 0.6, MERGER_MJD + 0.5))])
+    worker.housekeeping()
+    channel = slack.channel("s241102br")
+
+    def detail() -> dict | None:
+        return next((m for m in channel.messages if m.get("thread_ts") and "27182" in json.dumps(m.get("blocks"))
+                     and any(b["type"] == "actions" for b in m.get("blocks") or [])), None)
+
+    message = wait_for(detail, 20, "the candidate's message in the digest's thread")
+    buttons = {e["text"]["text"]: e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    assert {"Interesting", "Not it", "Follow up", "Light curve", "Mark for report"} <= set(buttons)
+    assert "Team verdict: not vetted yet" in json.dumps(message["blocks"])
+
+    _press(world, "UALICE", channel, message, buttons["Interesting"])
+    wait_for(lambda: "Interesting" in json.dumps(detail()["blocks"]) and "UALICE" in json.dumps(detail()["blocks"]),
+             20, "the message showing Alice's verdict")
+    # Bob says Not it: the form asks why
+    views = len(slack.views)
+    _press(world, "UBOB", channel, detail(), buttons["Not it"])
+    view = wait_for(lambda: len(slack.views) > views and slack.views[-1], 10, "the Not it form")
+    assert view["callback_id"] == "candidate_not_it"
+    state = {"reason": {"value": {"type": "static_select", "selected_option": {"value": "asteroid"}}},
+             "note": {"value": {"type": "plain_text_input", "value": None}}}
+    sub = {"type": "view_submission", "user": {"id": "UBOB"}, "team": {"id": "T0001"},
+           "view": {**view, "id": "V2", "state": {"values": state}}}
+    assert signed(world["url"], urllib.parse.urlencode({"payload": json.dumps(sub)}))[0] == 200
+    wait_for(lambda: "Not it" in json.dumps(detail()["blocks"]) and "asteroid" in json.dumps(detail()["blocks"]),
+             20, "the message showing Bob's Not it")
+    reply, _, _ = command(world, "candidates S241102br --status rejected")
+    assert "27182" in json.dumps(reply["blocks"]) and "asteroid" in json.dumps(reply["blocks"])
+    reply, _, _ = command(world, "candidates S241102br --status interesting")
+    assert "27182" not in json.dumps(reply["blocks"])
+    # Alice changes her mind back: Follow up
+    _press(world, "UALICE", channel, detail(), buttons["Follow up"])
+    wait_for(lambda: "Follow up" in json.dumps(detail()["blocks"]), 20, "the message showing Follow up")
+    assert bot.outbox.drain(30)
+    notes = [m["text"] for m in channel.messages
+             if m.get("thread_ts") == message["thread_ts"] and "27182:" in m["text"]]
+    assert notes == ["27182: *Interesting*, by <@UALICE>", "27182: *Not it* (asteroid), by <@UBOB>",
+                     "27182: *Follow up*, by <@UALICE>"]
+    with bot.store.session() as s:
+        row = s.scalar(select(CandidateRecord).where(CandidateRecord.object_id == "27182"))
+        votes = [(v.voter, v.status, v.reason) for v in s.scalars(select(CandidateVote).where(
+            CandidateVote.candidate_id == row.id).order_by(CandidateVote.id))]
+        assert (row.status, row.status_by) == ("follow_up", "UALICE")
+    assert votes == [("UALICE", "interesting", None), ("UBOB", "rejected", "asteroid"), ("UALICE", "follow_up", None)]
+    reply, _, _ = command(world, "candidates S241102br --status follow_up")
+    assert "27182" in json.dumps(reply["blocks"])
+    reply, _, _ = command(world, "candidates S241102br --status rejected")
+    assert "27182" not in json.dumps(reply["blocks"])
+    reply, _, _ = command(world, "candidates S241102br --summary")
+    summary = json.dumps(reply["blocks"])
+    assert reply["response_type"] == "in_channel" and "1 vetted" in reply["text"]
+    assert "<@UALICE> 2" in summary and "<@UBOB> 1" in summary and "27182" in summary
+    reply, _, _ = command(world, "candidates S241102br --status maybe")
+    assert "--status is one of" in reply["text"]

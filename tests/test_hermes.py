@@ -193,9 +193,44 @@ def test_candidates_are_marked_once_for_the_report_from_their_detail_button(hw):
     line = CandidateLine(EVENT, "fink", "ZTF24xyz", None, 1.0, 2.0, 0.2, 1.0, None, None, None, 0.1, 1.0, None,
                          None, None, True, 1)
     _, blocks = bk.candidate_detail(line, ["inside the 20% region"])
-    button = blocks[0]["accessory"]
+    button = next(e for b in blocks if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"] == bk.CANDIDATE_MARK)
     assert button["action_id"] == bk.CANDIDATE_MARK
     answers = Answers(hw.store, hw.maps)
     assert bk.marked_text(answers.mark_candidate(*button["value"].split("|"), ALICE)).startswith("Marked ZTF24xyz")
     assert "already marked by <@U0000ALICE>" in bk.marked_text(answers.mark_candidate(*button["value"].split("|"),
                                                                                       BOB))
+
+
+def test_interesting_candidates_go_into_the_report_with_their_light_curves(hw):
+    """A candidate voted Interesting (not marked by the button) is a target with its photometry: detections with
+    brightness and error, limits as limiting_brightness; HERMES's own validation accepts it. A rejected one is
+    left out."""
+    from sqlalchemy import select
+
+    from bot.brokers.record import Point
+    from bot.candidates.vetting import Vote, vote
+    from bot.vetting import Status
+
+    plan_id = hw.observed_plan(fields=1)
+    curve = [Point(60600.1, "g", 19.5, 0.05, False, "fink", "ZTF"),
+             Point(60600.9, "r", 20.4, 0.08, False, "fink", "ZTF"), Point(60599.9, "r", 20.8, None, True, "fink", "ZTF")]
+    with hw.store.session() as s:
+        for name in ("ZTF24kilonova", "ZTF24rock"):
+            s.add(CandidateRecord(event_id=EVENT, broker="fink", object_id=name, ra=345.0, dec=41.0,
+                                  first_mjd=60600.1, last_mjd=60600.9, map_version=1, credible_level=0.3,
+                                  density_per_deg2=1e-3, photometry=[p.to_json() for p in curve]))
+        s.flush()
+        ids = {r.object_id: r.id for r in s.scalars(select(CandidateRecord))}
+    vote(hw.store, Vote(ids["ZTF24kilonova"], ALICE, Status.INTERESTING))
+    vote(hw.store, Vote(ids["ZTF24rock"], BOB, Status.REJECTED, "asteroid"))
+    row = hw.reports.prepare(plan_id, ALICE, "C0PLAN", None)
+    m = row.message
+    assert row.errors == []  # the stand-in applies HERMES's serializer rules to every photometry row
+    assert [t["name"] for t in m["data"]["targets"]][0] == "ZTF24kilonova"
+    assert "ZTF24rock" not in str(m["data"]) and "ZTF24kilonova (Interesting)" in m["message_text"]
+    rows = [p for p in m["data"]["photometry"] if p["target_name"] == "ZTF24kilonova"]
+    assert [(p.get("brightness"), p.get("brightness_error"), p.get("limiting_brightness"), p["bandpass"])
+            for p in sorted(rows, key=lambda p: p["date_obs"])] == [(None, None, 20.8, "r"), (19.5, 0.05, None, "g"),
+                                                                    (20.4, 0.08, None, "r")]
+    assert {p["instrument"] for p in rows} == {"ZTF"}

@@ -49,10 +49,11 @@ def _points(rows: list[Mapping[str, Any]], origin: str) -> tuple[Point, ...]:
         mag, limit = finite(row.get("mag")), finite(row.get("limiting_mag"))
         if mjd is None or band is None:
             continue
+        instrument = str(row.get("instrument") or row.get("telescope") or "")
         if mag is not None:
-            points.append(Point(mjd, band, mag, finite(row.get("mag_error")), False, origin))
+            points.append(Point(mjd, band, mag, finite(row.get("mag_error")), False, origin, instrument))
         elif limit is not None:
-            points.append(Point(mjd, band, limit, None, True, origin))
+            points.append(Point(mjd, band, limit, None, True, origin, instrument))
     return tuple(sorted(points, key=lambda p: p.mjd))
 
 

@@ -90,9 +90,9 @@ def ztf_photometry(alert: Mapping[str, Any], origin: str) -> tuple[Point, ...]:
         mag, limit = finite(row.get("magpsf")), finite(row.get("diffmaglim"))
         if mag is not None:
             if str(row.get("isdiffpos") or "t").lower() in ("t", "1", "true"):
-                points.append(Point(jd - JD_MJD, band, mag, finite(row.get("sigmapsf")), False, origin))
+                points.append(Point(jd - JD_MJD, band, mag, finite(row.get("sigmapsf")), False, origin, "ZTF"))
         elif limit is not None:
-            points.append(Point(jd - JD_MJD, band, limit, None, True, origin))
+            points.append(Point(jd - JD_MJD, band, limit, None, True, origin, "ZTF"))
     return tuple(sorted(points, key=lambda p: p.mjd))
 
 

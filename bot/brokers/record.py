@@ -46,7 +46,8 @@ class DecodeError(ValueError):
 @dataclass(frozen=True)
 class Point:
     """One photometric point of a light curve: a detection (``mag`` ± ``err``) or, when ``limit``, a non-detection
-    whose ``mag`` is the 5-sigma limiting magnitude. AB magnitudes; ``origin`` says which broker's alert carried it."""
+    whose ``mag`` is the 5-sigma limiting magnitude. AB magnitudes; ``origin`` says which broker's alert carried it,
+    ``instrument`` which camera measured it (LSSTCam, ZTF, or as a BOOM notice names it)."""
 
     mjd: float
     band: str
@@ -54,15 +55,16 @@ class Point:
     err: float | None = None
     limit: bool = False
     origin: str = ""
+    instrument: str = ""
 
     def to_json(self) -> list:
         return [round(self.mjd, 6), self.band, round(self.mag, 4),
-                None if self.err is None else round(self.err, 4), self.limit, self.origin]
+                None if self.err is None else round(self.err, 4), self.limit, self.origin, self.instrument]
 
     @classmethod
     def from_json(cls, row: list) -> Point:
         return cls(float(row[0]), str(row[1]), float(row[2]), None if row[3] is None else float(row[3]),
-                   bool(row[4]), str(row[5]))
+                   bool(row[4]), str(row[5]), str(row[6]) if len(row) > 6 else "")
 
 
 @dataclass(frozen=True)

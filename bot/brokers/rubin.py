@@ -28,6 +28,7 @@ _SOURCE = ("diaSourceId", "midpointMjdTai", "midPointTai", "band", "filterName",
 EVIDENCE: dict[str, tuple[str, ...]] = {"diaSource": _SOURCE, "prvDiaSources": _SOURCE, "prvDiaForcedSources": _SOURCE,
                                         "diaObject": ("firstDiaSourceMjdTai",), "ssSource": (), "mpc_orbits": (),
                                         "ssObject": ()}
+CAMERA = "LSSTCam"
 ZERO_POINT = 31.4  # AB magnitude of 1 nJy: -2.5 log10(1e-9 / 3631)
 DETECTED_SNR = 5.0  # a forced measurement this many sigma above zero is a detection; below, a 5-sigma limit
 
@@ -169,11 +170,11 @@ def _point(source: Mapping[str, Any] | None, origin: str, forced: bool) -> Point
     if forced and (err is None or err <= 0 or flux < DETECTED_SNR * err):
         if err is None or err <= 0:
             return None
-        return Point(mjd, str(band), -2.5 * math.log10(DETECTED_SNR * err) + ZERO_POINT, None, True, origin)
+        return Point(mjd, str(band), -2.5 * math.log10(DETECTED_SNR * err) + ZERO_POINT, None, True, origin, CAMERA)
     if flux <= 0:
         return None
     return Point(mjd, str(band), -2.5 * math.log10(flux) + ZERO_POINT,
-                 1.0857 * err / flux if err is not None and err > 0 else None, False, origin)
+                 1.0857 * err / flux if err is not None and err > 0 else None, False, origin, CAMERA)
 
 
 def with_history(candidate: Candidate, alert: Mapping[str, Any]) -> Candidate:

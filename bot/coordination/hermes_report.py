@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bot.brokers.record import Point, mjd_to_unix
+from bot.candidates.evidence import points_of
 from bot.commands.records import ReportView
 from bot.config import Settings
 from bot.coordination.bands import band_for
@@ -28,10 +30,11 @@ from bot.store.candidates import CandidateRecord
 from bot.store.coordination import HermesReport, HermesSeen, SharedPointing
 from bot.store.delivery import Delivery
 from bot.store.plans import PlanRecord
+from bot.vetting.states import Status as VetStatus
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Marked", "Observed", "Reports", "handler", "message_for"]
+__all__ = ["Marked", "Observed", "Reports", "handler", "marked_of", "message_for"]
 
 COMPLETED = "COMPLETED"
 
@@ -51,12 +54,38 @@ class Observed:
 
 @dataclass(frozen=True)
 class Marked:
-    """A candidate the team marked for the report."""
+    """A candidate the team marked for the report (Mark for report, or voted Interesting / Follow up), with the
+    light curve the alerts carried."""
 
     name: str
     ra: float
     dec: float
     broker: str
+    photometry: tuple[Point, ...] = ()
+    note: str | None = None  # the team's verdict, in words
+
+
+def marked_of(row: CandidateRecord) -> Marked:
+    status = VetStatus(row.status or VetStatus.NEW)
+    note = status.words if status is not VetStatus.NEW else None
+    return Marked(row.object_id, row.ra, row.dec, row.broker, points_of(row), note)
+
+
+def _candidate_photometry(m: Marked) -> list[dict[str, Any]]:
+    """HERMES photometry rows (hermes/utils.py columns): detections with brightness and error, limits with
+    limiting_brightness; the camera as the alert named it."""
+    rows = []
+    for p in m.photometry:
+        row: dict[str, Any] = {"target_name": m.name, "date_obs": _iso(mjd_to_unix(p.mjd)), "bandpass": p.band,
+                               "instrument": p.instrument or f"unknown (via {m.broker})"}
+        if p.limit:
+            row.update(limiting_brightness=round(p.mag, 3), limiting_brightness_unit="AB mag")
+        else:
+            row.update(brightness=round(p.mag, 3), brightness_unit="AB mag")
+            if p.err is not None:
+                row["brightness_error"] = round(p.err, 3)
+        rows.append(row)
+    return rows
 
 
 def _iso(t: float) -> str:
@@ -75,11 +104,13 @@ def message_for(event_id: str, facility: str, instrument: str, observed: list[Ob
         lines.append("Limiting magnitudes are the instrument's typical depth for the exposure, not measured on "
                      "the frames.")
     if marked:
-        lines.append(f"Candidates of interest: {', '.join(m.name for m in marked)}.")
+        lines.append("Candidates of interest: " + ", ".join(f"{m.name} ({m.note})" if m.note else m.name
+                                                              for m in marked) + ".")
     lines.append("Pointings are also on Treasure Map." if settings.coordination.treasuremap_api_token else "")
     targets = [{"name": m.name, "ra": m.ra, "dec": m.dec} for m in marked]
     targets += [{"name": o.name, "ra": round(o.ra, 6), "dec": round(o.dec, 6)} for o in observed]
-    photometry = [{"target_name": o.name, "date_obs": _iso(o.time), "telescope": facility.upper(),
+    photometry = [row for m in marked for row in _candidate_photometry(m)]
+    photometry += [{"target_name": o.name, "date_obs": _iso(o.time), "telescope": facility.upper(),
                    "instrument": instrument, "bandpass": o.band, "limiting_brightness": round(o.depth, 2),
                    "limiting_brightness_unit": "AB mag",
                    "comments": "field limit" + (" (estimated)" if o.depth_estimated else "")}
@@ -134,8 +165,10 @@ class Reports:
         """Build the plan's report, have HERMES check it (and keep it for the web form), post it for approval."""
         with self.store.session() as s:
             plan = s.get_one(PlanRecord, plan_id)
-            marked = [Marked(c.object_id, c.ra, c.dec, c.broker) for c in s.scalars(select(CandidateRecord).where(
-                CandidateRecord.event_id == plan.event_id, CandidateRecord.marked_by.is_not(None)))]
+            marked = [marked_of(c) for c in s.scalars(select(CandidateRecord).where(
+                CandidateRecord.event_id == plan.event_id,
+                CandidateRecord.marked_by.is_not(None)
+                | CandidateRecord.status.in_([VetStatus.INTERESTING.value, VetStatus.FOLLOW_UP.value])))]
         observed = self._observed(plan)
         if not observed:
             raise HermesError(f"plan {plan_id} has no observed fields yet: nothing to report")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import logging
+import warnings
 
 import numpy as np
 
@@ -24,10 +25,12 @@ def image(data: bytes | None) -> np.ndarray | None:
 
     try:
         raw = gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
-        with fits.open(io.BytesIO(raw), memmap=False) as hdus:
-            for hdu in hdus:
-                if hdu.data is not None and getattr(hdu.data, "ndim", 0) == 2:
-                    return np.asarray(hdu.data, dtype=np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)  # ZTF's SIMPLE card is not quite standard
+            with fits.open(io.BytesIO(raw), memmap=False) as hdus:
+                for hdu in hdus:
+                    if hdu.data is not None and getattr(hdu.data, "ndim", 0) == 2:
+                        return np.asarray(hdu.data, dtype=np.float32)
     except (OSError, ValueError, EOFError) as exc:
         log.warning("a cutout could not be read: %s", exc)
     return None
