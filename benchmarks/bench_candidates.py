@@ -81,10 +81,14 @@ def make_store(url: str, now: float) -> Store:
     return store
 
 
-def alerts(n: int, inside: tuple[float, float], now: float, seed: int = 1) -> list[bytes]:
-    """n alert values: 1% near the given position (inside a region), the rest anywhere."""
+def alerts(n: int, inside: tuple[float, float], now: float, seed: int = 1,
+           stamps: tuple[bytes, bytes, bytes] | None = None) -> list[bytes]:
+    """n alert values: 1% near the given position (inside a region), the rest anywhere; cutouts of 20 kB each, or
+    the given ``stamps`` (science, template, difference)."""
     rng = random.Random(seed)
     template = bm.rubin_alert(1, 0.0, 0.0, unix_to_mjd(now) - 0.1, cutout_bytes=20000, history=20)
+    if stamps is not None:
+        template.update(cutoutScience=stamps[0], cutoutTemplate=stamps[1], cutoutDifference=stamps[2])
     schemas = rubin.schema_for(1101)
     out = []
     for i in range(n):
@@ -98,6 +102,8 @@ def alerts(n: int, inside: tuple[float, float], now: float, seed: int = 1) -> li
         if i % 100 == 0:  # a new transient: its earlier detections all after the merger (1 day ago)
             alert["prvDiaSources"] = [dict(p, midpointMjdTai=src["midpointMjdTai"] - 0.02 * (k + 1))
                                       for k, p in enumerate(template["prvDiaSources"])]
+            alert["diaObject"] = dict(template["diaObject"], firstDiaSourceMjdTai=min(
+                p["midpointMjdTai"] for p in alert["prvDiaSources"]))
         buf = io.BytesIO()
         buf.write(struct.pack(">bI", 0, 1101))
         fastavro.schemaless_writer(buf, schemas.full, alert)

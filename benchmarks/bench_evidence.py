@@ -7,8 +7,8 @@
    The reference in the same run: matplotlib drawing an empty figure of the same size to PNG (the floor any
    picture pays).
 2. One candidate worker, in this process (no Kafka: what evidence adds is decoding and storing, not fetching):
-   Rubin 11.1 alerts of real size (bench_candidates' alerts: 1% inside an event's region, with history and
-   cutouts) through ``process`` and the digest housekeeping, with GWBOT_CANDIDATE_EVIDENCE=0 (today's worker: no
+   Rubin 11.1 alerts of real size (bench_candidates' alerts: 1% inside an event's region, with history, and the
+   real Rubin alert's three cutouts) through ``process`` and the digest housekeeping, with GWBOT_CANDIDATE_EVIDENCE=0 (today's worker: no
    light curve, no cutouts read) and =3 (light curves, cutouts and scores for every hit, 3 pictures per digest
    queued), rounds alternating, a fresh database each. Target: evidence on within 10% of off.
 """
@@ -43,10 +43,14 @@ REAL = ("fink-lsst-real-313893023095193658.avro", "fink-ztf-real-with-cutouts.av
 BATCH = 1000
 
 
-def real_candidate(name: str):
+def read_container(name: str) -> tuple[str, dict]:
     with (data_file("brokers") / name).open("rb") as f:
         reader = fastavro.reader(f)
-        schema, alert = reader.metadata["avro.schema"], next(reader)
+        return reader.metadata["avro.schema"], next(reader)
+
+
+def real_candidate(name: str):
+    schema, alert = read_container(name)
     buf = io.BytesIO()
     fastavro.schemaless_writer(buf, fastavro.parse_schema(json.loads(schema)), alert)
     return fink.decode_detail(buf.getvalue(), schema.encode(), "fink")
@@ -115,7 +119,10 @@ def main() -> None:
 
     inside = (float(np.rad2deg(prepared.mode_ra)), float(np.rad2deg(prepared.mode_dec)))
     store.close()
-    values = alerts(args.alerts, inside, now)
+    _, real = read_container(REAL[0])  # the real Rubin alert's stamps (35-46 kB of FITS each) on every alert
+    values = alerts(args.alerts, inside, now, stamps=(real["cutoutScience"], real["cutoutTemplate"],
+                                                     real["cutoutDifference"]))
+    worker_rate(values[:BATCH], 3, now, tmp, -1)  # warm-up: the evidence reader is generated once per process
     rates: dict[int, list[float]] = {0: [], 3: []}
     for r in range(args.rounds):
         for evidence in ((0, 3) if r % 2 == 0 else (3, 0)):

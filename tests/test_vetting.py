@@ -4,6 +4,7 @@ vetting buttons are exercised against the Slack stand-in in test_commands.py).""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -36,8 +37,6 @@ def _container(name: str) -> tuple[str, dict]:
 
 def _fink_message(name: str) -> tuple[bytes, bytes, dict]:
     """A real alert as Fink's Kafka carries it: key = the writer schema, value = schemaless Avro."""
-    import io
-
     schema_text, alert = _container(name)
     buf = io.BytesIO()
     fastavro.schemaless_writer(buf, fastavro.parse_schema(json.loads(schema_text)), alert)
@@ -66,10 +65,15 @@ def test_rubin_light_curve_is_the_alerts_fluxes_in_ab_magnitudes():
     assert {p.band for p in c.photometry} == {"g", "r", "i", "z"} and all(p.origin == "fink" for p in c.photometry)
     # the cutouts are plain FITS (astropy CCDData), each an image centred on the source
     assert c.cutouts is not None
-    for stamp in (c.cutouts.science, c.cutouts.template, c.cutouts.difference):
-        assert stamp[:6] == b"SIMPLE"
-        data = image(stamp)
-        assert data is not None and data.ndim == 2 and data.shape[0] == data.shape[1] >= 30
+    from astropy.io import fits
+
+    for stamp, sent in zip((c.cutouts.science, c.cutouts.template, c.cutouts.difference),
+                           (alert["cutoutScience"], alert["cutoutTemplate"], alert["cutoutDifference"]), strict=True):
+        assert stamp[:6] == b"SIMPLE" and len(stamp) < len(sent) / 3  # the image HDU only is kept
+        with fits.open(io.BytesIO(sent)) as whole:
+            assert [h.name for h in whole] == ["PRIMARY", "UNCERT", "PSFIMAGE"]
+            assert np.array_equal(image(stamp), whole[0].data)
+        assert image(stamp).shape == (30, 30)
     assert evidence_png("t", c.photometry, c.cutouts, MERGER_MJD)[:8] == PNG
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from . import antares, boom, fink, lasair, rubin
 from .record import Candidate, Format
 
-__all__ = ["Message", "detail", "peek", "peek_all"]
+__all__ = ["Message", "detail", "evidence", "peek", "peek_all"]
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,21 @@ def peek_all(fmt: Format, broker: str, message: Message) -> list[Candidate]:
     return [peek(fmt, broker, message)]
 
 
-def detail(fmt: Format, broker: str, message: Message, peeked: Candidate, evidence: bool = False) -> Candidate:
-    """The whole alert: history (first detection), host distance, catalogue matches; with ``evidence``, also the
-    light curve and cutouts it carries (for the candidates that are posted)."""
+def detail(fmt: Format, broker: str, message: Message, peeked: Candidate) -> Candidate:
+    """The whole alert: history (first detection), host distance, catalogue matches."""
     if peeked.detailed:
         return peeked
     match fmt:
         case Format.RUBIN:
-            return rubin.decode_detail(message.value, peeked, evidence)
+            return rubin.decode_detail(message.value, peeked)
         case Format.FINK:
             return fink.decode_detail(message.value, message.key, broker)
     return peeked
+
+
+def evidence(fmt: Format, message: Message, detailed: Candidate) -> Candidate:
+    """The detailed candidate with the light curve and stamps its alert carries, read for the candidates that are
+    kept only (Fink and BOOM carry them in the detail read already; ANTARES and Lasair streams carry none)."""
+    if fmt is Format.RUBIN:
+        return rubin.decode_detail(message.value, detailed, with_evidence=True)
+    return detailed

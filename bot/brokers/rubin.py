@@ -134,9 +134,39 @@ def decode_detail(value: bytes, peeked: Candidate, with_evidence: bool = False) 
     return evidence(detailed, alert) if with_evidence else detailed
 
 
+def primary_hdu(data: bytes | None) -> bytes | None:
+    """A FITS file cut after its primary HDU: Rubin's stamps (``CCDData.write``) carry the image there, then the
+    variance (UNCERT) and the PSF (PSFIMAGE), which are not shown: a third of the bytes to keep. Read from the
+    header cards (BITPIX, NAXISn; 80-byte cards in 2880-byte blocks, FITS 4.0 sections 3-4), no FITS library;
+    anything unexpected is kept whole."""
+    if not data or data[:6] != b"SIMPLE":
+        return data
+    cards: dict[str, str] = {}
+    for i in range(0, min(len(data), 2880 * 36), 80):
+        key = data[i:i + 8].decode("ascii", "replace").strip()
+        if key == "END":
+            header = (i // 2880 + 1) * 2880
+            break
+        if data[i + 8:i + 10] == b"= ":
+            cards[key] = data[i + 10:i + 80].split(b"/")[0].decode("ascii", "replace").strip()
+    else:
+        return data
+    try:
+        size = abs(int(cards["BITPIX"])) // 8
+        for axis in range(1, int(cards["NAXIS"]) + 1):
+            size *= int(cards[f"NAXIS{axis}"])
+    except (KeyError, ValueError):
+        return data
+    if not size:
+        return data  # the image is in an extension: keep it all
+    end = header + -(-size // 2880) * 2880
+    return data[:end] if end <= len(data) else data
+
+
 def evidence(candidate: Candidate, alert: Mapping[str, Any]) -> Candidate:
     """The candidate with the light curve and cutouts its alert carries."""
-    cutouts = Cutouts(alert.get("cutoutScience"), alert.get("cutoutTemplate"), alert.get("cutoutDifference"))
+    cutouts = Cutouts(*(primary_hdu(alert.get(name)) for name in ("cutoutScience", "cutoutTemplate",
+                                                                  "cutoutDifference")))
     return replace(candidate, photometry=photometry(alert, candidate.broker), cutouts=cutouts if cutouts.any else None)
 
 

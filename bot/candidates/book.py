@@ -90,7 +90,7 @@ def _one(session, event_id: str, map_version: int, c: Candidate, j: Judgement, m
     row.first_mjd = min(row.first_mjd, c.mjd)
     if row.host_distance_mpc is None and c.host_distance_mpc is not None:
         row.host_distance_mpc, row.distance_cl, row.density_3d = c.host_distance_mpc, j.distance_cl, j.density_3d
-    add_alert(session, row, c, merger_mjd)
+    add_alert(session, row, c, merger_mjd, new=new_object)
     session.add(CandidateDetection(key=key, candidate_id=row.id, mjd=c.mjd, band=c.band, mag=c.mag,
                                    posted=new_object))
     return Recorded(new_object, True)

@@ -32,15 +32,16 @@ def rescore(row: CandidateRecord, merger_mjd: float | None) -> KilonovaScore:
     return score
 
 
-def add_alert(session, row: CandidateRecord, c: Candidate, merger_mjd: float | None) -> None:
-    """Merge an alert's light curve, scores and stamps into the candidate's row, and score it again."""
+def add_alert(session, row: CandidateRecord, c: Candidate, merger_mjd: float | None, new: bool = False) -> None:
+    """Merge an alert's light curve, scores and stamps into the candidate's row (``new``: made for this alert),
+    and score it again."""
     own = c.photometry or ((Point(c.mjd, c.band, c.mag, None, False, c.broker),)
                            if c.mag is not None and c.band else ())
     row.photometry = [p.to_json() for p in merge(points_of(row), own)]
     if c.scores:
         row.scores = {**(row.scores or {}), c.broker: dict(c.scores)}
     if c.cutouts is not None:
-        stored = session.get(CandidateCutouts, row.id)
+        stored = None if new else session.get(CandidateCutouts, row.id)
         if stored is None:
             session.add(CandidateCutouts(candidate_id=row.id, broker=c.broker, mjd=c.mjd, science=c.cutouts.science,
                                          template=c.cutouts.template, difference=c.cutouts.difference))

@@ -99,31 +99,27 @@ class CandidateWorker:
         batch.positionless = sum(not c.has_position for _, c in peeked)
         hits = match(targets, [c for _, c in peeked], self.cuts)
         detailed: dict[int, Candidate | None] = {}  # by batch index: read once, however many events it hits
-        by_event: dict[str, list[Candidate]] = {}
+        by_event: dict[str, list[int]] = {}
         for hit in hits:
             if hit.index not in detailed:
-                message, candidate = peeked[hit.index]
-                try:
-                    detailed[hit.index] = decoders.detail(self.broker.format, self.broker.name, message, candidate,
-                                                          self.evidence)
-                except DecodeError as exc:
-                    detailed[hit.index] = None
-                    batch.undecodable += 1
-                    self._undecodable(message, exc)
-            full = detailed[hit.index]
-            if full is not None:
-                by_event.setdefault(hit.event_id, []).append(full)
+                detailed[hit.index] = self._read(peeked[hit.index], batch, evidence=False)
+            if detailed[hit.index] is not None:
+                by_event.setdefault(hit.event_id, []).append(hit.index)
+        read = {i: c for i, c in detailed.items() if c is not None}
+        evidence: dict[int, Candidate | None] = {}  # light curves and stamps: only for the candidates kept
         found: list[tuple[Target, list[tuple[Candidate, Judgement]]]] = []
         for target in targets:
-            candidates = by_event.get(target.event_id)
-            if not candidates:
+            indexes = by_event.get(target.event_id)
+            if not indexes:
                 continue
             kept = []
-            for candidate, judgement in zip(candidates, judge(candidates, target, self.cuts), strict=True):
+            for i, judgement in zip(indexes, judge([read[i] for i in indexes], target, self.cuts), strict=True):
                 if judgement.rejected:
                     batch.rejected[judgement.rejected.split(" (")[0]] += 1
-                else:
-                    kept.append((candidate, judgement))
+                    continue
+                if self.evidence and i not in evidence:
+                    evidence[i] = self._read((peeked[i][0], read[i]), batch, evidence=True)
+                kept.append((evidence.get(i) or read[i], judgement))
             if kept:
                 found.append((target, kept))
         batch.hits = sum(len(kept) for _, kept in found)
@@ -139,6 +135,18 @@ class CandidateWorker:
                                                "undecodable": batch.undecodable,
                                                "without_position": batch.positionless})
         return batch
+
+    def _read(self, peeked: tuple[Message, Candidate], batch: Batch, evidence: bool) -> Candidate | None:
+        """The whole alert (or, with ``evidence``, also its light curve and stamps); None when it cannot be read."""
+        message, candidate = peeked
+        try:
+            if evidence:
+                return decoders.evidence(self.broker.format, message, candidate)
+            return decoders.detail(self.broker.format, self.broker.name, message, candidate)
+        except DecodeError as exc:
+            batch.undecodable += 1
+            self._undecodable(message, exc)
+            return None
 
     def _undecodable(self, message: Message, exc: Exception) -> None:
         """Counted; said to the ops channel at most once per topic and hour; the message is committed."""
