@@ -6,11 +6,12 @@
    sent it (420 points, 35-46 kB plain-FITS cutouts) and a ZTF one (55 points, gzipped cutouts). Target: 0.5 s.
    The reference in the same run: matplotlib drawing an empty figure of the same size to PNG (the floor any
    picture pays).
-2. One candidate worker, in this process (no Kafka: what evidence adds is decoding and storing, not fetching):
-   Rubin 11.1 alerts of real size (bench_candidates' alerts: 1% inside an event's region, with history, and the
-   real Rubin alert's three cutouts) through ``process`` and the digest housekeeping, with GWBOT_CANDIDATE_EVIDENCE=0 (today's worker: no
-   light curve, no cutouts read) and =3 (light curves, cutouts and scores for every hit, 3 pictures per digest
-   queued), rounds alternating, a fresh database each. Target: evidence on within 10% of off.
+2. One candidate worker, in this process (no Kafka: what evidence adds is decoding and storing, not
+   fetching): Rubin 11.1 alerts of real size (bench_candidates' alerts: 1% inside an event's region, with
+   history, and the real Rubin alert's three cutouts) through ``process`` and the digest housekeeping, with
+   GWBOT_CANDIDATE_EVIDENCE=0 (today's worker: no light curve, no cutouts read) and =3 (light curves, stamps and
+   scores for every candidate kept, 3 pictures per digest queued), rounds alternating, a fresh database each,
+   after a warm-up. Target: evidence on within 10% of off.
 """
 
 from __future__ import annotations

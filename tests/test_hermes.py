@@ -214,7 +214,8 @@ def test_interesting_candidates_go_into_the_report_with_their_light_curves(hw):
 
     plan_id = hw.observed_plan(fields=1)
     curve = [Point(60600.1, "g", 19.5, 0.05, False, "fink", "ZTF"),
-             Point(60600.9, "r", 20.4, 0.08, False, "fink", "ZTF"), Point(60599.9, "r", 20.8, None, True, "fink", "ZTF")]
+             Point(60600.9, "r", 20.4, 0.08, False, "fink", "ZTF"),
+             Point(60599.9, "r", 20.8, None, True, "fink", "ZTF")]
     with hw.store.session() as s:
         for name in ("ZTF24kilonova", "ZTF24rock"):
             s.add(CandidateRecord(event_id=EVENT, broker="fink", object_id=name, ra=345.0, dec=41.0,
