@@ -26,6 +26,7 @@ from bot.plans import at_facility
 from bot.plans.follow import Follower
 from bot.plans.followup import Followup
 from bot.plans.lifecycle import PlanBook
+from bot.reporting.drafts import Circulars
 from bot.slack.sender import slack_outbox
 from bot.slack.target import SlackTarget, group_members_for, target_for
 from bot.store import Store
@@ -47,6 +48,8 @@ class Bot:
                               coverage=self.coverage)
         self.followup = Followup(settings, self.maps, self.plans)
         self.reports = Reports(self.store, settings, self.plans.is_approver, self.plans.observed)
+        self.circulars = Circulars(self.store, settings, self.maps, self.coverage, self.plans.observed,
+                                   self.plans.is_approver)
         self.hermes_feed = HermesFeed(self.store, settings, self.maps)
         self.target = target or target_for(settings)
         self.outbox = slack_outbox(self.store, self.target, ops_channel=settings.channels.ops,
@@ -56,7 +59,8 @@ class Bot:
                                              "CancelPlan": at_facility.cancel_sender(self.plans),
                                              "SubmitPlan": at_facility.submit_sender(self.plans),
                                              "Assess": self.followup.sender(),
-                                             "ShowEvidence": evidence.sender()})
+                                             "ShowEvidence": evidence.sender(),
+                                             "SendCircular": self.circulars.sender()})
         self.pipeline = Pipeline(settings, self.store, self.outbox, hooks=self.followup)
         self.reader = StreamReader(settings, self.pipeline)  # the pipeline is the reader's handler
         self.stop = threading.Event()
@@ -85,7 +89,8 @@ class Bot:
         """The /gw command in Socket Mode or HTTP mode, when the bot talks to a real workspace."""
         from bot.slack.listeners import start
 
-        self._stop_commands = start(self.settings, self.answers, self.outbox, self.plans, self.reports)
+        self._stop_commands = start(self.settings, self.answers, self.outbox, self.plans, self.reports,
+                                    self.circulars)
 
     def start_background(self) -> None:
         """Delivery and heartbeat threads and the plan follower; the stream reader runs in the caller's thread."""

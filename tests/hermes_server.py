@@ -21,9 +21,17 @@ Source: LCOGT/hermes @ 67083891a97f9478306ad99f86c3010633b3affa. Rules:
   pass through (``views.py`` ``create``, ``EXPECTED_DATA_KEYS``); ``preload/`` answers 201 ``{"key"}``.
 - ``query/message/<uuid>/`` gives the archived message ``{metadata, annotations, message}``
   (``views.py`` ``MessageApiView``, ``hermes/utils.py`` ``convert_message``).
+- ``submit_to_gcn`` (``serializers.py`` ``HermesMessageSerializer.validate``, lines 816-857): the user must have
+  linked a GCN account ("Must register a valid GCN account on your Profile page to submit to GCN", a
+  non-field error), ``authors`` and ``message_text`` must be set, the title must hold one of
+  ``GCN_REQUIRED_KEYS`` and none of ``GCN_PROHIBITED_KEYS`` (both lists copied below); the flag is not kept in
+  the message. On success HERMES posts ``{subject: title, body: text + its footer, format: "text/markdown"}`` to
+  GCN and adds ``{source: "gcn_circular", citation: <circularId>, url}`` to ``data.references`` of the message it
+  publishes and returns (``views.py`` ``submit_to_gcn``, ``create``).
 
 Test knobs: ``lose_answers`` (publish, then answer 502 as a gateway would), ``down`` (503 to everything),
-``credential`` (whether the token's user has a SCiMMA credential in HERMES), ``dev`` (test topics only).
+``credential`` (whether the token's user has a SCiMMA credential in HERMES), ``dev`` (test topics only),
+``gcn_linked`` (whether that user has linked a GCN account); ``circulars`` records what went on to GCN.
 """
 
 from __future__ import annotations
@@ -36,6 +44,17 @@ from typing import Any
 from fakes.jsonhttp import JsonServer, Reply, Request
 
 UNITS = ("AB mag", "Vega mag", "mJy", "erg / s / cm² / Å")
+GCN_REQUIRED_KEYS = ("AGILE", "ANTARES", "AXP", "Baksan Neutrino Observatory Alert", "CALET", "Chandra", "Fermi", "FXT",
+                     "GRB", "GW", "HAWC", "HST", "IBAS", "IceCube", "INTEGRAL", "IPN", "KAGRA", "KONUS", "LIGO",
+                     "LOFAR", "LVC", "LVK", "MAGIC", "MASTER", "MAXI", "Pan-STARRS", "POLAR", "RATIR", "SDSS", "SFXT",
+                     "SGR", "Suzaku", "Swift", "transient", "VLA", "VLBI", "XRB", "XRF", "XRT", "XTR", "Virgo", "ZTF")
+GCN_PROHIBITED_KEYS = ("this is an automatic reply", "automatic reply:", "auto reply", "autoreply", "vacation",
+                       "out of the office", "out of office", "out of town", "away from my mail",
+                       "away from his e-mail", "away from her e-mail", "away from the office", "away from his office",
+                       "away from her office", "traveling until", "no longer receiving mail",
+                       "delivery failure notif", "mail delivery failure", "returned mail", "saxzlcnkgzmfpbhvyzsbub",
+                       "ponse_automatique", "off-line re:", "re: ", "fwd: ", " r: ", " ris: ", "subject:")
+GCN_ACCOUNT = "Must register a valid GCN account on your Profile page to submit to GCN"
 REQUIRED = "This field is required."
 
 
@@ -51,9 +70,28 @@ def _date_ok(value: Any) -> bool:
             return False
 
 
-def errors_of(message: dict, dev: bool) -> dict:
-    """The serializer's errors, in DRF's shape ({} when valid)."""
+def _gcn_errors(message: dict, linked: bool) -> dict:
     errors: dict[str, Any] = {}
+    non_field = [] if linked else [GCN_ACCOUNT]
+    if not message.get("authors"):
+        errors["authors"] = ["Authors must be set to submit to GCN"]
+    if not message.get("message_text"):
+        errors["message_text"] = ["Message text must be set to submit to GCN"]
+    title = message.get("title") or ""
+    if not any(key.lower() in title.lower() for key in GCN_REQUIRED_KEYS):
+        non_field.append('Title must contain one of allowed subject keywords from the <a href="https://gcn.nasa.gov/'
+                         'docs/circulars/styleguide#message-content" target="_blank">GCN Style Guide</a> to submit '
+                         'to GCN.')
+    non_field += [f'Title cannot contain the prohibited keyword "{key}".' for key in GCN_PROHIBITED_KEYS
+                  if key in title.lower()]
+    if non_field:
+        errors["non_field_errors"] = non_field
+    return errors
+
+
+def errors_of(message: dict, dev: bool, gcn_linked: bool = True) -> dict:
+    """The serializer's errors, in DRF's shape ({} when valid)."""
+    errors: dict[str, Any] = _gcn_errors(message, gcn_linked) if message.get("submit_to_gcn") else {}
     for key in ("title", "topic", "submitter"):
         if not message.get(key):
             errors[key] = [REQUIRED]
@@ -101,9 +139,11 @@ def errors_of(message: dict, dev: bool) -> dict:
 
 
 class FakeHermes(JsonServer):
-    def __init__(self, token: str = "hermes-test-token", dev: bool = True, credential: bool = True) -> None:
+    def __init__(self, token: str = "hermes-test-token", dev: bool = True, credential: bool = True,
+                 gcn_linked: bool = True) -> None:
         super().__init__("/api/v0/")
-        self.token, self.dev, self.credential = token, dev, credential
+        self.token, self.dev, self.credential, self.gcn_linked = token, dev, credential, gcn_linked
+        self.circulars: list[dict] = []  # what HERMES posted on to GCN's /api/circulars
         self.published: list[dict] = []  # archived messages: {id, uuid, message, topic}
         self.submits = 0
         self.lose_answers = 0
@@ -128,21 +168,30 @@ class FakeHermes(JsonServer):
         path = request.path[len("/api/v0/"):]
         authed = request.headers.get("authorization") == f"Token {self.token}"
         if path == "submit_message/validate/" and request.method == "POST":
-            return 200, errors_of(request.body or {}, self.dev), {}
+            return 200, errors_of(request.body or {}, self.dev, self.gcn_linked), {}
         if not authed:
             return 401, {"detail": "Authentication credentials were not provided."}, {}
         with self.lock:
             if path == "submit_message/preload/" and request.method == "POST":
                 return 201, {"key": str(uuidlib.uuid4())}, {}
             if path == "submit_message/" and request.method == "POST":
-                message = request.body or {}
-                errors = errors_of(message, self.dev)
+                message = dict(request.body or {})
+                errors = errors_of(message, self.dev, self.gcn_linked)
                 if errors:
                     return 400, errors, {}
                 if not self.credential:
                     return 200, {"error": "User account does not have an associated SCIMMA auth credential. Please "
                                           "logout and log back in."}, {}
                 self.submits += 1
+                if message.pop("submit_to_gcn", False):
+                    number = 40000 + len(self.circulars) + 1
+                    self.circulars.append({"subject": message["title"], "body": message["message_text"] + (
+                        "\n\n This message was sent via HERMES.  A machine readable version can be found at "
+                        "https://hermes.lco.global/message/<uuid>"), "format": "text/markdown", "circularId": number})
+                    data = message["data"] = dict(message.get("data") or {})
+                    data["references"] = [*data.get("references", []), {
+                        "source": "gcn_circular", "citation": number,
+                        "url": f"https://gcn.nasa.gov/circulars/{number}"}]
                 uuid = self._publish(message)
                 if self.lose_answers:
                     self.lose_answers -= 1

@@ -59,7 +59,8 @@ def world(tmp_path_factory):
             bot.pipeline.handle(RawMessage(topic, data, None, 0, i))
         assert bot.outbox.drain(120)
         bot.start_background()  # the outbox sends what the commands queue (files, threaded answers)
-        app = build_app(settings, bot.answers, socket_mode=False, outbox=bot.outbox, plans=bot.plans)
+        app = build_app(settings, bot.answers, socket_mode=False, outbox=bot.outbox, plans=bot.plans,
+                        circulars=bot.circulars)
         server = serve(app, 0, host="127.0.0.1")
         yield {"slack": slack, "bot": bot, "url": f"http://127.0.0.1:{server.server_port}/slack/events",
                "settings": settings}
@@ -523,3 +524,31 @@ def test_vetting_from_two_people_with_a_change_of_mind(world):
     assert "<@UALICE> 2" in summary and "<@UBOB> 1" in summary and "27182" in summary
     reply, _, _ = command(world, "candidates S241102br --status maybe")
     assert "--status is one of" in reply["text"]
+
+
+def test_circular_command_drafts_in_the_event_channel_with_its_snippet(world):
+    """/gw circular: the draft's message in the event's channel, its text as a snippet file and its picture in the
+    draft's thread; Edit opens the form pre-filled."""
+    bot, slack = world["bot"], world["slack"]
+    reply, _, ack = command(world, "circular S241102br")
+    assert "drafting S241102br's GCN Circular" in reply["text"]
+    channel = slack.channel("s241102br")
+    draft = wait_for(lambda: next((m for m in channel.messages if m["text"].startswith("GCN Circular draft")), None),
+                     20, "the draft's message")
+    assert bot.outbox.drain(30)
+    shared = {f["filename"]: f for f in slack.files.values() if f["shared"]}
+    snippet = shared["S241102br-circular-v1.md"]
+    assert snippet["shared"][0] == (channel.id, draft["ts"]) and shared["S241102br-circular.png"]["shared"][0][1] == \
+        draft["ts"]
+    text = snippet["data"].decode()
+    assert text.startswith("SUBJECT: LIGO/Virgo/KAGRA S241102br: optical follow-up\n")
+    assert "We have not completed any observation of S241102br yet." in text
+    edit = next(e for b in draft["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == "circular_edit")
+    views = len(slack.views)
+    _press(world, USER, channel, draft, edit)
+    view = wait_for(lambda: len(slack.views) > views and slack.views[-1], 10, "the edit form")
+    initial = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"]}
+    assert initial["subject"] == "LIGO/Virgo/KAGRA S241102br: optical follow-up" and initial["body"] in text
+    reply, _, _ = command(world, "circular S241102br --everything")
+    assert "Usage: /gw circular" in reply["text"]

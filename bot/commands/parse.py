@@ -30,6 +30,7 @@ USAGE = {
                   "follow_up] [--summary]",
     "coverage": "/gw coverage S230918aq",
     "rules": "/gw rules [S230918aq]",
+    "circular": "/gw circular S230918aq [--rejected]",
     "visibility": "/gw visibility S230918aq lco [instrument]",
 }
 EVENT_ID_RE = re.compile(rf"^{SUPEREVENT_RE.pattern}$", re.IGNORECASE)
@@ -205,6 +206,8 @@ def parse(text: str) -> Command:
         return Command(name, event_id, rest=tuple(args))
     if name in ("plan", "candidates"):
         (parse_plan if name == "plan" else parse_candidate_query)(args)  # say what is wrong now, before any work
+        return Command(name, event_id, rest=tuple(args))
+    if name == "circular" and args in (["--rejected"], []):
         return Command(name, event_id, rest=tuple(args))
     if args:
         raise UsageError(f"unexpected {' '.join(args)!r}\nUsage: {USAGE[name]}")

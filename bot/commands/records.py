@@ -13,8 +13,8 @@ from bot.plans.verdict import Verdict
 from bot.slack.budget import MethodRate
 from bot.vetting import Evidence, Status
 
-__all__ = ["CandidateLine", "CoverageView", "EventLine", "HermesNote", "ReportView", "Scan", "StatusReport",
-           "TopicLine"]
+__all__ = ["CandidateLine", "CircularView", "CoverageView", "EventLine", "HermesNote", "ReportView", "Scan",
+           "StatusReport", "TopicLine"]
 
 
 @dataclass(frozen=True)
@@ -226,3 +226,23 @@ class Scan:
     by_status: dict[str, int]
     by_user: dict[str, int]
     chosen: list[tuple[CandidateLine, Evidence]]  # interesting or follow up, best first
+
+
+@dataclass(frozen=True)
+class CircularView:
+    """A GCN Circular draft, as its messages in the thread show it."""
+
+    circular_id: int
+    event_id: str
+    subject: str
+    lines: int
+    version: int
+    status: str  # draft, sending, sent
+    drafted_by: str | None
+    edited_by: str | None
+    can_send: bool  # HERMES is set up
+    hermes_uuid: str | None
+    gcn_id: str | None
+    problem: str | None  # why the last send was refused
+    hermes_url: str | None
+    gcn_submit_url: str

@@ -6,7 +6,8 @@ Rules followed, from LCOGT/hermes @ 67083891 (``hermes/views.py``, ``hermes/seri
 - ``Authorization: Token <key>`` (DRF TokenAuthentication);
 - ``POST submit_message/validate/`` answers 200 with ``{}`` or DRF field errors;
 - ``POST submit_message/`` answers 200 with the message and its ``uuid``; without a SCiMMA credential stored
-  in HERMES it answers 200 with ``{"error": ...}`` and publishes nothing; refusals are 400;
+  in HERMES it answers 200 with ``{"error": ...}`` and publishes nothing; refusals are 400; with
+  ``submit_to_gcn`` it also posts the text to GCN as a Circular and adds a ``gcn_circular`` reference;
 - ``POST submit_message/preload/`` answers 201 ``{"key"}``, which the web form opens at
   ``/submit-message?id=<key>`` for 15 minutes;
 - ``GET messages/?event_id_exact=`` (authenticated, LimitOffset pages of 100) lists ``{id, uuid, ...}``;
@@ -20,7 +21,7 @@ from typing import Any
 
 from bot.web import HttpTrouble, JsonService, drf_errors
 
-__all__ = ["Hermes", "HermesError", "Published"]
+__all__ = ["Hermes", "HermesError", "Published", "gcn_circular_of"]
 
 DEFAULT_URL = "https://hermes.lco.global/api/v0/"
 MAX_PAGES = 20
@@ -39,6 +40,16 @@ class HermesError(Exception):
 class Published:
     uuid: str
     topic: str
+    gcn_circular: str | None = None  # the GCN circular number HERMES got back, when sent on with submit_to_gcn
+
+
+def gcn_circular_of(message: dict[str, Any]) -> str | None:
+    """The GCN circular number HERMES adds to a message it sent on (``views.py`` ``create``: a ``gcn_circular``
+    reference in ``data.references``)."""
+    for ref in (message.get("data") or {}).get("references") or ():
+        if isinstance(ref, dict) and ref.get("source") == "gcn_circular" and ref.get("citation") is not None:
+            return str(ref["citation"])
+    return None
 
 
 class Hermes:
@@ -80,7 +91,7 @@ class Hermes:
         answer = self._call("POST", "submit_message/", message)
         if not isinstance(answer, dict) or answer.get("error") or not answer.get("uuid"):
             raise HermesError(f"HERMES did not publish it: {(answer or {}).get('error', 'no uuid in the answer')}")
-        return Published(str(answer["uuid"]), str(answer.get("topic", message.get("topic"))))
+        return Published(str(answer["uuid"]), str(answer.get("topic", message.get("topic"))), gcn_circular_of(answer))
 
     def event_messages(self, event_id: str) -> list[str]:
         """UUIDs of the messages HERMES links to the event, newest first."""

@@ -17,39 +17,23 @@ from bot.brokers.record import Point, mjd_to_unix
 from bot.candidates.evidence import points_of
 from bot.commands.records import ReportView
 from bot.config import Settings
-from bot.coordination.bands import band_for
 from bot.coordination.hermes import Hermes, HermesError, Published
 from bot.delivery.actions import Channel, Post, PublishHermes, Thread
 from bot.delivery.errors import RetryLater
 from bot.delivery.outbox import Sender, enqueue
-from bot.plans import facilities as fac
-from bot.plans.build import visit_filters
+from bot.plans.observed import Observed, observed_fields
 from bot.slack import blocks as bk
 from bot.store import rows_changed
 from bot.store.candidates import CandidateRecord
-from bot.store.coordination import HermesReport, HermesSeen, SharedPointing
+from bot.store.coordination import HermesReport, HermesSeen
 from bot.store.delivery import Delivery
 from bot.store.plans import PlanRecord
 from bot.vetting.states import Status as VetStatus
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Marked", "Observed", "Reports", "handler", "marked_of", "message_for"]
+__all__ = ["Marked", "Reports", "handler", "marked_of", "message_for"]
 
-COMPLETED = "COMPLETED"
-
-
-@dataclass(frozen=True)
-class Observed:
-    """A field the facility observed."""
-
-    name: str
-    ra: float
-    dec: float
-    band: str
-    time: float  # epoch seconds
-    depth: float | None  # AB
-    depth_estimated: bool
 
 
 @dataclass(frozen=True)
@@ -137,29 +121,7 @@ class Reports:
         self.client = client or Hermes(settings.coordination.hermes_api_url, settings.coordination.hermes_api_token)
 
     def _observed(self, plan: PlanRecord) -> list[Observed]:
-        summary = plan.summary or {}
-        states = plan.request_states or {}
-        fields = {int(f["rank"]): f for f in summary.get("fields", [])}
-        done = {rank: rid for rank, rid in enumerate(summary.get("request_ids", []), 1) if states.get(rid) == COMPLETED}
-        with self.store.session() as s:
-            shared = {(r.rank, r.band): r for r in s.scalars(select(SharedPointing).where(
-                SharedPointing.plan_id == plan.id))}
-        instrument = fac.facility_for(self.settings.plans, plan.facility) \
-            .instrument(summary.get("instrument"))
-        depth = instrument.depth_ab(float(summary.get("exposure_s", 300)))
-        out = []
-        for rank, rid in done.items():
-            f = fields.get(rank)
-            if f is None:
-                continue
-            bands = [band_for(name).name for name in visit_filters(f, summary)]
-            recorded = [r.observed_time for band in bands if (r := shared.get((rank, band))) and r.observed_time]
-            # one request per field: ask the facility once, only when sharing did not record the time
-            when = (recorded[0] if recorded else self.observed_at(plan.facility, rid)) or _epoch(f["start"])
-            for band in bands:
-                out.append(Observed(f"{plan.event_id}-F{rank:03d}{'' if len(bands) == 1 else '-' + band}",
-                                    float(f["ra_deg"]), float(f["dec_deg"]), band, when, depth, True))
-        return out
+        return observed_fields(self.store, self.settings, plan, self.observed_at)
 
     def prepare(self, plan_id: int, user: str, channel: str | None, thread_ts: str | None) -> HermesReport:
         """Build the plan's report, have HERMES check it (and keep it for the web form), post it for approval."""
@@ -233,10 +195,6 @@ class Reports:
             return False, f"HERMES report {report_id} is {row.status}" + (
                 " and has errors to fix first" if row.errors else "") + ": not published again."
         return True, f"Publishing HERMES report {report_id} to {row.message.get('topic')}…"
-
-
-def _epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = ["Action", "Alarm", "Assess", "CancelPlan", "Channel", "Edit", "MarkRetracted", "OpenChannel", "Post",
-           "PublishHermes", "SLACK_KINDS", "ShareWithTreasureMap", "ShowEvidence", "ShowPlan", "ShowVerdicts",
-           "SubmitPlan", "Thread", "Topic", "Upload",
-           "from_json", "lane", "supersede_key", "to_json"]
+           "PublishHermes", "SLACK_KINDS", "SendCircular", "ShareWithTreasureMap", "ShowEvidence", "ShowPlan",
+           "ShowVerdicts", "SubmitPlan", "Thread", "Topic", "Upload", "from_json", "lane", "supersede_key",
+           "to_json"]
 
 
 @dataclass(frozen=True)
@@ -220,11 +220,23 @@ class ShowEvidence:
         return "evidence"
 
 
+@dataclass(frozen=True)
+class SendCircular:
+    """Send a circular draft through HERMES on to GCN, once."""
+
+    circular_id: int
+
+    @property
+    def lane(self) -> str:
+        return "hermes"
+
+
 Action = (Post | Upload | Edit | Topic | OpenChannel | MarkRetracted | ShowPlan | Alarm | ShareWithTreasureMap
-          | PublishHermes | CancelPlan | Assess | ShowVerdicts | SubmitPlan | ShowEvidence)
+          | PublishHermes | CancelPlan | Assess | ShowVerdicts | SubmitPlan | ShowEvidence | SendCircular)
 _KINDS: dict[str, type] = {cls.__name__: cls for cls in (Post, Upload, Edit, Topic, OpenChannel, MarkRetracted,
                                                           ShowPlan, Alarm, ShareWithTreasureMap, PublishHermes,
-                                                          CancelPlan, Assess, ShowVerdicts, SubmitPlan, ShowEvidence)}
+                                                          CancelPlan, Assess, ShowVerdicts, SubmitPlan, ShowEvidence,
+                                                          SendCircular)}
 #: the kinds Slack's sender makes
 SLACK_KINDS = ("Post", "Upload", "Edit", "Topic", "OpenChannel", "MarkRetracted", "ShowPlan", "Alarm", "ShowVerdicts")
 _NESTED = {"channel": Channel, "thread": Thread}
@@ -232,7 +244,7 @@ _NESTED = {"channel": Channel, "thread": Thread}
 
 def lane(action: Action) -> str:
     if isinstance(action, (ShareWithTreasureMap, PublishHermes, ShowPlan, CancelPlan, Assess, SubmitPlan,
-                           ShowEvidence)):
+                           ShowEvidence, SendCircular)):
         return action.lane  # another service (one lane each, beside the channels), or a plan's paced edits
     return action.channel.lane
 

@@ -95,6 +95,7 @@ class Facility:
     limits: Limits = field(default_factory=Limits)
     submit: str = "none"  # "lco" or "none"
     field_list: str | None = None  # a file in bot/plans/data: the facility's own fixed fields (ID RA Dec)
+    acknowledgement: str = ""  # the closing line a GCN Circular of its observations carries
 
     def fields(self) -> FieldList | None:
         """The facility's fixed fields, when it observes on a grid of its own."""
@@ -139,7 +140,7 @@ def from_toml(doc: dict[str, Any], where: str) -> Facility:
             name=str(doc["name"]).lower(), title=doc.get("title", doc["name"]), sites=sites, instruments=instruments,
             default_instrument=doc.get("default_instrument", instruments[0].name),
             limits=Limits(**doc.get("limits", {})), submit=doc.get("submit", "none"),
-            field_list=doc.get("field_list"))
+            field_list=doc.get("field_list"), acknowledgement=str(doc.get("acknowledgement", "")))
     except (KeyError, TypeError, IndexError) as exc:
         raise ConfigError(f"{where}: facility is incomplete or has unknown keys ({exc})") from exc
     try:

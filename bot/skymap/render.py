@@ -266,9 +266,10 @@ def _edge_label(ax, gx: np.ndarray, gy: np.ndarray, radius: float, edge: str, te
 
 def render_png(prepared: PreparedMap, labels: Labels, dpi: int = 100,
                fields: list[tuple[float, float]] | None = None, fov_deg: tuple[float, float] | None = None,
-               footprints: list[Outline] | None = None, legend: dict[str, str] | None = None) -> bytes:
+               footprints: list[Outline] | None = None, legend: dict[str, str] | None = None,
+               markers: list[tuple[float, float]] | None = None) -> bytes:
     """The two-panel picture as PNG bytes (1000 x 460 px at the default dpi), with planned fields if given, or
-    any footprints (``legend``: label -> colour)."""
+    any footprints (``legend``: label -> colour), and ``markers`` (RA, Dec degrees: candidates) as stars."""
     fig = Figure(figsize=(10, 4.6), dpi=dpi)
     FigureCanvasAgg(fig)
     box = zoom_region(prepared)
@@ -280,6 +281,13 @@ def render_png(prepared: PreparedMap, labels: Labels, dpi: int = 100,
     _draw_zoom(zoom, prepared, box, size=300, outlines=outlines)
     if outlines:
         _draw_fields(allsky, outlines, _mollweide_forward, 0.6)
+    if markers:
+        ra, dec = np.deg2rad([m[0] for m in markers]), np.deg2rad([m[1] for m in markers])
+        for ax, xy in ((allsky, _mollweide_forward(ra, dec)), (zoom, _aeqd_forward(ra, dec, box[0], box[1]))):
+            limits = ax.get_xlim(), ax.get_ylim()
+            ax.scatter(*xy, marker="*", s=70, color="#ffd700", edgecolors="k", linewidths=0.6, zorder=5)
+            ax.set_xlim(*limits[0])
+            ax.set_ylim(*limits[1])
     fig.text(0.015, 0.955, labels.title, fontsize=24, fontweight="bold", va="top")
     if labels.subtitle:
         fig.text(0.015, 0.855, labels.subtitle, fontsize=16, va="top", color="0.15")

@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.brokers.record import mjd_to_unix
+from bot.candidates.active import where_to_post
 from bot.candidates.vetting import Vote
 from bot.commands.answers import Answers
 from bot.commands.parse import (
@@ -45,14 +46,15 @@ from bot.plans.errors import PlanError
 from bot.plans.lifecycle import NotAllowed, PlanBook
 from bot.plans.request import PlanRequest
 from bot.plans.status import PlanStatus, id_list
+from bot.reporting.drafts import Circulars
 from bot.slack import blocks as bk
 from bot.vetting.states import Status as VetStatus
 
 log = logging.getLogger(__name__)
 
 MODAL_ID = "check_modal"
-HELP_ORDER = ("list", "info", "skymap", "check", "candidates", "coverage", "join", "status", "plan", "rules",
-              "visibility")
+HELP_ORDER = ("list", "info", "skymap", "check", "candidates", "coverage", "join", "status", "plan", "circular",
+              "rules", "visibility")
 FIELDS = ("ra", "dec", "distance", "time")
 MAX_CSV_BYTES = 5 * 2**20
 
@@ -114,8 +116,10 @@ class Commands:
     """The listeners, with what they need: answers (compute) and a Web API client (deliver)."""
 
     def __init__(self, settings: Settings, answers: Answers, client: WebClient, outbox: Outbox,
-                 plans: PlanBook | None = None, reports: Reports | None = None) -> None:
+                 plans: PlanBook | None = None, reports: Reports | None = None,
+                 circulars: Circulars | None = None) -> None:
         self.settings = settings
+        self.circulars = circulars
         self.answers = answers
         self.client = client
         self.outbox = outbox  # every message and file that must survive a restart goes through it
@@ -172,6 +176,15 @@ class Commands:
                 respond(text=f"working… what {cmd.rest[0]} can observe of {event.event_id}", response_type="ephemeral")
                 picture = self.answers.visibility(event, cmd.rest[0], cmd.rest[1] if len(cmd.rest) > 1 else None)
                 self._send(channel, Reply(picture.title, public=True, file=picture), None, event.event_id)
+            elif cmd.name == "circular":
+                respond(text=f"working… drafting {event.event_id}'s GCN Circular", response_type="ephemeral")
+                where = where_to_post(event)
+                if self.circulars is None:
+                    raise UsageError("GCN Circular drafts are not set up in this bot.")
+                if where is None:
+                    raise UsageError(f"{event.event_id} has no channel or thread to draft its circular in.")
+                self.circulars.draft(event.event_id, user, where.channel, where.thread, "--rejected" in cmd.rest)
+                self.outbox.wake()
             elif cmd.name == "candidates":
                 query = parse_candidate_query(cmd.rest)
                 if query.summary:  # the scanning summary: one message, for the channel
@@ -324,6 +337,52 @@ class Commands:
         message = body.get("message") or {}
         client.chat_postEphemeral(channel=channel, user=user, text=text,
                                   thread_ts=message.get("thread_ts") or message.get("ts"))
+
+    # --- GCN Circular drafts ---------------------------------------------------------------------------
+
+    def draft_circular(self, body: dict, client: WebClient) -> None:
+        """A plan's Draft circular button: the event's draft, in the plan's thread."""
+        (user, channel), message = _who(body), body.get("message") or {}
+        if self.circulars is None:
+            return
+        try:
+            self.circulars.draft(body["actions"][0]["value"], user, Channel(name=channel),
+                                 Thread(ts=message.get("thread_ts") or message.get("ts")))
+        except PlanError as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=f":warning: {exc}")
+            return
+        self.outbox.wake()
+
+    def open_circular(self, ack, body: dict, client: WebClient) -> None:
+        """Edit: the subject and body in a form (opened at once: the trigger expires in 3 s)."""
+        ack()
+        row = self.circulars.get(int(body["actions"][0]["value"])) if self.circulars else None
+        if row is None or self.circulars is None:
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=bk.circular_modal(
+            self.circulars.view(row), row.body, str((body.get("channel") or {}).get("id") or "")))
+
+    def edit_circular(self, body: dict, view: dict, client: WebClient) -> None:
+        values = {block: next(iter(v.values())) for block, v in (view.get("state") or {}).get("values", {}).items()}
+        circular, channel = ((view.get("private_metadata") or "").split("|") + [""])[:2]
+        user = str((body.get("user") or {}).get("id") or "")
+        text = (values.get("body") or {}).get("value") or ""
+        text += (values.get("body_more") or {}).get("value") or ""
+        if self.circulars is None:
+            return
+        said = self.circulars.edit(int(circular), user, (values.get("subject") or {}).get("value") or "", text)
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=said)
+        self.outbox.wake()
+
+    def send_circular(self, body: dict, client: WebClient) -> None:
+        """Send to GCN: approvers only, once."""
+        user, channel = _who(body)
+        if self.circulars is None:
+            return
+        _, text = self.circulars.send(int(body["actions"][0]["value"]), user)
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+        self.outbox.wake()
 
     # --- the team's verdict on a candidate ----------------------------------------------------------
 
@@ -487,7 +546,8 @@ def slack_file_url(url: str, api_url: str) -> bool:
 
 
 def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: Outbox,
-              client: WebClient | None = None, plans: PlanBook | None = None, reports: Reports | None = None) -> App:
+              client: WebClient | None = None, plans: PlanBook | None = None, reports: Reports | None = None,
+              circulars: Circulars | None = None) -> App:
     """The Bolt app with all listeners registered."""
     if not settings.slack.bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is needed for the /gw commands")
@@ -497,7 +557,7 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: O
     client = client or WebClient(token=settings.slack.bot_token, base_url=settings.slack.api_url)
     app = App(client=client, signing_secret=settings.slack.signing_secret or "socket-mode",
               request_verification_enabled=not socket_mode, process_before_response=False)
-    handlers = Commands(settings, answers, client, outbox, plans, reports)
+    handlers = Commands(settings, answers, client, outbox, plans, reports, circulars)
     app.command("/gw")(ack=handlers.ack_command, lazy=[handlers.run_command])
     app.action(bk.PLAN_APPROVE)(ack=handlers.ack_only, lazy=[handlers.approve])
     app.action(bk.PLAN_REJECT)(ack=handlers.ack_only, lazy=[handlers.reject])
@@ -511,6 +571,10 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: O
     app.action(bk.CANDIDATE_REJECT)(handlers.open_reject)
     app.view(bk.REJECT_VIEW)(ack=handlers.ack_only, lazy=[handlers.not_it])
     app.action(bk.CANDIDATE_EVIDENCE)(ack=handlers.ack_only, lazy=[handlers.show_evidence])
+    app.action(bk.CIRCULAR_DRAFT)(ack=handlers.ack_only, lazy=[handlers.draft_circular])
+    app.action(bk.CIRCULAR_EDIT)(handlers.open_circular)
+    app.view(bk.CIRCULAR_VIEW)(ack=handlers.ack_only, lazy=[handlers.edit_circular])
+    app.action(bk.CIRCULAR_SEND)(ack=handlers.ack_only, lazy=[handlers.send_circular])
     app.action(bk.PLAN_HERMES)(ack=handlers.ack_only, lazy=[handlers.prepare_hermes])
     app.action(bk.HERMES_PUBLISH)(ack=handlers.ack_only, lazy=[handlers.publish_hermes])
     app.action("hermes_edit")(handlers.ack_only)  # a link button: Slack still tells us it was clicked
@@ -520,19 +584,21 @@ def build_app(settings: Settings, answers: Answers, socket_mode: bool, outbox: O
 
 
 def start(settings: Settings, answers: Answers, outbox: Outbox, plans: PlanBook | None = None,
-          reports: Reports | None = None) -> Callable[[], None]:
+          reports: Reports | None = None, circulars: Circulars | None = None) -> Callable[[], None]:
     """Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on PORT; returns a function that stops it."""
     if settings.slack.app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        app = build_app(settings, answers, socket_mode=True, outbox=outbox, plans=plans, reports=reports)
+        app = build_app(settings, answers, socket_mode=True, outbox=outbox, plans=plans, reports=reports,
+                        circulars=circulars)
         handler = SocketModeHandler(app, settings.slack.app_token)
         handler.connect()
         log.info("slash commands: Socket Mode connected")
         return handler.close
     from bot.slack.http import serve
 
-    server = serve(build_app(settings, answers, socket_mode=False, outbox=outbox, plans=plans, reports=reports),
+    server = serve(build_app(settings, answers, socket_mode=False, outbox=outbox, plans=plans, reports=reports,
+                             circulars=circulars),
                    settings.slack.port, signing_secret=settings.slack.signing_secret)
     log.info("slash commands: HTTP mode on port %s at /slack/events", settings.slack.port)
     return server.shutdown

@@ -2,12 +2,12 @@
 
 Tables are defined by the part of the bot that owns them: :mod:`~bot.store.events` (alerts, sky maps, summaries),
 :mod:`~bot.store.delivery` (the outbox), :mod:`~bot.store.plans`, :mod:`~bot.store.candidates` and
-:mod:`~bot.store.coordination` (Treasure Map and HERMES). :class:`Store` is the handle; :mod:`~bot.store.migrate`
-keeps the schema.
+:mod:`~bot.store.coordination` (Treasure Map and HERMES), :mod:`~bot.store.reporting` (GCN Circular drafts).
+:class:`Store` is the handle; :mod:`~bot.store.migrate` keeps the schema.
 """
 
-from bot.store import candidates, coordination, delivery, events, plans
+from bot.store import candidates, coordination, delivery, events, plans, reporting
 from bot.store.base import Base, rows_changed
 from bot.store.db import Store
 
-__all__ = ["Base", "Store", "candidates", "coordination", "delivery", "events", "plans", "rows_changed"]
+__all__ = ["Base", "Store", "candidates", "coordination", "delivery", "events", "plans", "reporting", "rows_changed"]

@@ -98,6 +98,16 @@ from bot.slack.blocks.plans import (
     verdict_short,
     with_verdicts,
 )
+from bot.slack.blocks.reporting import (
+    BODY_CHUNK,
+    CIRCULAR_DRAFT,
+    CIRCULAR_EDIT,
+    CIRCULAR_SEND,
+    CIRCULAR_VIEW,
+    circular_draft,
+    circular_modal,
+    circular_sent,
+)
 
 __all__ = [
     "auto_plan_call",
@@ -141,6 +151,14 @@ __all__ = [
     "context",
     "coverage_message",
     "days_after",
+    "BODY_CHUNK",
+    "CIRCULAR_DRAFT",
+    "CIRCULAR_EDIT",
+    "CIRCULAR_SEND",
+    "CIRCULAR_VIEW",
+    "circular_draft",
+    "circular_modal",
+    "circular_sent",
     "evidence_lines",
     "reject_modal",
     "scanning_summary",

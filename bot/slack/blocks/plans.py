@@ -9,6 +9,7 @@ from bot.commands.records import RulesView
 from bot.plans.status import standing
 from bot.plans.verdict import Verdict
 from bot.slack.blocks.kit import Blocks, clip, context, escape, fields_section, header, limit_blocks, link, section, utc
+from bot.slack.blocks.reporting import CIRCULAR_DRAFT
 
 __all__ = ["HERMES_PUBLISH", "PLAN_APPROVE", "PLAN_CANCEL", "PLAN_HERMES", "PLAN_REJECT", "PLAN_REPLAN",
            "VERDICT_BLOCK", "auto_plan_call", "no_longer", "others_line", "plan_message", "rules_message",
@@ -194,6 +195,8 @@ def plan_message(plan: dict) -> tuple[str, Blocks]:
     if "COMPLETED" in (plan.get("request_states") or {}).values():  # something was observed: it can be reported
         buttons.append({"type": "button", "action_id": PLAN_HERMES, "value": str(plan["id"]),
                         "text": {"type": "plain_text", "text": "Prepare HERMES report"}})
+        buttons.append({"type": "button", "action_id": CIRCULAR_DRAFT, "value": str(plan["event_id"]),
+                        "text": {"type": "plain_text", "text": "Draft circular"}})
     if buttons:
         blocks.append({"type": "actions", "block_id": f"plan:{plan['id']}", "elements": buttons})
     blocks.append(context(f"plan {plan['id']} · window {s['window_start'][:16].replace('T', ' ')} –"
