@@ -24,7 +24,7 @@ from bot.candidates.vetting import Vote, vote
 from bot.delivery.actions import Channel, Thread
 from bot.reporting.circular import MAX_LINES, Campaign, Observation, Reported, write
 from bot.reporting.drafts import Circulars
-from bot.store.candidates import CandidateRecord
+from bot.store.candidates import CandidateEvidence, CandidateRecord
 from bot.store.events import SkymapVersion
 from bot.store.reporting import CircularRecord
 from bot.vetting import Status
@@ -129,9 +129,9 @@ def _candidate(cw, name: str) -> int:
                                                                           "ZTF")]
     with cw.store.session() as s:
         row = CandidateRecord(event_id=EVENT, broker="fink", object_id=name, ra=345.0, dec=41.0, first_mjd=60600.1,
-                              last_mjd=60600.9, map_version=1, credible_level=0.3, density_per_deg2=1e-3,
-                              photometry=[p.to_json() for p in curve])
+                              last_mjd=60600.9, map_version=1, credible_level=0.3, density_per_deg2=1e-3)
         s.add(row)
+        s.add(CandidateEvidence(broker="fink", object_id=name, photometry=[p.to_json() for p in curve]))
         s.flush()
         return row.id
 

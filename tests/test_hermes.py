@@ -210,6 +210,7 @@ def test_interesting_candidates_go_into_the_report_with_their_light_curves(hw):
 
     from bot.brokers.record import Point
     from bot.candidates.vetting import Vote, vote
+    from bot.store.candidates import CandidateEvidence
     from bot.vetting import Status
 
     plan_id = hw.observed_plan(fields=1)
@@ -220,7 +221,8 @@ def test_interesting_candidates_go_into_the_report_with_their_light_curves(hw):
         for name in ("ZTF24kilonova", "ZTF24rock"):
             s.add(CandidateRecord(event_id=EVENT, broker="fink", object_id=name, ra=345.0, dec=41.0,
                                   first_mjd=60600.1, last_mjd=60600.9, map_version=1, credible_level=0.3,
-                                  density_per_deg2=1e-3, photometry=[p.to_json() for p in curve]))
+                                  density_per_deg2=1e-3))
+            s.add(CandidateEvidence(broker="fink", object_id=name, photometry=[p.to_json() for p in curve]))
         s.flush()
         ids = {r.object_id: r.id for r in s.scalars(select(CandidateRecord))}
     vote(hw.store, Vote(ids["ZTF24kilonova"], ALICE, Status.INTERESTING))

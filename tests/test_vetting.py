@@ -19,7 +19,7 @@ from bot.brokers import fink
 from bot.brokers.decoders import Message
 from bot.brokers.record import Format, Point
 from bot.commands.records import CandidateLine
-from bot.store.candidates import CandidateRecord
+from bot.store.candidates import CandidateEvidence, CandidateRecord
 from bot.vetting import facts, kilonova_score
 from bot.vetting.cutouts import image
 from bot.vetting.lightcurve import fit_line
@@ -156,8 +156,10 @@ def test_boom_notice_for_a_known_event_becomes_a_candidate_with_its_scores(bot):
     with bot.store.session() as s:
         [row] = s.scalars(select(CandidateRecord))
         assert (row.object_id, row.event_id, row.broker) == ("ZTF25acffkdr", "S241102br", "boom")
-        assert row.scores == {"boom": {"Type II": 0.9}}
-        stored = [Point.from_json(p) for p in row.photometry]
+        kept = s.get(CandidateEvidence, ("boom", "ZTF25acffkdr"))
+        assert kept.scores == {"Type II": 0.9}
+        stored = [Point.from_json(p) for p in kept.photometry]
+        assert s.get(CandidateEvidence, ("boom", "ZTF25other")) is None  # named another event: not matched here
     assert len([p for p in stored if p.limit]) == 1 and len([p for p in stored if not p.limit]) == 6
     assert {p.band for p in stored} == {"o", "g", "r", "z"}
     assert row.kn_score is not None

@@ -15,7 +15,7 @@ from bot.store import rows_changed
 from bot.store.candidates import CandidateDetection, CandidateRecord
 from bot.store.events import Event
 
-from .evidence import add_alert
+from .evidence import rescore
 from .match import Judgement
 
 __all__ = ["SAME_SOURCE_ARCSEC", "record"]
@@ -44,7 +44,8 @@ def _same_source(rows: list[CandidateRecord], c: Candidate) -> CandidateRecord |
 
 def record(session, event_id: str, map_version: int, found: list[tuple[Candidate, Judgement]],
            merger_mjd: float | None = None) -> list[Recorded]:
-    """Add each alert to its object's row (made when new); none when the event is gone."""
+    """Add each alert to its object's row (made when new) and score the row again; none when the event is gone.
+    The alerts' evidence is kept first (:func:`bot.candidates.evidence.keep_alerts`), once for all events."""
     # writing the event row first takes its lock (PostgreSQL) or the database's write lock (SQLite, where FOR
     # UPDATE does nothing): a second worker adding the same source waits, then sees this one's row
     if not rows_changed(session.execute(update(Event).where(Event.event_id == event_id)
@@ -90,7 +91,7 @@ def _one(session, event_id: str, map_version: int, c: Candidate, j: Judgement, m
     row.first_mjd = min(row.first_mjd, c.mjd)
     if row.host_distance_mpc is None and c.host_distance_mpc is not None:
         row.host_distance_mpc, row.distance_cl, row.density_3d = c.host_distance_mpc, j.distance_cl, j.density_3d
-    add_alert(session, row, c, merger_mjd, new=new_object)
     session.add(CandidateDetection(key=key, candidate_id=row.id, mjd=c.mjd, band=c.band, mag=c.mag,
                                    posted=new_object))
+    rescore(session, row, merger_mjd)
     return Recorded(new_object, True)

@@ -153,7 +153,7 @@ def reevaluate(store, target: Target, cuts: Cuts) -> int:
             if row.host_distance_mpc is not None:
                 dcl, d3 = float(r.distance_credible_level[i]), float(r.probdensity_vol_per_mpc3[i])
                 row.distance_cl, row.density_3d = (dcl if dcl == dcl else None), (d3 if d3 == d3 else None)
-            rescore(row, merger)
+            rescore(s, row, merger)
             if inside != row.inside:
                 row.inside = inside
                 moved += 1

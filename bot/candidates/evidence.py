@@ -1,12 +1,14 @@
-"""A stored candidate's evidence: its merged light curve, the kilonova score kept on its row (for ordering the
-digests), and the whole evidence record a message and a picture are made from."""
+"""A candidate's evidence: each broker object's light curve, scores and stamps kept once per alert (whatever events
+the object is a candidate of), the kilonova score kept on each event's candidate row (for ordering its digests),
+and the whole evidence record a message and a picture are made from (the candidate's own object and its aliases
+merged: the same source from several brokers is one light curve)."""
 
 from __future__ import annotations
 
 from bot.brokers.record import Candidate, Cutouts, Point
 from bot.delivery.actions import ShowEvidence, Upload
 from bot.delivery.outbox import Sender, enqueue
-from bot.store.candidates import CandidateCutouts, CandidateRecord
+from bot.store.candidates import CandidateEvidence, CandidateRecord
 from bot.store.delivery import Delivery
 from bot.store.events import Event
 from bot.vetting import Evidence, KilonovaScore, facts, kilonova_score, merge
@@ -14,51 +16,71 @@ from bot.vetting.picture import evidence_png
 
 from .active import merger_mjd
 
-__all__ = ["add_alert", "evidence_of", "points_of", "rescore", "sender"]
+__all__ = ["evidence_of", "keep_alerts", "points_of", "rescore", "sender"]
 
 
-def points_of(row: CandidateRecord) -> tuple[Point, ...]:
-    return tuple(Point.from_json(p) for p in row.photometry or ())
+def _keys(row: CandidateRecord) -> list[tuple[str, str]]:
+    """The broker objects that are this candidate: its own, then the aliases other brokers gave it."""
+    return [(row.broker, row.object_id)] + [tuple(a.split(":", 1)) for a in row.aliases or () if ":" in a]  # type: ignore[misc]
 
 
-def _flat(scores: dict | None) -> dict[str, float]:
-    return {name: value for by_broker in (scores or {}).values() for name, value in by_broker.items()}
+def _kept(session, row: CandidateRecord) -> list[CandidateEvidence]:
+    return [e for key in _keys(row) if (e := session.get(CandidateEvidence, key)) is not None]
 
 
-def rescore(row: CandidateRecord, merger_mjd: float | None) -> KilonovaScore:
-    """Score the row's light curve and place again, and keep the result on the row."""
-    score = kilonova_score(facts(points_of(row), merger_mjd), row.credible_level, row.distance_cl, _flat(row.scores))
+def points_of(session, row: CandidateRecord) -> tuple[Point, ...]:
+    """The candidate's light curve: every broker's alerts of the source, merged."""
+    return merge(*([Point.from_json(p) for p in e.photometry or ()] for e in _kept(session, row)))
+
+
+def _scores(kept: list[CandidateEvidence]) -> dict[str, dict[str, float]]:
+    return {e.broker: dict(e.scores) for e in kept if e.scores}
+
+
+def rescore(session, row: CandidateRecord, merger: float | None) -> KilonovaScore:
+    """Score the candidate's light curve and place on its event's map, and keep the result on the row."""
+    flat = {name: value for scores in _scores(_kept(session, row)).values() for name, value in scores.items()}
+    score = kilonova_score(facts(points_of(session, row), merger), row.credible_level, row.distance_cl, flat)
     row.kn_score, row.kn_reasons = score.points, score.to_json()
     return score
 
 
-def add_alert(session, row: CandidateRecord, c: Candidate, merger_mjd: float | None, new: bool = False) -> None:
-    """Merge an alert's light curve, scores and stamps into the candidate's row (``new``: made for this alert),
-    and score it again."""
-    own = c.photometry or ((Point(c.mjd, c.band, c.mag, None, False, c.broker),)
-                           if c.mag is not None and c.band else ())
-    row.photometry = [p.to_json() for p in merge(points_of(row), own)]
-    if c.scores:
-        row.scores = {**(row.scores or {}), c.broker: dict(c.scores)}
-    if c.cutouts is not None:
-        stored = None if new else session.get(CandidateCutouts, row.id)
-        if stored is None:
-            session.add(CandidateCutouts(candidate_id=row.id, broker=c.broker, mjd=c.mjd, science=c.cutouts.science,
-                                         template=c.cutouts.template, difference=c.cutouts.difference))
-        elif c.mjd >= stored.mjd:
-            stored.broker, stored.mjd = c.broker, c.mjd
-            stored.science, stored.template, stored.difference = (c.cutouts.science, c.cutouts.template,
-                                                                  c.cutouts.difference)
-    rescore(row, merger_mjd)
+def keep_alerts(session, alerts: list[Candidate]) -> None:
+    """Merge each alert's light curve, scores and stamps into its broker object's evidence (each alert once)."""
+    seen: set[tuple[str, str, str]] = set()
+    objects: dict[tuple[str, str], CandidateEvidence] = {}
+    for c in alerts:
+        if (c.broker, c.object_id, c.alert_id) in seen:
+            continue
+        seen.add((c.broker, c.object_id, c.alert_id))
+        kept = objects.get((c.broker, c.object_id)) or session.get(CandidateEvidence, (c.broker, c.object_id))
+        if kept is None:
+            kept = CandidateEvidence(broker=c.broker, object_id=c.object_id, photometry=[])
+            session.add(kept)
+        objects[(c.broker, c.object_id)] = kept
+        own = c.photometry or ((Point(c.mjd, c.band, c.mag, None, False, c.broker),)
+                               if c.mag is not None and c.band else ())
+        if own:
+            merged = merge((Point.from_json(p) for p in kept.photometry or ()), own)
+            kept.photometry = [p.to_json() for p in merged]
+        if c.scores:
+            kept.scores = dict(c.scores)
+        if c.cutouts is not None and (kept.stamps_mjd is None or c.mjd >= kept.stamps_mjd):
+            kept.stamps_mjd = c.mjd
+            kept.science, kept.template, kept.difference = (c.cutouts.science, c.cutouts.template,
+                                                             c.cutouts.difference)
+    session.flush()
 
 
-def evidence_of(session, row: CandidateRecord, merger_mjd: float | None, cutouts: bool = True) -> Evidence:
-    points = points_of(row)
-    stamps = session.get(CandidateCutouts, row.id) if cutouts else None
-    return Evidence(row.id, row.event_id, row.object_id, row.broker, points, facts(points, merger_mjd),
-                    KilonovaScore.from_json(row.kn_reasons), dict(row.scores or {}),
-                    Cutouts(stamps.science, stamps.template, stamps.difference) if stamps else None,
-                    merger_mjd, row.host_distance_mpc, row.distance_cl)
+def evidence_of(session, row: CandidateRecord, merger: float | None, cutouts: bool = True) -> Evidence:
+    kept = _kept(session, row)
+    points = merge(*([Point.from_json(p) for p in e.photometry or ()] for e in kept))
+    stamped = max((e for e in kept if e.stamps_mjd is not None), key=lambda e: e.stamps_mjd or 0.0, default=None) \
+        if cutouts else None
+    return Evidence(row.id, row.event_id, row.object_id, row.broker, points, facts(points, merger),
+                    KilonovaScore.from_json(row.kn_reasons), _scores(kept),
+                    Cutouts(stamped.science, stamped.template, stamped.difference) if stamped else None,
+                    merger, row.host_distance_mpc, row.distance_cl)
 
 
 def sender() -> Sender:

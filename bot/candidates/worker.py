@@ -30,6 +30,7 @@ from bot.store.events import TopicProgress
 
 from . import book, digest
 from .active import ActiveEvents
+from .evidence import keep_alerts
 from .match import Cuts, Judgement, Target, judge, match
 
 __all__ = ["Batch", "CandidateWorker"]
@@ -106,7 +107,7 @@ class CandidateWorker:
             if detailed[hit.index] is not None:
                 by_event.setdefault(hit.event_id, []).append(hit.index)
         read = {i: c for i, c in detailed.items() if c is not None}
-        evidence: dict[int, Candidate | None] = {}  # light curves and stamps: only for the candidates kept
+        evidenced: dict[int, Candidate | None] = {}  # light curves and stamps: only for the candidates kept
         found: list[tuple[Target, list[tuple[Candidate, Judgement]]]] = []
         for target in targets:
             indexes = by_event.get(target.event_id)
@@ -117,14 +118,15 @@ class CandidateWorker:
                 if judgement.rejected:
                     batch.rejected[judgement.rejected.split(" (")[0]] += 1
                     continue
-                if self.evidence and i not in evidence:
-                    evidence[i] = self._read((peeked[i][0], read[i]), batch, evidence=True)
-                kept.append((evidence.get(i) or read[i], judgement))
+                if self.evidence and i not in evidenced:
+                    evidenced[i] = self._read((peeked[i][0], read[i]), batch, evidence=True)
+                kept.append((evidenced.get(i) or read[i], judgement))
             if kept:
                 found.append((target, kept))
         batch.hits = sum(len(kept) for _, kept in found)
         if found:
             with self.store.session() as s:
+                keep_alerts(s, [c for _, kept in found for c, _ in kept])  # each alert once, whatever its events
                 for target, kept in found:
                     for done in book.record(s, target.event_id, target.map_version, kept, target.merger_mjd):
                         batch.new_objects += done.new_object

@@ -49,10 +49,10 @@ class Marked:
     note: str | None = None  # the team's verdict, in words
 
 
-def marked_of(row: CandidateRecord) -> Marked:
+def marked_of(session, row: CandidateRecord) -> Marked:
     status = VetStatus(row.status or VetStatus.NEW)
     note = status.words if status is not VetStatus.NEW else None
-    return Marked(row.object_id, row.ra, row.dec, row.broker, points_of(row), note)
+    return Marked(row.object_id, row.ra, row.dec, row.broker, points_of(session, row), note)
 
 
 def _candidate_photometry(m: Marked) -> list[dict[str, Any]]:
@@ -127,7 +127,7 @@ class Reports:
         """Build the plan's report, have HERMES check it (and keep it for the web form), post it for approval."""
         with self.store.session() as s:
             plan = s.get_one(PlanRecord, plan_id)
-            marked = [marked_of(c) for c in s.scalars(select(CandidateRecord).where(
+            marked = [marked_of(s, c) for c in s.scalars(select(CandidateRecord).where(
                 CandidateRecord.event_id == plan.event_id,
                 CandidateRecord.marked_by.is_not(None)
                 | CandidateRecord.status.in_([VetStatus.INTERESTING.value, VetStatus.FOLLOW_UP.value])))]

@@ -87,8 +87,8 @@ def _note(row: CandidateRecord) -> str:
     return "; ".join(reasons) or Status(row.status or Status.NEW).words
 
 
-def _reported(row: CandidateRecord) -> Reported:
-    detections = [p for p in points_of(row) if not p.limit]
+def _reported(session, row: CandidateRecord) -> Reported:
+    detections = [p for p in points_of(session, row) if not p.limit]
     last = detections[-1] if detections else None
     return Reported(row.object_id, row.ra, row.dec, mjd_to_unix(row.first_mjd), last.mag if last else row.mag,
                     last.err if last else None, last.band if last else row.band, row.broker, _note(row))
@@ -108,6 +108,11 @@ def gather(store, settings: Settings, maps: MapCache, coverage: CoverageBook | N
         name = map_name(version, prepared)
         plans = list(s.scalars(select(PlanRecord).where(PlanRecord.event_id == event_id).order_by(PlanRecord.id)))
         rows = list(s.scalars(select(CandidateRecord).where(CandidateRecord.event_id == event_id)))
+        vetted = any((r.status or Status.NEW) != Status.NEW for r in rows)
+        chosen = [r for r in rows if (r.status in (Status.INTERESTING, Status.FOLLOW_UP) if vetted else r.marked_by)]
+        chosen.sort(key=lambda r: (-(r.kn_score or 0.0), r.credible_level))
+        interesting = [_reported(s, r) for r in chosen]
+        rejected = [_reported(s, r) for r in rows if r.status == Status.REJECTED] if with_rejected else []
     samples = _samples(prepared)
     groups: dict[tuple[str, str], list[tuple[PlanRecord, list[Observed]]]] = {}
     for plan in plans:
@@ -142,12 +147,7 @@ def gather(store, settings: Settings, maps: MapCache, coverage: CoverageBook | N
         ours_outlines += [Outline(np.deg2rad(c[:, 0]), np.deg2rad(c[:, 1]), OURS)
                           for ra, dec in seen_fields for box in boxes for c in [outline(box, ra, dec, 0.0)]]
     total = _held(prepared, union, samples) if observations else (None, None)
-    vetted = any((r.status or Status.NEW) != Status.NEW for r in rows)
-    chosen = [r for r in rows if (r.status in (Status.INTERESTING, Status.FOLLOW_UP) if vetted else r.marked_by)]
-    chosen.sort(key=lambda r: (-(r.kn_score or 0.0), r.credible_level))
-    rejected = [r for r in rows if r.status == Status.REJECTED] if with_rejected else []
-    campaign = Campaign(event_id, merger, name, observations, [_reported(r) for r in chosen],
-                        [_reported(r) for r in rejected], total[0], total[1])
+    campaign = Campaign(event_id, merger, name, observations, interesting, rejected, total[0], total[1])
     others: list[Outline] = []
     if coverage is not None:
         pointings, footprints, _ = coverage.seen(event_id)

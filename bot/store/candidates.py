@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.base import Base
 
-__all__ = ['CandidateCutouts', 'CandidateDetection', 'CandidateRecord', 'CandidateStream', 'CandidateVote']
+__all__ = ['CandidateEvidence', 'CandidateDetection', 'CandidateRecord', 'CandidateStream', 'CandidateVote']
 
 
 class CandidateRecord(Base):
@@ -43,10 +43,8 @@ class CandidateRecord(Base):
     digest: Mapped[int | None] = mapped_column(Integer)  # the delivery id of the digest that listed it
     created: Mapped[float] = mapped_column(Float, default=time.time)
     marked_by: Mapped[str | None] = mapped_column(String(32))  # who marked it for the team's HERMES report
-    # evidence (0005): the merged light curve of every broker's alerts ([mjd, band, mag, err, limit, origin] rows),
-    # the brokers' own classifier scores as given, the kilonova score and its reasons
-    photometry: Mapped[list | None] = mapped_column(JSON)
-    scores: Mapped[dict | None] = mapped_column(JSON)
+    # evidence (0005): the kilonova score on this event's map and its reasons (the light curve is the object's:
+    # CandidateEvidence)
     kn_score: Mapped[float | None] = mapped_column(Float)
     kn_reasons: Mapped[list | None] = mapped_column(JSON)
     detail: Mapped[int | None] = mapped_column(Integer)  # the delivery of its message in the digest's thread
@@ -80,13 +78,17 @@ class CandidateStream(Base):
     ended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class CandidateCutouts(Base):
-    """The stamps of a candidate's latest alert that had them, as its broker sent them (FITS bytes)."""
+class CandidateEvidence(Base):
+    """What a broker's alerts carried about one of its objects, whichever events it is a candidate of: the light
+    curve ([mjd, band, mag, err, limit, origin, instrument] rows, merged over its alerts), the broker's classifier
+    scores as given, and the stamps of its latest alert that had them (FITS bytes). Written once per alert."""
 
-    __tablename__ = "candidate_cutouts"
-    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), primary_key=True)
-    broker: Mapped[str] = mapped_column(String(40))
-    mjd: Mapped[float] = mapped_column(Float)
+    __tablename__ = "candidate_evidence"
+    broker: Mapped[str] = mapped_column(String(40), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    photometry: Mapped[list] = mapped_column(JSON, default=list)
+    scores: Mapped[dict | None] = mapped_column(JSON)
+    stamps_mjd: Mapped[float | None] = mapped_column(Float)
     science: Mapped[bytes | None] = mapped_column(LargeBinary)
     template: Mapped[bytes | None] = mapped_column(LargeBinary)
     difference: Mapped[bytes | None] = mapped_column(LargeBinary)

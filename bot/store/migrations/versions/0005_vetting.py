@@ -1,5 +1,5 @@
-"""Candidate vetting: each candidate's light curve, broker scores, kilonova score, message, and the team's verdict;
-its cutouts; every vote.
+"""Candidate vetting: each candidate's kilonova score, message and the team's verdict; each broker object's light
+curve, scores and stamps; every vote.
 
 Revision ID: 0005
 Revises: 0004
@@ -19,8 +19,6 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("candidates") as batch:
-        batch.add_column(sa.Column("photometry", sa.JSON(), nullable=True))
-        batch.add_column(sa.Column("scores", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("kn_score", sa.Float(), nullable=True))
         batch.add_column(sa.Column("kn_reasons", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("detail", sa.Integer(), nullable=True))
@@ -29,10 +27,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("status_by", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("status_at", sa.Float(), nullable=True))
     op.create_table(
-        "candidate_cutouts",
-        sa.Column("candidate_id", sa.Integer(), sa.ForeignKey("candidates.id"), primary_key=True),
-        sa.Column("broker", sa.String(length=40), nullable=False),
-        sa.Column("mjd", sa.Float(), nullable=False),
+        "candidate_evidence",
+        sa.Column("broker", sa.String(length=40), primary_key=True),
+        sa.Column("object_id", sa.String(length=80), primary_key=True),
+        sa.Column("photometry", sa.JSON(), nullable=False),
+        sa.Column("scores", sa.JSON(), nullable=True),
+        sa.Column("stamps_mjd", sa.Float(), nullable=True),
         sa.Column("science", sa.LargeBinary(), nullable=True),
         sa.Column("template", sa.LargeBinary(), nullable=True),
         sa.Column("difference", sa.LargeBinary(), nullable=True),
@@ -52,8 +52,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_candidate_votes_candidate_id", table_name="candidate_votes")
     op.drop_table("candidate_votes")
-    op.drop_table("candidate_cutouts")
+    op.drop_table("candidate_evidence")
     with op.batch_alter_table("candidates") as batch:
-        for name in ("status_at", "status_by", "status_reason", "status", "detail", "kn_reasons", "kn_score",
-                     "scores", "photometry"):
+        for name in ("status_at", "status_by", "status_reason", "status", "detail", "kn_reasons", "kn_score"):
             batch.drop_column(name)
