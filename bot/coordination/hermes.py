@@ -16,12 +16,16 @@ Rules followed, from LCOGT/hermes @ 67083891 (``hermes/views.py``, ``hermes/seri
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.web import HttpTrouble, JsonService, drf_errors
 
 __all__ = ["Hermes", "HermesError", "Published", "gcn_circular_of"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_URL = "https://hermes.lco.global/api/v0/"
 MAX_PAGES = 20
@@ -111,3 +115,20 @@ class Hermes:
         """The message itself (title, authors, message_text, data, ...)."""
         answer = self._call("GET", f"query/message/{uuid}/")
         return dict(answer.get("message") or {}) if isinstance(answer, dict) else {}
+
+    def published_as(self, event_id: str, is_ours: Callable[[dict[str, Any]], bool]) -> Published | None:
+        """Our message about the event, when HERMES already has it (``is_ours`` knows it by its reference)."""
+        for uuid in self.event_messages(event_id):
+            found = self.message(uuid)
+            if is_ours(found):
+                return Published(uuid, str(found.get("topic") or ""), gcn_circular_of(found))
+        return None
+
+    def submit_once(self, message: dict[str, Any], event_id: str, is_ours: Callable[[dict[str, Any]], bool],
+                    look_first: bool) -> Published:
+        """Submit, unless a try whose answer was lost (``look_first``) already published it."""
+        already = self.published_as(event_id, is_ours) if look_first else None
+        if already is not None:
+            log.info("HERMES already has it as %s: not submitted again", already.uuid, extra={"event_id": event_id})
+            return already
+        return self.submit(message)

@@ -213,20 +213,10 @@ def handler(settings: Settings, reports: Reports) -> Sender:
         reference = message.get("data", {}).get("extra_data", {}).get("gwbot_report")
         unknown = bool((delivery.result or {}).get("unknown"))
 
-        def find() -> Published | None:
-            for uuid in client.event_messages(event_id):
-                found = client.message(uuid)
-                if (found.get("data") or {}).get("extra_data", {}).get("gwbot_report") == reference:
-                    return Published(uuid, str(found.get("topic") or message.get("topic")))
-            return None
-
         def call() -> Published | _Refused:
             try:
-                already = find() if unknown else None
-                if already is not None:
-                    log.info("HERMES report %s was already published as %s: not again", report_id, already.uuid)
-                    return already
-                return client.submit(message)
+                return client.submit_once(message, event_id, lambda found: (found.get("data") or {}).get(
+                    "extra_data", {}).get("gwbot_report") == reference, unknown)
             except HermesError as exc:
                 if exc.retry:
                     raise RetryLater(str(exc), maybe_sent=exc.maybe_sent) from None

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from bot.commands.records import CircularView
 from bot.config import Settings
 from bot.coordination.coverage import CoverageBook
-from bot.coordination.hermes import Hermes, HermesError, Published, gcn_circular_of
+from bot.coordination.hermes import Hermes, HermesError, Published
 from bot.delivery.actions import Channel, Post, SendCircular, Thread, Upload
 from bot.delivery.errors import RetryLater
 from bot.delivery.outbox import Sender, enqueue
@@ -170,20 +170,10 @@ class Circulars:
             reference = message["data"]["gwbot_circular"]
             unknown = bool((delivery.result or {}).get("unknown"))
 
-            def find() -> Published | None:
-                for uuid in self.client.event_messages(event_id):
-                    found = self.client.message(uuid)
-                    if (found.get("data") or {}).get("gwbot_circular") == reference:
-                        return Published(uuid, str(found.get("topic") or message["topic"]), gcn_circular_of(found))
-                return None
-
             def call() -> Published | _Refused:
                 try:
-                    already = find() if unknown else None
-                    if already is not None:
-                        log.info("circular %s was already sent as %s: not again", circular_id, already.uuid)
-                        return already
-                    return self.client.submit(message)
+                    return self.client.submit_once(message, event_id, lambda found: (found.get("data") or {}).get(
+                        "gwbot_circular") == reference, unknown)
                 except HermesError as exc:
                     if exc.retry:
                         raise RetryLater(str(exc), maybe_sent=exc.maybe_sent) from None
