@@ -320,11 +320,14 @@ def test_replay_names_each_file_and_fails_on_a_bad_one(tmp_path):
 
 
 def test_storage_stays_bounded(tmp_path):
-    """Old map versions go after the retention (the latest of each event and kind stays); finished deliveries too."""
+    """Old map versions go after the retention (the latest of each event and kind stays); finished deliveries and
+    candidates' stamps too."""
     import time as clock
 
+    from bot.brokers.record import unix_to_mjd
     from bot.delivery.actions import Channel, Post
     from bot.delivery.outbox import enqueue
+    from bot.store.candidates import CandidateEvidence
     from bot.store.delivery import Delivery
 
     bot = dry_bot(tmp_path, GWBOT_RETENTION_DAYS="1")
@@ -337,9 +340,15 @@ def test_storage_stays_bounded(tmp_path):
         s.query(SkymapVersion).update({"received": clock.time() - 3 * 86400})
         s.query(Delivery).update({"done_at": clock.time() - 3 * 86400})
         keep = enqueue(s, Post(Channel(name="x"), "still to send")).id
+        for name, age_days in (("old", 3), ("new", 0.5)):  # stamps of alerts older than the retention go
+            s.add(CandidateEvidence(broker="fink", object_id=name, photometry=[[60000.0, "r", 19.0, 0.1, False, "f"]],
+                                    stamps_mjd=unix_to_mjd(clock.time()) - age_days, science=b"S", template=b"T",
+                                    difference=b"D"))
     bot.housekeeping()
     with bot.store.session() as s:
         versions = s.query(SkymapVersion).all()
         assert [v.alert_key.endswith("03:00:00Z") for v in versions] == [True]
         assert [d.id for d in s.query(Delivery)] == [keep]
+        stamps = {e.object_id: (e.science, len(e.photometry)) for e in s.query(CandidateEvidence)}
+        assert stamps == {"old": (None, 1), "new": (b"S", 1)}
     bot.store.close()

@@ -15,8 +15,10 @@ from sqlalchemy import create_engine, delete, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.brokers.record import unix_to_mjd
 from bot.store import migrate
 from bot.store.base import rows_changed
+from bot.store.candidates import CandidateEvidence
 from bot.store.delivery import Delivery
 from bot.store.events import SkymapVersion, latest_map_query, map_filter
 
@@ -54,7 +56,8 @@ class Store:
 
     def prune(self, older_than: float) -> tuple[int, int]:
         """Delete map versions received before ``older_than`` (the latest of each event and kind stays) and
-        finished deliveries; returns how many of each."""
+        finished deliveries, and drop candidates' stamps from alerts before it (their light curves stay); returns
+        how many map versions and deliveries."""
         with self.session() as s:
             maps = 0
             pairs = {(e, k or "gw") for e, k in s.execute(select(SkymapVersion.event_id, SkymapVersion.kind))}
@@ -66,6 +69,8 @@ class Store:
                                             Delivery.done_at < older_than)
             s.execute(update(Delivery).where(Delivery.depends_on.in_(old)).values(depends_on=None))
             deliveries = rows_changed(s.execute(delete(Delivery).where(Delivery.id.in_(old.scalar_subquery()))))
+            s.execute(update(CandidateEvidence).where(CandidateEvidence.stamps_mjd < unix_to_mjd(older_than))
+                      .values(science=None, template=None, difference=None, stamps_mjd=None))
         return maps, deliveries
 
     def close(self) -> None:
