@@ -163,3 +163,47 @@ def test_boom_notice_for_a_known_event_becomes_a_candidate_with_its_scores(bot):
     assert len([p for p in stored if p.limit]) == 1 and len([p for p in stored if not p.limit]) == 6
     assert {p.band for p in stored} == {"o", "g", "r", "z"}
     assert row.kn_score is not None
+
+
+def _rubin_curve(object_id: int, ra: float, dec: float, curve: dict[str, tuple[float, float]], days: list[float]):
+    """A Rubin alert whose diaSource and prvDiaSources trace ``curve`` (band -> (mag at the merger, mag/day)),
+    observed at ``days`` after the merger; the last point is the alert's own diaSource."""
+    from fakes import broker_messages as bm
+
+    points = sorted((MERGER_MJD + d, band, m0 + rate * d) for band, (m0, rate) in curve.items() for d in days)
+    alert = bm.rubin_alert(object_id, ra, dec, points[-1][0])
+
+    def source(i: int, mjd: float, band: str, mag: float) -> dict:
+        flux = 10 ** (-0.4 * (mag - 31.4))
+        return dict(alert["diaSource"], diaSourceId=object_id * 100 + i, midpointMjdTai=mjd, band=band, psfFlux=flux,
+                    psfFluxErr=flux / 30)
+
+    *earlier, last = [source(i, *p) for i, p in enumerate(points)]
+    alert["diaSource"], alert["prvDiaSources"], alert["prvDiaForcedSources"] = last, earlier, []
+    alert["diaSourceId"] = last["diaSourceId"]
+    if alert.get("diaObject"):
+        alert["diaObject"] = dict(alert["diaObject"], firstDiaSourceMjdTai=points[0][0])
+    return bm.rubin_value(alert)
+
+
+def test_the_digest_puts_a_fast_red_fader_before_a_denser_slow_riser(bot):  # noqa: F811
+    """Through the worker (evidence on): real Rubin wire bytes, the light curves read from the alerts, the digest
+    ordered by kilonova score, not by sky density."""
+    (ra_dense, dec_dense), (ra_sparse, dec_sparse) = positions([0.1, 0.8])
+    fader = _rubin_curve(7001, ra_sparse, dec_sparse, {"g": (19.0, 1.1), "r": (18.8, 0.7)}, [0.4, 0.9, 1.4, 1.9])
+    riser = _rubin_curve(7002, ra_dense, dec_dense, {"g": (20.0, -0.15), "r": (20.1, -0.15)}, [0.3, 2.0, 4.0, 5.9])
+    w = worker_for(bot, Format.RUBIN, day=6.0)
+    batch = w.process([Message("rubin", fader, None, 0, 1), Message("rubin", riser, None, 0, 2)])
+    assert batch.hits == 2, batch.rejected
+    w.housekeeping()
+    assert bot.outbox.drain(60)
+    [digest] = [m for m in bot.target.messages if "counterpart candidate" in m.text and m.thread_ts is None]
+    ranked = [b["text"]["text"] for b in digest.blocks if b.get("accessory")]
+    assert "7001" in ranked[0] and "7002" in ranked[1], ranked
+    with bot.store.session() as s:
+        rows = {r.object_id: r for r in s.scalars(select(CandidateRecord))}
+        assert rows["7002"].density_per_deg2 > rows["7001"].density_per_deg2  # the riser is the denser
+        assert rows["7001"].kn_score > rows["7002"].kn_score
+    details = " ".join(str(m.blocks) for m in bot.target.messages if m.thread_ts == digest.ts)
+    assert "fades 1.10 ± " in details and "slow, supernova-like" in details
+    assert {name for _, name, _ in bot.target.uploads} >= {"7001-evidence.png", "7002-evidence.png"}
