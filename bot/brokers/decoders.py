@@ -60,5 +60,5 @@ def evidence(fmt: Format, message: Message, detailed: Candidate) -> Candidate:
     """The detailed candidate with the light curve and stamps its alert carries, read for the candidates that are
     kept only (Fink and BOOM carry them in the detail read already; ANTARES and Lasair streams carry none)."""
     if fmt is Format.RUBIN:
-        return rubin.decode_detail(message.value, detailed, with_evidence=True)
+        return rubin.decode_evidence(message.value, detailed)
     return detailed

@@ -14,8 +14,8 @@ from typing import Any
 from .avro import ParsedSchemas, SchemaCache
 from .record import Candidate, Cutouts, DecodeError, Point, finite
 
-__all__ = ["HEADER", "decode_detail", "decode_peek", "evidence", "flux_to_ab", "from_dia_source", "photometry",
-           "schema_for"]
+__all__ = ["HEADER", "decode_detail", "decode_evidence", "decode_peek", "evidence", "flux_to_ab", "from_dia_source",
+           "photometry", "primary_hdu", "schema_for"]
 
 HEADER = struct.Struct(">bI")
 #: What the detail read keeps: the time of each earlier source (named by schema generation), for the
@@ -126,12 +126,15 @@ def decode_peek(value: bytes, broker: str, url: str | None = None) -> Candidate:
     return from_dia_source(schemas.read_quick(value, HEADER.size)["diaSource"], broker, url)
 
 
-def decode_detail(value: bytes, peeked: Candidate, with_evidence: bool = False) -> Candidate:
-    """The peeked candidate with the alert's history read (and, for evidence, its light curve and cutouts)."""
-    schemas = schema_for(_header(value), with_evidence)
-    alert = schemas.read_detail(value, HEADER.size)
-    detailed = with_history(peeked, alert)
-    return evidence(detailed, alert) if with_evidence else detailed
+def decode_detail(value: bytes, peeked: Candidate) -> Candidate:
+    """The peeked candidate with the alert's history read."""
+    return with_history(peeked, schema_for(_header(value)).read_detail(value, HEADER.size))
+
+
+def decode_evidence(value: bytes, detailed: Candidate) -> Candidate:
+    """The detailed candidate with the light curve and cutouts the alert carries (the whole alert read, the
+    sources' time, band and flux only)."""
+    return evidence(detailed, schema_for(_header(value), True).read_detail(value, HEADER.size))
 
 
 def primary_hdu(data: bytes | None) -> bytes | None:
