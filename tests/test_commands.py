@@ -541,7 +541,9 @@ def test_circular_command_drafts_in_the_event_channel_with_its_snippet(world):
     assert snippet["shared"][0] == (channel.id, draft["ts"]) and shared["S241102br-circular.png"]["shared"][0][1] == \
         draft["ts"]
     text = snippet["data"].decode()
-    assert text.startswith("SUBJECT: LIGO/Virgo/KAGRA S241102br: optical follow-up\n")
+    subject = text.splitlines()[0].removeprefix("SUBJECT: ")
+    # the vetting test before this one (same world) may have left S241102br a candidate of interest
+    assert subject.startswith("LIGO/Virgo/KAGRA S241102br: optical follow-up")
     assert "We have not completed any observation of S241102br yet." in text
     edit = next(e for b in draft["blocks"] if b["type"] == "actions" for e in b["elements"]
                 if e["action_id"] == "circular_edit")
@@ -549,6 +551,6 @@ def test_circular_command_drafts_in_the_event_channel_with_its_snippet(world):
     _press(world, USER, channel, draft, edit)
     view = wait_for(lambda: len(slack.views) > views and slack.views[-1], 10, "the edit form")
     initial = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"]}
-    assert initial["subject"] == "LIGO/Virgo/KAGRA S241102br: optical follow-up" and initial["body"] in text
+    assert initial["subject"] == subject and initial["body"] in text
     reply, _, _ = command(world, "circular S241102br --everything")
     assert "Usage: /gw circular" in reply["text"]
