@@ -20,7 +20,7 @@ from bot.brokers.decoders import Message
 from bot.brokers.record import Format, Point
 from bot.commands.records import CandidateLine
 from bot.store.candidates import CandidateEvidence, CandidateRecord
-from bot.vetting import facts, kilonova_score
+from bot.vetting import Status, facts, kilonova_score
 from bot.vetting.cutouts import image
 from bot.vetting.lightcurve import fit_line
 from bot.vetting.picture import evidence_png
@@ -207,3 +207,18 @@ def test_the_digest_puts_a_fast_red_fader_before_a_denser_slow_riser(bot):  # no
     details = " ".join(str(m.blocks) for m in bot.target.messages if m.thread_ts == digest.ts)
     assert "fades 1.10 ± " in details and "slow, supernova-like" in details
     assert {name for _, name, _ in bot.target.uploads} >= {"7001-evidence.png", "7002-evidence.png"}
+
+
+def test_later_detections_show_the_teams_verdict():
+    """A vetted candidate seen again: its note in the digest's thread says the team's verdict, who and when."""
+    from bot.slack import blocks as bk
+
+    line = CandidateLine("S1", "fink", "ZTF24abc", None, 0, 0, 0.6, 1.0, None, None, None, 0.5, 60001.0, 19.0, "r",
+                         0.9, True, 2, status=Status.REJECTED, status_by="U0BOB", status_reason="asteroid",
+                         status_at=1.7e9)
+    text, blocks = bk.candidate_detections([(line, [(60001.0, "r", 19.2)])])
+    said = blocks[0]["text"]["text"]
+    assert "team: *Not it* (asteroid), <@U0BOB> 2023-11-14 22:13 UTC" in said
+    fresh = CandidateLine("S1", "fink", "ZTF24new", None, 0, 0, 0.6, 1.0, None, None, None, 0.5, 60001.0, 19.0, "r",
+                          0.9, True, 2)
+    assert "team:" not in bk.candidate_detections([(fresh, [(60001.0, "r", 19.2)])])[1][0]["text"]["text"]

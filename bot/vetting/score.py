@@ -13,7 +13,9 @@ The criteria and their numbers, with their sources:
 - young: no detection before the merger, first detection within days (ZTF's O4 vetting, GCN Circulars 33848 and
   34755; Fink's ``kn_candidates`` keeps objects under 5 days old);
 - inside the region with a consistent distance (the same credible levels as ``/gw check``);
-- stars and AGN (a broker's star/galaxy score, BOOM's ``sgscore1``) and asteroids rank low.
+- stars rank low (a star-like PS1 score, BOOM's ``sgscore1``); known asteroids, catalogued stars, variables and
+  AGN never get here: the candidate filter rejects them first (:func:`bot.candidates.match.judge`), and a
+  ``solar_system`` flag still costs 5 points should one be scored.
 
 Brokers' own classifier scores are shown as given, never folded into these points.
 """

@@ -213,7 +213,9 @@ def candidate_detections(updates: list[tuple[CandidateLine, list[tuple[float, st
     for line, detections in updates:
         seen = ", ".join(f"MJD {mjd:.4f} {escape(band or '?')}"
                          f"{f' {mag:.2f}' if mag is not None else ''}" for mjd, band, mag in sorted(detections)[-5:])
-        rows.append(f"• *{link(line.url, line.object_id)}*: {len(detections)} new ({seen})")
+        status = status_words(line)
+        rows.append(f"• *{link(line.url, line.object_id)}*: {len(detections)} new ({seen})"
+                    + (f" · team: {status}" if status else ""))
     count = sum(len(d) for _, d in updates)
     text = f"{count} new detection{'s' if count != 1 else ''} of {len(updates)} posted candidate" \
            f"{'s' if len(updates) != 1 else ''}"
