@@ -20,7 +20,7 @@ from bot.slack import blocks as bk
 from bot.store import rows_changed
 from bot.store.candidates import CandidateDetection, CandidateRecord, CandidateStream
 from bot.store.events import Event
-from bot.vetting import KilonovaScore, Status
+from bot.vetting import Status
 
 from .active import Where, merger_mjd, where_to_post
 from .evidence import evidence_of, rescore
@@ -32,13 +32,11 @@ log = logging.getLogger(__name__)
 
 
 def line_of(row: CandidateRecord, merger: float | None, detections: int = 1) -> CandidateLine:
-    reasons = KilonovaScore.from_json(row.kn_reasons).reasons
     return CandidateLine(
         row.event_id, row.broker, row.object_id, row.url, row.ra, row.dec, row.credible_level, row.density_per_deg2,
         row.density_3d, row.distance_cl, row.host_distance_mpc,
         row.first_mjd - merger if merger is not None else None, row.last_mjd, row.mag, row.band, row.reliability,
-        row.inside, detections, tuple(row.aliases or ()), row.kn_score,
-        tuple(r.words for r in reasons if r.points), Status(row.status or Status.NEW), row.status_by,
+        row.inside, detections, tuple(row.aliases or ()), row.kn_score, Status(row.status or Status.NEW), row.status_by,
         row.status_reason, row.status_at, row.id)
 
 

@@ -28,9 +28,13 @@ def _kept(session, row: CandidateRecord) -> list[CandidateEvidence]:
     return [e for key in _keys(row) if (e := session.get(CandidateEvidence, key)) is not None]
 
 
+def _points(kept: list[CandidateEvidence]) -> tuple[Point, ...]:
+    return merge(*([Point.from_json(p) for p in e.photometry or ()] for e in kept))
+
+
 def points_of(session, row: CandidateRecord) -> tuple[Point, ...]:
     """The candidate's light curve: every broker's alerts of the source, merged."""
-    return merge(*([Point.from_json(p) for p in e.photometry or ()] for e in _kept(session, row)))
+    return _points(_kept(session, row))
 
 
 def _scores(kept: list[CandidateEvidence]) -> dict[str, dict[str, float]]:
@@ -39,8 +43,9 @@ def _scores(kept: list[CandidateEvidence]) -> dict[str, dict[str, float]]:
 
 def rescore(session, row: CandidateRecord, merger: float | None) -> KilonovaScore:
     """Score the candidate's light curve and place on its event's map, and keep the result on the row."""
-    flat = {name: value for scores in _scores(_kept(session, row)).values() for name, value in scores.items()}
-    score = kilonova_score(facts(points_of(session, row), merger), row.credible_level, row.distance_cl, flat)
+    kept = _kept(session, row)
+    flat = {name: value for scores in _scores(kept).values() for name, value in scores.items()}
+    score = kilonova_score(facts(_points(kept), merger), row.credible_level, row.distance_cl, flat)
     row.kn_score, row.kn_reasons = score.points, score.to_json()
     return score
 
@@ -74,7 +79,7 @@ def keep_alerts(session, alerts: list[Candidate]) -> None:
 
 def evidence_of(session, row: CandidateRecord, merger: float | None, cutouts: bool = True) -> Evidence:
     kept = _kept(session, row)
-    points = merge(*([Point.from_json(p) for p in e.photometry or ()] for e in kept))
+    points = _points(kept)
     stamped = max((e for e in kept if e.stamps_mjd is not None), key=lambda e: e.stamps_mjd or 0.0, default=None) \
         if cutouts else None
     return Evidence(row.id, row.event_id, row.object_id, row.broker, points, facts(points, merger),

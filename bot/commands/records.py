@@ -81,7 +81,6 @@ class CandidateLine:
     detections: int
     aliases: tuple[str, ...] = ()
     kn_score: float | None = None
-    kn_reasons: tuple[str, ...] = ()  # the score's reasons, strongest first
     status: Status = Status.NEW
     status_by: str | None = None
     status_reason: str | None = None
