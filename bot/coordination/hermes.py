@@ -21,9 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.delivery.errors import RetryLater
 from bot.web import HttpTrouble, JsonService, drf_errors
 
-__all__ = ["Hermes", "HermesError", "Published", "gcn_circular_of"]
+__all__ = ["Hermes", "HermesError", "Published", "Refused", "gcn_circular_of"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,13 @@ class Published:
     uuid: str
     topic: str
     gcn_circular: str | None = None  # the GCN circular number HERMES got back, when sent on with submit_to_gcn
+
+
+@dataclass(frozen=True)
+class Refused:
+    """HERMES's objection to a message, in words: the outbox does not retry it."""
+
+    reason: str
 
 
 def gcn_circular_of(message: dict[str, Any]) -> str | None:
@@ -125,10 +133,17 @@ class Hermes:
         return None
 
     def submit_once(self, message: dict[str, Any], event_id: str, is_ours: Callable[[dict[str, Any]], bool],
-                    look_first: bool) -> Published:
-        """Submit, unless a try whose answer was lost (``look_first``) already published it."""
-        already = self.published_as(event_id, is_ours) if look_first else None
-        if already is not None:
-            log.info("HERMES already has it as %s: not submitted again", already.uuid, extra={"event_id": event_id})
-            return already
-        return self.submit(message)
+                    look_first: bool) -> Published | Refused:
+        """For an outbox sender: submit, unless a try whose answer was lost (``look_first``) already published it.
+        HERMES's refusal comes back as :class:`Refused`; trouble reaching it raises :class:`RetryLater`."""
+        try:
+            already = self.published_as(event_id, is_ours) if look_first else None
+            if already is not None:
+                log.info("HERMES already has it as %s: not submitted again", already.uuid,
+                         extra={"event_id": event_id})
+                return already
+            return self.submit(message)
+        except HermesError as exc:
+            if exc.retry:
+                raise RetryLater(str(exc), maybe_sent=exc.maybe_sent) from None
+            return Refused(str(exc))

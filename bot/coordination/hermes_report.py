@@ -17,9 +17,8 @@ from bot.brokers.record import Point, mjd_to_unix
 from bot.candidates.evidence import points_of
 from bot.commands.records import ReportView
 from bot.config import Settings
-from bot.coordination.hermes import Hermes, HermesError, Published
+from bot.coordination.hermes import Hermes, HermesError, Published, Refused
 from bot.delivery.actions import Channel, Post, PublishHermes, Thread
-from bot.delivery.errors import RetryLater
 from bot.delivery.outbox import Sender, enqueue
 from bot.plans.observed import Observed, observed_fields
 from bot.slack import blocks as bk
@@ -197,11 +196,6 @@ class Reports:
         return True, f"Publishing HERMES report {report_id} to {row.message.get('topic')}…"
 
 
-@dataclass(frozen=True)
-class _Refused:
-    reason: str
-
-
 def handler(settings: Settings, reports: Reports) -> Sender:
     """The outbox's way of making a :class:`PublishHermes` delivery: submit once; after an unknown outcome,
     find the message on HERMES (by the report reference in its data) before submitting again."""
@@ -213,18 +207,13 @@ def handler(settings: Settings, reports: Reports) -> Sender:
         reference = message.get("data", {}).get("extra_data", {}).get("gwbot_report")
         unknown = bool((delivery.result or {}).get("unknown"))
 
-        def call() -> Published | _Refused:
-            try:
-                return client.submit_once(message, event_id, lambda found: (found.get("data") or {}).get(
-                    "extra_data", {}).get("gwbot_report") == reference, unknown)
-            except HermesError as exc:
-                if exc.retry:
-                    raise RetryLater(str(exc), maybe_sent=exc.maybe_sent) from None
-                return _Refused(str(exc))
+        def call() -> Published | Refused:
+            return client.submit_once(message, event_id, lambda found: (found.get("data") or {}).get(
+                "extra_data", {}).get("gwbot_report") == reference, unknown)
 
-        def finish(s2, _d, outcome: Published | _Refused) -> None:
+        def finish(s2, _d, outcome: Published | Refused) -> None:
             report = s2.get_one(HermesReport, report_id)
-            if isinstance(outcome, _Refused):
+            if isinstance(outcome, Refused):
                 report.status, report.note = "failed", outcome.reason[:500]
                 log.error("HERMES report %s not published: %s", report_id, outcome.reason, extra={"event_id": event_id})
             else:

@@ -9,7 +9,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import update
@@ -17,9 +17,8 @@ from sqlalchemy import update
 from bot.commands.records import CircularView
 from bot.config import Settings
 from bot.coordination.coverage import CoverageBook
-from bot.coordination.hermes import Hermes, HermesError, Published
+from bot.coordination.hermes import Hermes, Published, Refused
 from bot.delivery.actions import Channel, Post, SendCircular, Thread, Upload
-from bot.delivery.errors import RetryLater
 from bot.delivery.outbox import Sender, enqueue
 from bot.events.maps import MapCache
 from bot.slack import blocks as bk
@@ -45,11 +44,6 @@ def _words(text: str) -> str:
 def _place(row: CircularRecord) -> tuple[Channel, Thread]:
     """The draft's channel and thread, as stored."""
     return Channel(**row.place["channel"]), Thread(**row.place["thread"])
-
-
-@dataclass(frozen=True)
-class _Refused:
-    reason: str
 
 
 class Circulars:
@@ -170,20 +164,16 @@ class Circulars:
             reference = message["data"]["gwbot_circular"]
             unknown = bool((delivery.result or {}).get("unknown"))
 
-            def call() -> Published | _Refused:
-                try:
-                    return self.client.submit_once(message, event_id, lambda found: (found.get("data") or {}).get(
-                        "gwbot_circular") == reference, unknown)
-                except HermesError as exc:
-                    if exc.retry:
-                        raise RetryLater(str(exc), maybe_sent=exc.maybe_sent) from None
-                    return _Refused(_words(str(exc)))
+            def call() -> Published | Refused:
+                return self.client.submit_once(message, event_id, lambda found: (found.get("data") or {}).get(
+                    "gwbot_circular") == reference, unknown)
 
-            def finish(s2, _d, outcome: Published | _Refused) -> None:
+            def finish(s2, _d, outcome: Published | Refused) -> None:
                 circular = s2.get_one(CircularRecord, circular_id)
-                if isinstance(outcome, _Refused):
-                    circular.status, circular.problem = "draft", outcome.reason[:1000]
-                    log.warning("circular %s refused: %s", circular_id, outcome.reason, extra={"event_id": event_id})
+                if isinstance(outcome, Refused):
+                    reason = _words(outcome.reason)
+                    circular.status, circular.problem = "draft", reason[:1000]
+                    log.warning("circular %s refused: %s", circular_id, reason, extra={"event_id": event_id})
                 else:
                     circular.status, circular.sent_at = "sent", self.clock()
                     circular.hermes_uuid, circular.gcn_id = outcome.uuid, outcome.gcn_circular
